@@ -1,0 +1,33 @@
+package token
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// ParseUnverified decodes the header and claims of a compact JWS WITHOUT
+// verifying anything: not the signature, not a single claim. It exists for
+// debugging tools (`gatehouse token decode`); never base a decision on its
+// result. The parts must still be canonical base64url and JSON objects.
+func ParseUnverified(raw string) (header, claims json.RawMessage, err error) {
+	if len(raw) > 1<<20 {
+		return nil, nil, fail(ErrTooLarge, "token is larger than 1 MiB")
+	}
+	raw = strings.TrimSpace(raw)
+	parts := strings.Split(raw, ".")
+	if len(parts) == 5 {
+		return nil, nil, fail(ErrUnsupported, "JWE (encrypted) tokens cannot be decoded")
+	}
+	if len(parts) != 3 {
+		return nil, nil, fail(ErrMalformed, "want three dot-separated parts, got %d", len(parts))
+	}
+	h, err := b64.DecodeString(parts[0])
+	if err != nil || !json.Valid(h) {
+		return nil, nil, fail(ErrMalformed, "header is not base64url-encoded JSON")
+	}
+	p, err := b64.DecodeString(parts[1])
+	if err != nil || !json.Valid(p) {
+		return nil, nil, fail(ErrMalformed, "payload is not base64url-encoded JSON")
+	}
+	return h, p, nil
+}
