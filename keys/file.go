@@ -2,13 +2,18 @@ package keys
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxKeyFileBytes bounds the size of a key file read by [Load].
@@ -29,7 +34,12 @@ func Parse(data []byte, opts ...KeyOption) ([]*Key, error) {
 		if len(opts) > 0 {
 			return nil, errors.New("keys: a JWK carries its own kid and alg; options apply to PEM only")
 		}
-		if bytes.Contains(trimmed, []byte(`"keys"`)) {
+		// A JWK Set is the object with a "keys" member (RFC 7517 §5); a JWK
+		// may hold the string "keys" elsewhere, as its kid.
+		var probe struct {
+			Keys jsontext.Value `json:"keys"`
+		}
+		if strictUnmarshal(trimmed, &probe) == nil && probe.Keys != nil {
 			ks, err := parseSet(trimmed, true)
 			if err == nil && len(ks) == 0 {
 				err = errors.New("keys: JWKS holds no usable signing key")
@@ -118,15 +128,16 @@ func parsePEMBlock(b *pem.Block) (any, error) {
 	return material, nil
 }
 
+// algorithmFor picks the algorithm by the type of the material alone, so
+// that newKey reports what is wrong with it (a weak RSA key, another curve).
 func algorithmFor(material any) Algorithm {
-	k := &Key{}
-	for _, alg := range []Algorithm{ES256, EdDSA, RS256} {
-		k.alg = alg
-		if k.setMaterial(material) == nil {
-			return alg
-		}
+	switch material.(type) {
+	case ed25519.PrivateKey, ed25519.PublicKey:
+		return EdDSA
+	case *rsa.PrivateKey, *rsa.PublicKey:
+		return RS256
 	}
-	return ES256 // setMaterial in newKey reports the real problem
+	return ES256
 }
 
 // Load reads a key file (JWK, JWKS or PEM; see [Parse]).
@@ -187,7 +198,7 @@ func write(path string, k *Key, replace bool) error {
 	data = append(data, '\n')
 	if !replace {
 		if _, err := os.Lstat(path); err == nil {
-			return fmt.Errorf("keys: %s already exists: choose another path or remove it first", path)
+			return fmt.Errorf("keys: %s: %w: choose another path or remove it first", path, fs.ErrExist)
 		}
 	}
 	dir := filepath.Dir(path)

@@ -2,7 +2,6 @@ package keys
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -201,7 +200,7 @@ func NewRemoteFromIssuer(ctx context.Context, issuer string, opts ...RemoteOptio
 			lastErr = err
 			continue
 		}
-		if err := json.Unmarshal(body, &meta); err != nil {
+		if err := strictUnmarshal(body, &meta); err != nil {
 			return nil, fmt.Errorf("keys: discovery document %s is not valid JSON: %w", c, err)
 		}
 		if meta.Issuer != issuer {

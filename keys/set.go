@@ -72,11 +72,11 @@ func (s *Set) Rotate(next *Key) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.now()
+	s.prune(now) // a key past its retention has left the set: its kid is free
 	if s.find(next.id) != nil {
 		return fmt.Errorf("keys: kid %q is already in the set", next.id)
 	}
-	now := s.now()
-	s.prune(now)
 	s.retired = append(s.retired, retiredKey{key: s.active, until: now.Add(s.retention)})
 	s.active = next
 	return nil

@@ -51,12 +51,12 @@ func (c *cache) get(k cacheKey) *cacheEntry {
 	return e
 }
 
-func (c *cache) put(k cacheKey, e *cacheEntry) {
+func (c *cache) put(k cacheKey, e *cacheEntry, now time.Time) {
 	s := c.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.entries) >= s.limit {
-		s.evict()
+		s.evict(now.Unix())
 	}
 	s.entries[k] = e
 	if id := e.claims.ID; id != "" {
@@ -65,8 +65,7 @@ func (c *cache) put(k cacheKey, e *cacheEntry) {
 }
 
 // evict removes expired entries, or, when none has expired, one entry.
-func (s *cacheShard) evict() {
-	now := time.Now().Unix()
+func (s *cacheShard) evict(now int64) {
 	removed := false
 	for k, e := range s.entries {
 		if int64(e.claims.ExpiresAt) < now {

@@ -127,6 +127,10 @@ func (c *Claims) Custom(name string, dst any) (bool, error) {
 	return true, nil
 }
 
+// IsRegisteredClaim reports whether name is the JSON name of a Claims
+// field, which custom claims (Extra) must not use.
+func IsRegisteredClaim(name string) bool { return registered[name] }
+
 // registered lists the claim names of the Claims fields.
 var registered = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true,

@@ -70,8 +70,8 @@ func parseCompact(raw string) (*compact, error) {
 	j := i + 1 + strings.IndexByte(raw[i+1:], '.')
 	rb := []byte(raw)
 	h, p, s := rb[:i], rb[i+1:j], rb[j+1:]
-	if len(h) == 0 || len(p) == 0 || len(s) == 0 {
-		return nil, fail(ErrMalformed, "empty header, payload or signature")
+	if len(h) == 0 || len(p) == 0 {
+		return nil, fail(ErrMalformed, "empty header or payload")
 	}
 	buf := make([]byte, b64.DecodedLen(len(h))+b64.DecodedLen(len(p))+b64.DecodedLen(len(s)))
 	hb, err := decodePart(buf, h)
@@ -109,6 +109,8 @@ func (h *header) check() error {
 	switch {
 	case h.Alg == "":
 		return fail(ErrMalformed, "header has no alg")
+	case strings.EqualFold(h.Alg, "none"):
+		return fail(ErrAlgorithm, "alg none is never accepted")
 	case h.Crit != nil:
 		return fail(ErrUnsupported, "crit header: no critical extension is understood")
 	case h.B64 != nil:

@@ -57,6 +57,10 @@ func (e *Error) Error() string {
 	return "token: " + e.Kind.Error() + ": " + e.Reason
 }
 
+// Cause returns the internal cause (a key source or revocation failure),
+// or nil. It is for logs, not for answers to clients.
+func (e *Error) Cause() error { return e.cause }
+
 // Unwrap returns the kind and the internal cause, for errors.Is and errors.As.
 func (e *Error) Unwrap() []error {
 	if e.cause != nil {

@@ -106,7 +106,7 @@ func (i *Issuer) IDToken(c Claims) (string, error) {
 // are overwritten.
 func (i *Issuer) ServiceToken(sub, aud string, ttl time.Duration, extra Claims) (string, error) {
 	if ttl <= 0 || ttl > MaxServiceTokenTTL {
-		return "", fmt.Errorf("token: service token lifetime %s is outside (0, %s]", ttl, MaxServiceTokenTTL)
+		return "", fmt.Errorf("token: service token lifetime %s is outside (0, 60s]: service tokens are short-lived", ttl)
 	}
 	extra.Subject, extra.Audience = sub, Audience{aud}
 	extra.IssuedAt, extra.NotBefore, extra.ExpiresAt = 0, 0, 0

@@ -33,7 +33,9 @@ type Verifier struct {
 	required []string
 	revoker  Revoker
 	cache    *cache
-	now      func() time.Time
+	// anyAudience is set by WithAnyAudience.
+	anyAudience bool
+	now         func() time.Time
 }
 
 // VerifierOption configures a [Verifier].
@@ -42,6 +44,14 @@ type VerifierOption interface{ apply(*verifierConfig) error }
 type verifierConfig struct {
 	Verifier
 	cacheSize int
+}
+
+// WithAnyAudience skips the audience check; pass "" as the audience. It is
+// for the issuer's own endpoints (introspection, token exchange, userinfo),
+// which accept tokens of every audience it issues. A resource server MUST
+// NOT use it: it would accept tokens meant for other services.
+func WithAnyAudience() VerifierOption {
+	return verifierOptionFunc(func(c *verifierConfig) error { c.anyAudience = true; return nil })
 }
 
 type verifierOptionFunc func(*verifierConfig) error
@@ -165,9 +175,6 @@ func NewVerifier(src keys.Source, issuer, audience string, opts ...VerifierOptio
 	if issuer == "" {
 		return nil, errors.New("token: the expected issuer is required")
 	}
-	if audience == "" {
-		return nil, errors.New("token: the expected audience is required")
-	}
 	c := verifierConfig{
 		Verifier: Verifier{
 			src:      src,
@@ -185,6 +192,12 @@ func NewVerifier(src keys.Source, issuer, audience string, opts ...VerifierOptio
 		if err := o.apply(&c); err != nil {
 			return nil, err
 		}
+	}
+	if audience == "" && !c.anyAudience {
+		return nil, errors.New("token: the expected audience is required")
+	}
+	if audience != "" && c.anyAudience {
+		return nil, errors.New("token: WithAnyAudience needs an empty audience argument")
 	}
 	v := c.Verifier
 	if c.cacheSize > 0 {

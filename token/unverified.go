@@ -22,12 +22,17 @@ func ParseUnverified(raw string) (header, claims json.RawMessage, err error) {
 		return nil, nil, fail(ErrMalformed, "want three dot-separated parts, got %d", len(parts))
 	}
 	h, err := b64.DecodeString(parts[0])
-	if err != nil || !json.Valid(h) {
-		return nil, nil, fail(ErrMalformed, "header is not base64url-encoded JSON")
+	if err != nil || !isObject(h) {
+		return nil, nil, fail(ErrMalformed, "header is not a base64url-encoded JSON object")
 	}
 	p, err := b64.DecodeString(parts[1])
-	if err != nil || !json.Valid(p) {
-		return nil, nil, fail(ErrMalformed, "payload is not base64url-encoded JSON")
+	if err != nil || !isObject(p) {
+		return nil, nil, fail(ErrMalformed, "payload is not a base64url-encoded JSON object")
 	}
 	return h, p, nil
+}
+
+func isObject(b []byte) bool {
+	var m map[string]json.RawMessage
+	return json.Unmarshal(b, &m) == nil
 }

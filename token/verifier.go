@@ -83,7 +83,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.put(slot, &cacheEntry{claims: c, kid: t.header.Kid, thumb: key.Thumbprint()})
+		v.cache.put(slot, &cacheEntry{claims: c, kid: t.header.Kid, thumb: key.Thumbprint()}, now)
 	}
 	return c, nil
 }
@@ -105,7 +105,7 @@ func (v *Verifier) validate(c *Claims, now time.Time) error {
 	if c.Issuer != v.issuer {
 		return fail(ErrIssuer, "iss is not the expected issuer")
 	}
-	if !c.Audience.Contains(v.audience) {
+	if !v.anyAudience && !c.Audience.Contains(v.audience) {
 		return fail(ErrAudience, "aud does not contain %q", v.audience)
 	}
 	if c.ExpiresAt == 0 {

@@ -1,0 +1,272 @@
+package authserver
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/gatehousehq/gatehouse/identity"
+)
+
+// authRequest is a validated authorization request (RFC 6749 §4.1.1,
+// RFC 7636 §4.3, OpenID Connect Core §3.1.2.1).
+type authRequest struct {
+	client              *identity.Client
+	redirectURI         string
+	state               string
+	nonce               string
+	scope               []string
+	audience            []string
+	codeChallenge       string
+	codeChallengeMethod string
+	prompt              string
+}
+
+// authParams are the query parameters carried from /oauth2/authorize
+// through the login form.
+var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
+	"code_challenge", "code_challenge_method", "prompt", "audience", "resource"}
+
+// parseAuthRequest validates an authorization request. Errors about the
+// client or the redirect URI come back as a page error (never redirect,
+// RFC 6749 §4.1.2.1); the others as an error to send to the redirect URI.
+func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (*authRequest, *pageError, *oauthError) {
+	for _, p := range authParams {
+		if len(q[p]) > 1 && p != "audience" && p != "resource" {
+			return nil, &pageError{http.StatusBadRequest, "The parameter " + p + " was given more than once."}, nil
+		}
+	}
+	id := q.Get("client_id")
+	if id == "" {
+		return nil, &pageError{http.StatusBadRequest, "The request has no client_id. Start the login from your application."}, nil
+	}
+	client, err := s.store.ClientByID(ctx, id)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, &pageError{http.StatusBadRequest, "Unknown client. Check the client_id your application is configured with."}, nil
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "client lookup failed", "client_id", id, "error", err)
+		return nil, &pageError{http.StatusServiceUnavailable, "The login service is unavailable. Try again later."}, nil
+	}
+	redirect := q.Get("redirect_uri")
+	switch {
+	case redirect == "" && len(client.RedirectURIs) == 1:
+		redirect = client.RedirectURIs[0]
+	case redirect == "":
+		return nil, &pageError{http.StatusBadRequest, "The request has no redirect_uri and the client has several registered."}, nil
+	case !slices.Contains(client.RedirectURIs, redirect):
+		s.audit(ctx, "authorize_refused", "client_id", id, "reason", "unregistered redirect_uri")
+		return nil, &pageError{http.StatusBadRequest, "The redirect_uri is not registered for this client; it must match a registered URI exactly."}, nil
+	}
+	req := &authRequest{client: client, redirectURI: redirect, state: q.Get("state"), nonce: q.Get("nonce"),
+		codeChallenge: q.Get("code_challenge"), codeChallengeMethod: q.Get("code_challenge_method"), prompt: q.Get("prompt")}
+	if q.Get("response_type") != "code" {
+		return req, nil, badRequest(errUnsupportedResponse, "only response_type=code is supported")
+	}
+	if !client.AllowsGrant(identity.GrantAuthorizationCode) {
+		return req, nil, badRequest(errUnauthorizedClient, "this client may not use the authorization code flow")
+	}
+	sc, e := scopes(q.Get("scope"), client.Scopes)
+	if e != nil {
+		return req, nil, e
+	}
+	req.scope = sc
+	form := &http.Request{PostForm: q}
+	if req.audience, e = audiences(form, client); e != nil {
+		return req, nil, e
+	}
+	switch {
+	case req.codeChallenge == "" && client.Public:
+		return req, nil, badRequest(errInvalidRequest, "PKCE is required for public clients: send code_challenge with code_challenge_method=S256")
+	case req.codeChallenge == "" && req.codeChallengeMethod != "":
+		return req, nil, badRequest(errInvalidRequest, "code_challenge_method without code_challenge")
+	case req.codeChallenge != "" && req.codeChallengeMethod != "S256":
+		return req, nil, badRequest(errInvalidRequest, "only code_challenge_method=S256 is supported")
+	case req.codeChallenge != "" && !validChallenge(req.codeChallenge):
+		return req, nil, badRequest(errInvalidRequest, "code_challenge must be 43 base64url characters")
+	}
+	if req.prompt == "none" {
+		return req, nil, badRequest(errLoginRequired, "no login session; prompt=none cannot be satisfied")
+	}
+	return req, nil, nil
+}
+
+func validChallenge(c string) bool {
+	if len(c) != 43 {
+		return false
+	}
+	_, err := base64.RawURLEncoding.Strict().DecodeString(c)
+	return err == nil
+}
+
+// pageError is an error shown as an HTML page, never sent to a redirect URI.
+type pageError struct {
+	status  int
+	message string
+}
+
+// redirectError sends an error to the client's redirect URI (RFC 6749
+// §4.1.2.1) with state and iss (RFC 9207).
+func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, req *authRequest, e *oauthError) {
+	s.audit(r.Context(), "authorize_refused", "client_id", req.client.ID, "error", e.Code, "reason", e.Description)
+	q := url.Values{"error": {e.Code}, "error_description": {e.Description}, "iss": {s.issuer}}
+	if req.state != "" {
+		q.Set("state", req.state)
+	}
+	http.Redirect(w, r, withQuery(req.redirectURI, q), http.StatusSeeOther)
+}
+
+func withQuery(base string, q url.Values) string {
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + q.Encode()
+}
+
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
+	req, pe, oe := s.parseAuthRequest(r.Context(), r.URL.Query())
+	switch {
+	case pe != nil:
+		s.errorPage(w, pe)
+	case oe != nil:
+		s.redirectError(w, r, req, oe)
+	default:
+		s.renderLogin(w, r, r.URL.Query(), "", http.StatusOK)
+	}
+}
+
+const csrfCookie = "gatehouse_csrf"
+
+var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in · gatehouse</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}
+label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}
+button{margin-top:1rem;padding:.5rem 1rem}.error{color:#a00}</style></head>
+<body><h1>Sign in</h1>
+{{if .Client}}<p>to continue to <strong>{{.Client}}</strong></p>{{end}}
+{{if .Message}}<p class="error" role="alert">{{.Message}}</p>{{end}}
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+{{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{end}}<label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button></form></body></html>`))
+
+var errorTemplate = template.Must(template.New("error").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Cannot sign in · gatehouse</title></head>
+<body><h1>Cannot sign in</h1><p>{{.}}</p></body></html>`))
+
+type hiddenField struct{ Name, Value string }
+
+func pageHeaders(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+}
+
+func (s *Server) errorPage(w http.ResponseWriter, e *pageError) {
+	pageHeaders(w)
+	w.WriteHeader(e.status)
+	errorTemplate.Execute(w, e.message)
+}
+
+// renderLogin shows the login form, carrying the authorization request in
+// hidden fields, with a CSRF token bound to a cookie (double submit).
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, q url.Values, message string, status int) {
+	csrf := ""
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 43 {
+		csrf = c.Value
+	} else {
+		csrf = base64.RawURLEncoding.EncodeToString(randomBytes(32))
+		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/login", HttpOnly: true,
+			Secure: strings.HasPrefix(s.issuer, "https://"), SameSite: http.SameSiteLaxMode, MaxAge: 3600})
+	}
+	var hidden []hiddenField
+	for _, p := range authParams {
+		for _, v := range q[p] {
+			hidden = append(hidden, hiddenField{p, v})
+		}
+	}
+	pageHeaders(w)
+	w.WriteHeader(status)
+	loginTemplate.Execute(w, map[string]any{"Client": q.Get("client_id"), "Message": message, "CSRF": csrf,
+		"Hidden": hidden, "Action": "/login"})
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("client_id") == "" {
+		s.errorPage(w, &pageError{http.StatusBadRequest, "Sign-in starts from your application: it sends you to /oauth2/authorize."})
+		return
+	}
+	s.authorize(w, r)
+}
+
+// login checks the form posted by the login page and, on success, redirects
+// to the client with an authorization code.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, &pageError{http.StatusBadRequest, "The form could not be read."})
+		return
+	}
+	cookie, err := r.Cookie(csrfCookie)
+	if err != nil || subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(r.PostForm.Get("csrf"))) != 1 {
+		s.audit(ctx, "login_refused", "reason", "csrf token mismatch", "ip", clientIP(r))
+		s.errorPage(w, &pageError{http.StatusForbidden, "The form expired or was not sent by this site. Go back to your application and start again."})
+		return
+	}
+	q := url.Values{}
+	for _, p := range authParams {
+		if v, ok := r.PostForm[p]; ok {
+			q[p] = v
+		}
+	}
+	req, pe, oe := s.parseAuthRequest(ctx, q)
+	switch {
+	case pe != nil:
+		s.errorPage(w, pe)
+		return
+	case oe != nil:
+		s.redirectError(w, r, req, oe)
+		return
+	}
+	u, e := s.checkLogin(ctx, r, r.PostForm.Get("username"), r.PostForm.Get("password"))
+	if e != nil {
+		status := http.StatusUnauthorized
+		if e.status == http.StatusTooManyRequests {
+			status = http.StatusTooManyRequests
+		} else if e.status >= 500 {
+			status = http.StatusServiceUnavailable
+			e.Description = "the login service is unavailable; try again later"
+		}
+		s.renderLogin(w, r, q, strings.ToUpper(e.Description[:1])+e.Description[1:]+".", status)
+		return
+	}
+	code := identity.NewSecret()
+	now := s.now()
+	if err := s.store.SaveCode(ctx, &identity.AuthCode{
+		Hash: identity.HashToken(code), ClientID: req.client.ID, UserID: u.ID, RedirectURI: req.redirectURI,
+		Scope: strings.Join(req.scope, " "), Audience: req.audience, Nonce: req.nonce,
+		CodeChallenge: req.codeChallenge, CodeChallengeMethod: req.codeChallengeMethod,
+		AuthTime: now, ExpiresAt: now.Add(s.cfg.CodeTTL),
+	}); err != nil {
+		s.log.ErrorContext(ctx, "store authorization code failed", "error", err)
+		s.errorPage(w, &pageError{http.StatusServiceUnavailable, "The login service is unavailable. Try again later."})
+		return
+	}
+	s.audit(ctx, "login_succeeded", "sub", u.ID, "client_id", req.client.ID)
+	resp := url.Values{"code": {code}, "iss": {s.issuer}}
+	if req.state != "" {
+		resp.Set("state", req.state)
+	}
+	http.Redirect(w, r, withQuery(req.redirectURI, resp), http.StatusSeeOther)
+}

@@ -1,0 +1,109 @@
+package authserver
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/gatehousehq/gatehouse/identity"
+)
+
+// authenticateClient identifies the client of a token, introspection or
+// revocation request: client_secret_basic (RFC 6749 §2.3.1, with the
+// form-urlencoding of the credentials), client_secret_post, or, for public
+// clients, client_id alone. Using both methods at once is refused. The
+// secret is checked against its argon2id hash, in constant time; a bad
+// client id and a bad secret get the same answer.
+func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (*identity.Client, *oauthError) {
+	id, secret, basic := r.BasicAuth()
+	if basic {
+		var err1, err2 error
+		id, err1 = url.QueryUnescape(id)
+		secret, err2 = url.QueryUnescape(secret)
+		if err1 != nil || err2 != nil {
+			return nil, oerr(http.StatusUnauthorized, errInvalidClient, "malformed Basic credentials")
+		}
+		if r.PostForm.Has("client_secret") {
+			return nil, badRequest(errInvalidRequest, "use one client authentication method, not Basic and client_secret together")
+		}
+		if fid := r.PostForm.Get("client_id"); fid != "" && fid != id {
+			return nil, badRequest(errInvalidRequest, "client_id differs from the Basic credentials")
+		}
+	} else {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if id == "" {
+		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "client authentication required")
+	}
+	c, err := s.store.ClientByID(ctx, id)
+	if errors.Is(err, identity.ErrNotFound) {
+		identity.VerifyNoUser(secret)
+		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "unknown client or bad credentials")
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "client lookup failed", "client_id", id, "error", err)
+		return nil, oerr(http.StatusServiceUnavailable, errTemporarilyUnavail, "try again later")
+	}
+	if c.Public {
+		if secret != "" {
+			return nil, oerr(http.StatusUnauthorized, errInvalidClient, "public clients have no secret")
+		}
+		return c, nil
+	}
+	if secret == "" || !s.secrets.verify(c, secret) {
+		s.audit(ctx, "client_auth_failed", "client_id", id)
+		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "unknown client or bad credentials")
+	}
+	return c, nil
+}
+
+// secretCache remembers client secrets that verified against a given hash,
+// as an HMAC under a per-process random key, so a service asking for tokens
+// all day pays argon2id once. A changed hash (new secret) misses.
+type secretCache struct {
+	key []byte
+	mu  sync.RWMutex
+	ok  map[string]cachedSecret
+}
+
+type cachedSecret struct {
+	hash string // identity.Client.SecretHash it verified against
+	mac  []byte
+}
+
+func newSecretCache() *secretCache {
+	return &secretCache{key: randomBytes(32), ok: map[string]cachedSecret{}}
+}
+
+func (c *secretCache) mac(id, secret string) []byte {
+	m := hmac.New(sha256.New, c.key)
+	m.Write([]byte(id))
+	m.Write([]byte{0})
+	m.Write([]byte(secret))
+	return m.Sum(nil)
+}
+
+func (c *secretCache) verify(client *identity.Client, secret string) bool {
+	mac := c.mac(client.ID, secret)
+	c.mu.RLock()
+	hit, ok := c.ok[client.ID]
+	c.mu.RUnlock()
+	if ok && hit.hash == client.SecretHash && hmac.Equal(hit.mac, mac) {
+		return true
+	}
+	good, err := identity.VerifyPassword(client.SecretHash, secret)
+	if err != nil || !good {
+		return false
+	}
+	c.mu.Lock()
+	if len(c.ok) > 10000 {
+		clear(c.ok)
+	}
+	c.ok[client.ID] = cachedSecret{hash: client.SecretHash, mac: mac}
+	c.mu.Unlock()
+	return true
+}

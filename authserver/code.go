@@ -1,0 +1,89 @@
+package authserver
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gatehousehq/gatehouse/identity"
+)
+
+// codeGrant redeems an authorization code (RFC 6749 §4.1.3) with PKCE
+// (RFC 7636 §4.6). A code is single-use: a second redemption revokes the
+// refresh token family and the access token the first one issued.
+func (s *Server) codeGrant(ctx context.Context, r *http.Request, client *identity.Client) (*tokenResponse, *oauthError) {
+	code, verifier := r.PostForm.Get("code"), r.PostForm.Get("code_verifier")
+	if code == "" {
+		return nil, badRequest(errInvalidRequest, "code is required")
+	}
+	now := s.now()
+	hash := identity.HashToken(code)
+	ac, err := s.store.ConsumeCode(ctx, hash, now)
+	switch {
+	case errors.Is(err, identity.ErrCodeUsed):
+		s.audit(ctx, "code_reuse_detected", "client_id", client.ID, "family", ac.FamilyID, "jti", ac.IssuedJTI)
+		if ac.FamilyID != "" {
+			s.store.RevokeFamily(ctx, ac.FamilyID, now)
+		}
+		if ac.IssuedJTI != "" {
+			s.addRevocation(ctx, identity.Revocation{Kind: identity.RevokeToken, Value: ac.IssuedJTI, Until: now.Add(s.retention())})
+		}
+		return nil, badRequest(errInvalidGrant, "authorization code was already used; what it issued is revoked")
+	case errors.Is(err, identity.ErrExpired):
+		return nil, badRequest(errInvalidGrant, "authorization code has expired")
+	case errors.Is(err, identity.ErrNotFound):
+		return nil, badRequest(errInvalidGrant, "unknown authorization code")
+	case err != nil:
+		return nil, internal("consume code: %v", err)
+	}
+	if ac.ClientID != client.ID {
+		return nil, badRequest(errInvalidGrant, "authorization code was issued to another client")
+	}
+	if r.PostForm.Get("redirect_uri") != ac.RedirectURI {
+		return nil, badRequest(errInvalidGrant, "redirect_uri does not match the authorization request")
+	}
+	switch {
+	case ac.CodeChallenge == "" && verifier != "":
+		// PKCE downgrade: a verifier for a code issued without challenge.
+		return nil, badRequest(errInvalidGrant, "code_verifier given but the authorization request had no code_challenge")
+	case ac.CodeChallenge != "" && verifier == "":
+		return nil, badRequest(errInvalidGrant, "code_verifier is required")
+	case ac.CodeChallenge != "" && !pkceMatches(verifier, ac.CodeChallenge):
+		return nil, badRequest(errInvalidGrant, "code_verifier does not match the code_challenge")
+	}
+	u, err := s.store.UserByID(ctx, ac.UserID)
+	if err != nil || u.Disabled {
+		return nil, badRequest(errInvalidGrant, "the user is no longer active")
+	}
+	resp, rec, e := s.issueForUserRecord(ctx, client, u, grantContext{
+		scope: strings.Fields(ac.Scope), audience: ac.Audience, authTime: ac.AuthTime, nonce: ac.Nonce,
+	})
+	if e != nil {
+		return nil, e
+	}
+	if err := s.store.SetCodeIssued(ctx, hash, rec.familyID, rec.jti); err != nil {
+		s.log.ErrorContext(ctx, "record of a code redemption failed", "client_id", client.ID, "error", err)
+	}
+	return resp, nil
+}
+
+// pkceMatches checks an S256 code verifier (RFC 7636 §4.1: 43 to 128
+// unreserved characters) against the challenge, in constant time.
+func pkceMatches(verifier, challenge string) bool {
+	if len(verifier) < 43 || len(verifier) > 128 {
+		return false
+	}
+	for i := 0; i < len(verifier); i++ {
+		c := verifier[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	got := base64.RawURLEncoding.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
+}

@@ -1,0 +1,212 @@
+package authserver
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/keys"
+	"github.com/gatehousehq/gatehouse/token"
+)
+
+// discovery serves OpenID Connect Discovery 1.0 §3 and RFC 8414 metadata.
+func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
+	algs := []string{string(s.SigningKey().Algorithm())}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                         s.issuer,
+		"authorization_endpoint":                         s.issuer + "/oauth2/authorize",
+		"token_endpoint":                                 s.issuer + "/oauth2/token",
+		"jwks_uri":                                       s.issuer + "/.well-known/jwks.json",
+		"userinfo_endpoint":                              s.issuer + "/userinfo",
+		"introspection_endpoint":                         s.issuer + "/oauth2/introspect",
+		"revocation_endpoint":                            s.issuer + "/oauth2/revoke",
+		"response_types_supported":                       []string{"code"},
+		"response_modes_supported":                       []string{"query"},
+		"grant_types_supported":                          []string{identity.GrantAuthorizationCode, identity.GrantClientCredentials, identity.GrantRefreshToken, identity.GrantPassword, identity.GrantTokenExchange},
+		"subject_types_supported":                        []string{"public"},
+		"id_token_signing_alg_values_supported":          algs,
+		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
+		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},
+		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
+		"code_challenge_methods_supported":               []string{"S256"},
+		"scopes_supported":                               []string{"openid", "profile", "email", "offline_access"},
+		"claims_supported":                               []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email", "name", "preferred_username", "org", "roles", "groups"},
+		"authorization_response_iss_parameter_supported": true,
+	})
+}
+
+func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	body := s.jwks
+	s.mu.RUnlock()
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(body)
+}
+
+// introspect is RFC 7662: client authentication required; an inactive,
+// unknown, expired or revoked token answers {"active": false} only.
+func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if e := parseForm(r); e != nil {
+		writeOAuthError(w, r, e)
+		return
+	}
+	client, e := s.authenticateClient(ctx, r)
+	if e != nil {
+		writeOAuthError(w, r, e)
+		return
+	}
+	if client.Public {
+		writeOAuthError(w, r, oerr(http.StatusUnauthorized, errInvalidClient, "introspection needs a confidential client"))
+		return
+	}
+	raw := r.PostForm.Get("token")
+	if raw == "" {
+		writeOAuthError(w, r, badRequest(errInvalidRequest, "token is required"))
+		return
+	}
+	inactive := map[string]any{"active": false}
+	hint := r.PostForm.Get("token_type_hint")
+	if hint != "refresh_token" && looksLikeJWT(raw) {
+		c, err := s.verifier.Verify(ctx, raw)
+		if err != nil {
+			writeJSON(w, http.StatusOK, inactive)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"active": true, "token_type": "Bearer", "scope": c.Scope, "client_id": c.ClientID, "sub": c.Subject,
+			"aud": c.Audience, "iss": c.Issuer, "exp": c.ExpiresAt, "iat": c.IssuedAt, "nbf": c.NotBefore, "jti": c.ID,
+			"email": c.Email, "org": c.Org, "roles": c.Roles, "groups": c.Groups, "act": c.Actor,
+		})
+		return
+	}
+	rt, err := s.store.RefreshTokenByHash(ctx, identity.HashToken(raw))
+	if err != nil || !rt.UsedAt.IsZero() || s.now().After(rt.ExpiresAt) {
+		writeJSON(w, http.StatusOK, inactive)
+		return
+	}
+	if revoked, err := s.store.FamilyRevoked(ctx, rt.FamilyID); err != nil || revoked {
+		writeJSON(w, http.StatusOK, inactive)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"active": true, "token_type": "refresh_token", "scope": rt.Scope, "client_id": rt.ClientID, "sub": rt.Subject,
+		"exp": rt.ExpiresAt.Unix(), "iat": rt.CreatedAt.Unix(), "iss": s.issuer,
+	})
+}
+
+// revoke is RFC 7009: a refresh token revokes its family; an access token
+// is put on the deny list by jti until it expires. Tokens of other clients
+// and unknown tokens are ignored with 200, as §2.2 requires.
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if e := parseForm(r); e != nil {
+		writeOAuthError(w, r, e)
+		return
+	}
+	client, e := s.authenticateClient(ctx, r)
+	if e != nil {
+		writeOAuthError(w, r, e)
+		return
+	}
+	raw := r.PostForm.Get("token")
+	if raw == "" {
+		writeOAuthError(w, r, badRequest(errInvalidRequest, "token is required"))
+		return
+	}
+	now := s.now()
+	if looksLikeJWT(raw) {
+		c, err := s.verifier.Verify(ctx, raw)
+		if err == nil && c.ClientID == client.ID {
+			until := c.ExpiresAt.Time().Add(leeway)
+			if err := s.addRevocation(ctx, identity.Revocation{Kind: identity.RevokeToken, Value: c.ID, Until: until}); err != nil {
+				s.log.ErrorContext(ctx, "revocation failed", "jti", c.ID, "error", err)
+				writeOAuthError(w, r, oerr(http.StatusServiceUnavailable, errTemporarilyUnavail, "try again later"))
+				return
+			}
+			s.audit(ctx, "token_revoked", "jti", c.ID, "client_id", client.ID, "sub", c.Subject)
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	rt, err := s.store.RefreshTokenByHash(ctx, identity.HashToken(raw))
+	if err == nil && rt.ClientID == client.ID {
+		if err := s.store.RevokeFamily(ctx, rt.FamilyID, now); err != nil {
+			s.log.ErrorContext(ctx, "revocation failed", "family", rt.FamilyID, "error", err)
+			writeOAuthError(w, r, oerr(http.StatusServiceUnavailable, errTemporarilyUnavail, "try again later"))
+			return
+		}
+		s.audit(ctx, "refresh_revoked", "family", rt.FamilyID, "client_id", client.ID, "sub", rt.Subject)
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// RevokeSubject revokes every access token of a user issued until now and
+// every refresh token family of the user (logout everywhere).
+func (s *Server) RevokeSubject(ctx context.Context, subject string) error {
+	now := s.now()
+	if err := s.addRevocation(ctx, identity.Revocation{Kind: identity.RevokeSubject, Value: subject, IssuedBefore: now, Until: now.Add(s.retention())}); err != nil {
+		return err
+	}
+	if err := s.store.RevokeSubjectFamilies(ctx, subject, now); err != nil {
+		return err
+	}
+	s.audit(ctx, "subject_revoked", "sub", subject)
+	return nil
+}
+
+// userinfo is OpenID Connect Core §5.3, for access tokens with scope openid.
+func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || raw == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_request", "error_description": "a bearer access token is required"})
+		return
+	}
+	c, err := s.verifier.Verify(ctx, raw)
+	if err != nil {
+		code, status := token.ErrorCode(err)
+		var te *token.Error
+		desc := "the access token is invalid"
+		if errors.As(err, &te) {
+			desc = te.Kind.Error()
+		}
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="`+code+`", error_description="`+desc+`"`)
+		}
+		writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+		return
+	}
+	if !c.HasScope("openid") {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="insufficient_scope", scope="openid"`)
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope", "error_description": "userinfo needs scope openid"})
+		return
+	}
+	u, err := s.store.UserByID(ctx, c.Subject)
+	if err != nil || u.Disabled {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "the user is not active"})
+		return
+	}
+	out := map[string]any{"sub": u.ID}
+	if c.HasScope("profile") {
+		out["name"], out["preferred_username"] = u.Name, u.Username
+		out["org"], out["roles"], out["groups"] = u.Org, u.Roles, u.Groups
+	}
+	if c.HasScope("email") {
+		out["email"] = u.Email
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// audit logs an audit event; never pass a token, secret or password.
+func (s *Server) audit(ctx context.Context, event string, attrs ...any) {
+	s.log.InfoContext(ctx, "audit", append([]any{"event", event}, attrs...)...)
+}
+
+var _ keys.Source = (*Server)(nil)
+var _ token.Revoker = (*Server)(nil)
+var _ token.SigningKeys = (*Server)(nil)

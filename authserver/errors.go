@@ -1,0 +1,57 @@
+package authserver
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// RFC 6749 §5.2 and RFC 8693 §2.2.2 error codes.
+const (
+	errInvalidRequest       = "invalid_request"
+	errInvalidClient        = "invalid_client"
+	errInvalidGrant         = "invalid_grant"
+	errUnauthorizedClient   = "unauthorized_client"
+	errUnsupportedGrantType = "unsupported_grant_type"
+	errInvalidScope         = "invalid_scope"
+	errInvalidTarget        = "invalid_target"
+	errServerError          = "server_error"
+	errAccessDenied         = "access_denied"
+	errUnsupportedResponse  = "unsupported_response_type"
+	errLoginRequired        = "login_required"
+	errUnsupportedTokenType = "unsupported_token_type"
+	errTemporarilyUnavail   = "temporarily_unavailable"
+)
+
+// oauthError is an RFC 6749 error answer. Description is safe to show: it
+// never holds a secret, a token or a stack trace.
+type oauthError struct {
+	Code        string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+	status      int
+}
+
+func (e *oauthError) Error() string { return e.Code + ": " + e.Description }
+
+func oerr(status int, code, desc string) *oauthError {
+	return &oauthError{Code: code, Description: desc, status: status}
+}
+
+func badRequest(code, desc string) *oauthError { return oerr(http.StatusBadRequest, code, desc) }
+
+// writeJSON writes v with status and the no-store headers of RFC 6749 §5.1.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// writeOAuthError answers e; invalid_client with Basic credentials gets 401
+// and a WWW-Authenticate challenge (RFC 6749 §5.2).
+func writeOAuthError(w http.ResponseWriter, r *http.Request, e *oauthError) {
+	if e.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse"`)
+	}
+	writeJSON(w, e.status, e)
+}

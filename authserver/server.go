@@ -1,0 +1,386 @@
+package authserver
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/keys"
+	"github.com/gatehousehq/gatehouse/token"
+)
+
+// Defaults of a [Server].
+const (
+	DefaultAccessTokenTTL  = 15 * time.Minute
+	DefaultRefreshTokenTTL = 30 * 24 * time.Hour
+	DefaultIDTokenTTL      = 15 * time.Minute
+	DefaultCodeTTL         = 60 * time.Second
+	DefaultKeyReload       = 30 * time.Second
+	// MaxFormBytes bounds every request body of the endpoints.
+	MaxFormBytes = 64 << 10
+	leeway       = token.DefaultLeeway
+)
+
+// Config configures a [Server]. Issuer and Store are required; the zero
+// value of every other field is a documented default.
+type Config struct {
+	// Issuer is the issuer identifier: the iss of every token and the base
+	// URL of the endpoints, e.g. https://auth.example or
+	// http://127.0.0.1:9000. No query, no fragment, no trailing slash.
+	Issuer string
+	// Store keeps users, clients, codes, refresh tokens, revocations and
+	// signing keys.
+	Store identity.Store
+	// AccessTokenTTL (default 15m), RefreshTokenTTL (default 30 days),
+	// IDTokenTTL (default 15m) and CodeTTL (default 60s, at most 60s) are
+	// the lifetimes of what the server issues; a client's own TTLs win.
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	IDTokenTTL      time.Duration
+	CodeTTL         time.Duration
+	// SigningAlgorithm of generated signing keys (default ES256).
+	SigningAlgorithm keys.Algorithm
+	// KeyReload is how often signing keys and revocations are reloaded from
+	// the store, so that several instances and `gatehouse keys rotate` agree
+	// (default 30s).
+	KeyReload time.Duration
+	// Legacy, when set, lets token exchange accept opaque session tokens of
+	// an existing system (see [LegacySessions]).
+	Legacy *LegacySessions
+	// Logger receives audit events and errors (default: discarded).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Throttle tunes the login throttle (zero value: the defaults).
+	Throttle ThrottleConfig
+}
+
+// Server is the OAuth 2.0 / OpenID Connect authorization server. It is safe
+// for concurrent use; its [Server.Handler] serves every endpoint.
+type Server struct {
+	cfg      Config
+	issuer   string
+	store    identity.Store
+	log      *slog.Logger
+	now      func() time.Time
+	throttle *throttle
+	secrets  *secretCache
+	verifier *token.Verifier // own access tokens, any audience, with revocation
+
+	mu       sync.RWMutex
+	signing  *keys.Key
+	verifyBy map[string]*keys.Key
+	jwks     []byte
+	revoked  map[string]time.Time // jti → until
+	revSubs  map[string]time.Time // "sub:"+v or "client:"+v → issued before
+
+	loadedAt time.Time
+	reloadMu sync.Mutex
+}
+
+// New checks cfg, loads (or creates) the signing keys from the store and
+// returns the server.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if err := checkIssuer(cfg.Issuer); err != nil {
+		return nil, err
+	}
+	if cfg.Store == nil {
+		return nil, errors.New("authserver: a store is required")
+	}
+	if cfg.AccessTokenTTL == 0 {
+		cfg.AccessTokenTTL = DefaultAccessTokenTTL
+	}
+	if cfg.RefreshTokenTTL == 0 {
+		cfg.RefreshTokenTTL = DefaultRefreshTokenTTL
+	}
+	if cfg.IDTokenTTL == 0 {
+		cfg.IDTokenTTL = DefaultIDTokenTTL
+	}
+	if cfg.CodeTTL == 0 {
+		cfg.CodeTTL = DefaultCodeTTL
+	}
+	if cfg.CodeTTL > 60*time.Second || cfg.CodeTTL < 0 {
+		return nil, fmt.Errorf("authserver: code lifetime %s: must be at most 60s", cfg.CodeTTL)
+	}
+	if cfg.AccessTokenTTL < 0 || cfg.RefreshTokenTTL < 0 || cfg.IDTokenTTL < 0 {
+		return nil, errors.New("authserver: token lifetimes must be positive")
+	}
+	if cfg.SigningAlgorithm == "" {
+		cfg.SigningAlgorithm = keys.ES256
+	}
+	if cfg.SigningAlgorithm.Symmetric() {
+		return nil, errors.New("authserver: the auth server signs with an asymmetric algorithm (ES256, EdDSA, RS256, PS256)")
+	}
+	if cfg.KeyReload == 0 {
+		cfg.KeyReload = DefaultKeyReload
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Legacy != nil {
+		if err := cfg.Legacy.check(); err != nil {
+			return nil, err
+		}
+	}
+	s := &Server{
+		cfg:      cfg,
+		issuer:   cfg.Issuer,
+		store:    cfg.Store,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		throttle: newThrottle(cfg.Throttle, cfg.Now),
+		secrets:  newSecretCache(),
+	}
+	if err := s.ensureSigningKey(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.reload(ctx); err != nil {
+		return nil, err
+	}
+	v, err := token.NewVerifier(s, s.issuer, "", token.WithAnyAudience(), token.WithRevoker(s), token.WithClock(s.now))
+	if err != nil {
+		return nil, err
+	}
+	s.verifier = v
+	return s, nil
+}
+
+func checkIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("authserver: issuer %q must be an absolute http(s) URL", issuer)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(issuer, "/") {
+		return fmt.Errorf("authserver: issuer %q must have no query, fragment or trailing slash", issuer)
+	}
+	return nil
+}
+
+// Issuer returns the issuer identifier.
+func (s *Server) Issuer() string { return s.issuer }
+
+// Handler returns the HTTP handler of every endpoint:
+//
+//	GET  /.well-known/openid-configuration
+//	GET  /.well-known/oauth-authorization-server
+//	GET  /.well-known/jwks.json
+//	GET  /oauth2/authorize
+//	POST /oauth2/token
+//	POST /oauth2/introspect
+//	POST /oauth2/revoke
+//	GET  /userinfo (and POST)
+//	GET  /login, POST /login
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.discovery)
+	mux.HandleFunc("GET /.well-known/jwks.json", s.serveJWKS)
+	mux.HandleFunc("GET /oauth2/authorize", s.authorize)
+	mux.HandleFunc("POST /oauth2/token", s.tokenEndpoint)
+	mux.HandleFunc("POST /oauth2/introspect", s.introspect)
+	mux.HandleFunc("POST /oauth2/revoke", s.revoke)
+	mux.HandleFunc("GET /userinfo", s.userinfo)
+	mux.HandleFunc("POST /userinfo", s.userinfo)
+	mux.HandleFunc("GET /login", s.loginPage)
+	mux.HandleFunc("POST /login", s.login)
+	return s.guardBody(mux)
+}
+
+// guardBody bounds every body and keeps reloads fresh.
+func (s *Server) guardBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+		s.maybeReload(r.Context())
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ensureSigningKey creates the first signing key when the store has none.
+func (s *Server) ensureSigningKey(ctx context.Context) error {
+	stored, err := s.store.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("authserver: load signing keys: %w", err)
+	}
+	if len(stored) > 0 && stored[0].RetiredAt.IsZero() {
+		return nil
+	}
+	_, err = RotateKey(ctx, s.store, s.cfg.SigningAlgorithm, s.now())
+	return err
+}
+
+// RotateKey generates a signing key of alg and makes it the active key of
+// store; the previous key keeps verifying (and stays in the JWKS) until the
+// tokens it signed have expired. Running servers pick it up at their next
+// reload. It returns the new key's kid.
+func RotateKey(ctx context.Context, store identity.SigningKeys, alg keys.Algorithm, now time.Time) (string, error) {
+	k, err := keys.Generate(alg)
+	if err != nil {
+		return "", fmt.Errorf("authserver: %w", err)
+	}
+	jwk, err := k.PrivateJWK()
+	if err != nil {
+		return "", fmt.Errorf("authserver: %w", err)
+	}
+	if err := store.RotateSigningKey(ctx, identity.SigningKey{ID: k.ID(), JWK: jwk, CreatedAt: now}, now); err != nil {
+		return "", fmt.Errorf("authserver: store signing key: %w", err)
+	}
+	return k.ID(), nil
+}
+
+// retention is how long a retired key keeps verifying: the longest token
+// lifetime plus leeway.
+func (s *Server) retention() time.Duration {
+	return max(s.cfg.AccessTokenTTL, s.cfg.IDTokenTTL, maxClientTTL) + leeway
+}
+
+// maxClientTTL caps per-client access token lifetimes, so that key
+// retention covers them.
+const maxClientTTL = 24 * time.Hour
+
+func (s *Server) maybeReload(ctx context.Context) {
+	s.mu.RLock()
+	due := s.now().Sub(s.loadedAt) >= s.cfg.KeyReload
+	s.mu.RUnlock()
+	if !due || !s.reloadMu.TryLock() {
+		return
+	}
+	defer s.reloadMu.Unlock()
+	if err := s.reload(ctx); err != nil {
+		s.log.ErrorContext(ctx, "reload of signing keys and revocations failed; keeping the previous ones", "error", err)
+	}
+}
+
+// reload reads signing keys and revocations from the store.
+func (s *Server) reload(ctx context.Context) error {
+	now := s.now()
+	stored, err := s.store.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("authserver: load signing keys: %w", err)
+	}
+	var active *keys.Key
+	verifyBy := map[string]*keys.Key{}
+	var published []*keys.Key
+	for _, sk := range stored {
+		if !sk.RetiredAt.IsZero() && now.After(sk.RetiredAt.Add(s.retention())) {
+			continue
+		}
+		k, err := keys.ParseJWK(sk.JWK)
+		if err != nil {
+			return fmt.Errorf("authserver: stored signing key %s: %w", sk.ID, err)
+		}
+		if sk.RetiredAt.IsZero() && active == nil {
+			active = k
+		}
+		verifyBy[k.ID()] = k
+		published = append(published, k)
+	}
+	if active == nil {
+		return errors.New("authserver: the store has no active signing key: run `gatehouse keys rotate`")
+	}
+	jwks, err := keys.MarshalJWKS(published...)
+	if err != nil {
+		return fmt.Errorf("authserver: JWKS: %w", err)
+	}
+	revs, err := s.store.ListRevocations(ctx, now)
+	if err != nil {
+		return fmt.Errorf("authserver: load revocations: %w", err)
+	}
+	revoked, revSubs := map[string]time.Time{}, map[string]time.Time{}
+	for _, r := range revs {
+		switch r.Kind {
+		case identity.RevokeToken:
+			revoked[r.Value] = r.Until
+		default:
+			k := string(r.Kind) + ":" + r.Value
+			if r.IssuedBefore.After(revSubs[k]) {
+				revSubs[k] = r.IssuedBefore
+			}
+		}
+	}
+	s.mu.Lock()
+	s.signing, s.verifyBy, s.jwks = active, verifyBy, jwks
+	s.revoked, s.revSubs = revoked, revSubs
+	s.loadedAt = now
+	s.mu.Unlock()
+	return nil
+}
+
+// Reload reads signing keys and revocations from the store now.
+func (s *Server) Reload(ctx context.Context) error { return s.reload(ctx) }
+
+// SigningKey returns the active signing key (token.SigningKeys).
+func (s *Server) SigningKey() *keys.Key {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.signing
+}
+
+// Key returns a verification key by kid (keys.Source).
+func (s *Server) Key(_ context.Context, kid string) (*keys.Key, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if k, ok := s.verifyBy[kid]; ok {
+		return k, nil
+	}
+	return nil, keys.ErrKeyNotFound
+}
+
+// Revoked implements token.Revoker over the server's deny list.
+func (s *Server) Revoked(_ context.Context, c *token.Claims) (bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if _, ok := s.revoked[c.ID]; ok {
+		return true, nil
+	}
+	iat := c.IssuedAt.Time()
+	if t, ok := s.revSubs["sub:"+c.Subject]; ok && !iat.After(t) {
+		return true, nil
+	}
+	if t, ok := s.revSubs["client:"+c.ClientID]; ok && c.ClientID != "" && !iat.After(t) {
+		return true, nil
+	}
+	return false, nil
+}
+
+// addRevocation stores r and applies it locally at once.
+func (s *Server) addRevocation(ctx context.Context, r identity.Revocation) error {
+	r.CreatedAt = s.now()
+	if err := s.store.AddRevocation(ctx, r); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch r.Kind {
+	case identity.RevokeToken:
+		s.revoked[r.Value] = r.Until
+	default:
+		k := string(r.Kind) + ":" + r.Value
+		if r.IssuedBefore.After(s.revSubs[k]) {
+			s.revSubs[k] = r.IssuedBefore
+		}
+	}
+	return nil
+}
+
+func (s *Server) issuerFor(ttl time.Duration) (*token.Issuer, error) {
+	return token.NewIssuer(s.issuer, s, token.WithAccessTokenTTL(ttl), token.WithIssuerClock(s.now))
+}
+
+// randomBytes fills a new slice of n random bytes.
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}

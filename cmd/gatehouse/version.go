@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+func newVersionCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:     "version",
+		Short:   "Print the version of gatehouse",
+		Example: `  gatehouse version`,
+		Args:    noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintf(e.stdout, "gatehouse %s (%s %s/%s)\n", version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return err
+		},
+	}
+}
+
+// version returns the module version the binary was built from ("go install
+// github.com/gatehousehq/gatehouse/cmd/gatehouse@v1.2.3" records it), or
+// "devel" for a build from a work tree, with the VCS revision when recorded.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	v := "devel"
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev != "" {
+		v += "+" + rev + dirty
+	}
+	return v
+}
+
+func newDemoCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:     "demo",
+		Short:   "Run the four sample scenarios end to end (not built yet)",
+		Example: `  gatehouse demo`,
+		Args:    noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			fmt.Fprintln(e.stderr, "gatehouse demo is not built yet (issue #7); see README.md")
+			return &exitError{code: exitUsage}
+		},
+	}
+}

@@ -1,0 +1,183 @@
+// Package identity holds who may get a token: users, organizations, OAuth
+// clients, and the state of the grants in flight (authorization codes,
+// refresh token families, revocations). [Store] is the storage contract; the
+// engines are identity/sqlite (embedded default) and identity/postgres
+// (several auth server instances), and both pass the same test suite,
+// identity/storetest.
+//
+// Secrets never reach a store in the clear: passwords are argon2id hashes
+// ([HashPassword]), client secrets are argon2id hashes too ([HashSecret]),
+// authorization codes and refresh tokens are stored as SHA-256 hashes
+// ([HashToken]) of high-entropy random values.
+package identity
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors the stores return; callers branch with errors.Is.
+var (
+	// ErrNotFound: no such user, client, code or token.
+	ErrNotFound = errors.New("identity: not found")
+	// ErrConflict: a user name or client id already exists.
+	ErrConflict = errors.New("identity: already exists")
+	// ErrCodeUsed: an authorization code was already redeemed. The returned
+	// code still carries what the first redemption issued, so the caller
+	// can revoke it (RFC 6749 §4.1.2).
+	ErrCodeUsed = errors.New("identity: authorization code already used")
+	// ErrRefreshReused: a rotated refresh token was presented again; the
+	// store has revoked its whole family (RFC 9700 §4.14.2).
+	ErrRefreshReused = errors.New("identity: refresh token reused; family revoked")
+	// ErrFamilyRevoked: the refresh token's family was revoked (logout,
+	// reuse, admin action).
+	ErrFamilyRevoked = errors.New("identity: refresh token family revoked")
+	// ErrExpired: the code or refresh token has expired.
+	ErrExpired = errors.New("identity: expired")
+)
+
+// User is a person who logs in.
+type User struct {
+	// ID is the stable subject identifier (the sub claim); random, never reused.
+	ID       string
+	Username string
+	Email    string
+	Name     string
+	// PasswordHash is an argon2id hash in PHC string form (see HashPassword).
+	PasswordHash string
+	// Org is the ID of the user's organization (tenant), "" for none.
+	Org      string
+	Groups   []string
+	Roles    []string
+	Disabled bool
+	// UpdatedAt is set by the store on every write.
+	UpdatedAt time.Time
+}
+
+// Organization is a tenant: users belong to one, and services filter data
+// by it.
+type Organization struct {
+	ID   string
+	Name string
+}
+
+// Grant types of RFC 6749 and its extensions.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantClientCredentials = "client_credentials"
+	GrantRefreshToken      = "refresh_token"
+	GrantPassword          = "password"
+	GrantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange"
+)
+
+// Client is an OAuth client: a service, a browser app or a CLI.
+type Client struct {
+	ID string
+	// SecretHash is the argon2id hash of the client secret (see
+	// HashSecret); empty for public clients.
+	SecretHash string
+	// Public clients have no secret and must use PKCE (RFC 7636).
+	Public       bool
+	Name         string
+	Grants       []string
+	RedirectURIs []string
+	// Scopes the client may request.
+	Scopes []string
+	// Audiences the client may request tokens for; the first is the default.
+	Audiences []string
+	// AccessTokenTTL and RefreshTokenTTL override the server defaults when
+	// non-zero.
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	UpdatedAt       time.Time
+}
+
+// AllowsGrant reports whether the client may use grant.
+func (c *Client) AllowsGrant(grant string) bool { return contains(c.Grants, grant) }
+
+// AuthCode is an issued authorization code (RFC 6749 §4.1.2), stored by the
+// hash of its value.
+type AuthCode struct {
+	Hash                string
+	ClientID            string
+	UserID              string
+	RedirectURI         string
+	Scope               string
+	Audience            []string
+	Nonce               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	AuthTime            time.Time
+	ExpiresAt           time.Time
+	// UsedAt is set when the code is redeemed.
+	UsedAt time.Time
+	// FamilyID is the refresh token family and IssuedJTI the access token
+	// the redemption issued, so that a second redemption can revoke them.
+	FamilyID  string
+	IssuedJTI string
+}
+
+// RefreshToken is an issued refresh token, stored by the hash of its value.
+// Tokens of one login form a family: each use rotates the token, and a reuse
+// of a rotated token revokes the family.
+type RefreshToken struct {
+	Hash     string
+	FamilyID string
+	ClientID string
+	// Subject is the user ID.
+	Subject   string
+	Scope     string
+	Audience  []string
+	AuthTime  time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// UsedAt is set when the token is rotated.
+	UsedAt time.Time
+}
+
+// RevocationKind says what a revocation matches.
+type RevocationKind string
+
+// Revocation kinds.
+const (
+	// RevokeToken matches one access token by jti.
+	RevokeToken RevocationKind = "jti"
+	// RevokeSubject matches every token of a subject issued before the
+	// revocation (logout everywhere, disabled account).
+	RevokeSubject RevocationKind = "sub"
+	// RevokeClient matches every token of a client issued before the
+	// revocation (compromised client).
+	RevokeClient RevocationKind = "client"
+)
+
+// Revocation is an entry of the deny list.
+type Revocation struct {
+	Kind  RevocationKind
+	Value string
+	// IssuedBefore: tokens issued before it are revoked (for sub and client).
+	IssuedBefore time.Time
+	// Until is when the entry may be dropped: the revoked token's exp, or
+	// now + the longest token lifetime.
+	Until     time.Time
+	CreatedAt time.Time
+}
+
+// SigningKey is a stored signing key of the auth server.
+type SigningKey struct {
+	ID string
+	// JWK is the private JWK (see keys.Key.PrivateJWK).
+	JWK       []byte
+	CreatedAt time.Time
+	// RetiredAt is zero for the active key; a retired key verifies until
+	// RetiredAt + retention.
+	RetiredAt time.Time
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,144 @@
+package identity
+
+import (
+	"context"
+	"time"
+)
+
+// Users stores user accounts. Lookups of an unknown user return ErrNotFound.
+type Users interface {
+	// CreateUser adds u, setting u.ID when empty and u.UpdatedAt;
+	// ErrConflict when the username (or the given ID) exists.
+	CreateUser(ctx context.Context, u *User) error
+	// PutUser creates or replaces the user with u.Username, keeping the
+	// existing ID (bootstrap from configuration); it sets u.ID and
+	// u.UpdatedAt to what was stored.
+	PutUser(ctx context.Context, u *User) error
+	UserByID(ctx context.Context, id string) (*User, error)
+	UserByUsername(ctx context.Context, username string) (*User, error)
+	// ListUsers returns every user, sorted by username (byte order).
+	ListUsers(ctx context.Context) ([]*User, error)
+	// SetUserDisabled disables or enables a user and returns it.
+	SetUserDisabled(ctx context.Context, username string, disabled bool) (*User, error)
+}
+
+// Organizations stores tenants.
+type Organizations interface {
+	// PutOrganization creates or replaces the organization with o.ID.
+	PutOrganization(ctx context.Context, o Organization) error
+	// ListOrganizations returns every organization, sorted by ID.
+	ListOrganizations(ctx context.Context) ([]Organization, error)
+}
+
+// Clients stores OAuth clients. Lookups of an unknown client return
+// ErrNotFound.
+type Clients interface {
+	// CreateClient adds c, setting c.UpdatedAt; ErrConflict when the id exists.
+	CreateClient(ctx context.Context, c *Client) error
+	// PutClient creates or replaces c (bootstrap from configuration).
+	PutClient(ctx context.Context, c *Client) error
+	ClientByID(ctx context.Context, id string) (*Client, error)
+	// ListClients returns every client, sorted by ID.
+	ListClients(ctx context.Context) ([]*Client, error)
+	// DeleteClient removes a client; ErrNotFound when there is none.
+	DeleteClient(ctx context.Context, id string) error
+}
+
+// Codes stores authorization codes.
+type Codes interface {
+	// SaveCode stores a new code; ErrConflict when its hash exists.
+	SaveCode(ctx context.Context, c *AuthCode) error
+	// ConsumeCode marks the code used and returns it, atomically: of two
+	// concurrent redemptions exactly one succeeds. A code used before is
+	// returned with ErrCodeUsed, an expired one (ExpiresAt not after now)
+	// with ErrExpired and left unused, an unknown one ErrNotFound. A used
+	// code is reported as used even when it has expired since.
+	ConsumeCode(ctx context.Context, hash string, now time.Time) (*AuthCode, error)
+	// SetCodeIssued records what the redemption issued; ErrNotFound for an
+	// unknown code.
+	SetCodeIssued(ctx context.Context, hash, familyID, jti string) error
+}
+
+// RefreshTokens stores refresh token families.
+type RefreshTokens interface {
+	// SaveRefreshToken stores the first token of a family (or any token
+	// outside a rotation), setting t.CreatedAt when zero; ErrConflict when
+	// its hash exists. A family revoked before stays revoked.
+	SaveRefreshToken(ctx context.Context, t *RefreshToken) error
+	// RotateRefreshToken atomically checks the token with oldHash and
+	// replaces it by next (same family), returning the old one. Unknown:
+	// ErrNotFound; family revoked: ErrFamilyRevoked; already rotated: the
+	// family is revoked and ErrRefreshReused returned with the old token (so
+	// the caller can audit it); expired (ExpiresAt not after now):
+	// ErrExpired. The checks run in that order, and every error but
+	// ErrNotFound comes with the old token. An empty next.FamilyID is set to
+	// the old token's family (another family is an error) and a zero
+	// next.CreatedAt to now.
+	RotateRefreshToken(ctx context.Context, oldHash string, next *RefreshToken, now time.Time) (*RefreshToken, error)
+	// RefreshTokenByHash returns the token, used or not; ErrNotFound when
+	// unknown.
+	RefreshTokenByHash(ctx context.Context, hash string) (*RefreshToken, error)
+	// RevokeFamily revokes a family; revoking it again, or revoking a
+	// family that has no token yet, is not an error (the revocation holds
+	// for tokens saved later).
+	RevokeFamily(ctx context.Context, familyID string, now time.Time) error
+	// RevokeSubjectFamilies revokes every family of a user (logout everywhere).
+	RevokeSubjectFamilies(ctx context.Context, subject string, now time.Time) error
+	// FamilyRevoked reports whether a family was revoked; false for a
+	// family the store does not know.
+	FamilyRevoked(ctx context.Context, familyID string) (bool, error)
+}
+
+// Revocations stores the deny list of access tokens.
+type Revocations interface {
+	// AddRevocation stores r, setting a zero CreatedAt to the current time.
+	// An entry of the same Kind and Value is merged into one, which keeps
+	// the later IssuedBefore and the later Until.
+	AddRevocation(ctx context.Context, r Revocation) error
+	// ListRevocations returns the entries whose Until is after now.
+	ListRevocations(ctx context.Context, now time.Time) ([]Revocation, error)
+	// PruneRevocations drops entries whose Until has passed (is not after
+	// now) and returns how many.
+	PruneRevocations(ctx context.Context, now time.Time) (int, error)
+}
+
+// SigningKeys stores the auth server's signing keys, so that several
+// instances sign with the same key and publish the same JWKS.
+type SigningKeys interface {
+	// ListSigningKeys returns every stored key, the active one (zero
+	// RetiredAt) first, then retired ones newest first.
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	// RotateSigningKey retires the active key (if any) at now and stores
+	// next as the active key, in one transaction; a zero next.CreatedAt is
+	// set to now. ErrConflict, and nothing changed, when next.ID exists.
+	RotateSigningKey(ctx context.Context, next SigningKey, now time.Time) error
+	// DeleteSigningKeys drops keys retired before cutoff (never the active
+	// key) and returns how many.
+	DeleteSigningKeys(ctx context.Context, retiredBefore time.Time) (int, error)
+}
+
+// Store is everything the auth server keeps. Implementations are safe for
+// concurrent use and keep multi-row changes in transactions. Times are
+// stored with millisecond precision and returned in UTC; nil and empty
+// slices are the same.
+type Store interface {
+	Users
+	Organizations
+	Clients
+	Codes
+	RefreshTokens
+	Revocations
+	SigningKeys
+	Close() error
+}
+
+// GrantPruner is implemented by stores that can drop spent grants, so that
+// codes and refresh tokens do not pile up: call it now and then, like
+// PruneRevocations. Both engines implement it.
+type GrantPruner interface {
+	// PruneGrants deletes authorization codes and refresh tokens that
+	// expired before cutoff, and the families left without a token that
+	// were created before cutoff; it returns how many codes and tokens
+	// it deleted. A pruned token is then unknown (ErrNotFound).
+	PruneGrants(ctx context.Context, cutoff time.Time) (int, error)
+}

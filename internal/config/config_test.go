@@ -1,0 +1,111 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const good = `authserver:
+  issuer: http://127.0.0.1:9000
+  listen: 127.0.0.1:9000
+  data: ./gatehouse-data
+  organizations:
+    - id: acme
+  clients:
+    - id: svc-accounts
+      secret: a-secret-of-16-or-more
+      grants: [client_credentials, urn:ietf:params:oauth:grant-type:token-exchange]
+      scopes: [accounts:read]
+      audiences: [accounts]
+    - id: spa
+      public: true
+      grants: [authorization_code, refresh_token]
+      redirect_uris: [http://127.0.0.1:5173/callback]
+      scopes: [openid, profile, email, offline_access]
+  users:
+    - username: alice
+      email: alice@acme.test
+      password: a-password
+      org: acme
+      groups: [admin]
+      roles: [user, admin]
+`
+
+func TestParseGood(t *testing.T) {
+	f, err := Parse("gatehouse.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := f.AuthServer
+	if a.Issuer != "http://127.0.0.1:9000" || len(a.Clients) != 2 || a.Clients[1].Line != 13 || a.Users[0].Roles[1] != "admin" {
+		t.Fatalf("parsed %+v", a)
+	}
+	if s, err := a.Clients[0].Secret.Resolve(); err != nil || s != "a-secret-of-16-or-more" {
+		t.Fatalf("secret %q %v", s, err)
+	}
+}
+
+func TestParseRefusesWithLine(t *testing.T) {
+	for _, tt := range []struct {
+		name, yaml, want string
+	}{
+		{"empty", "", "empty"},
+		{"unknown key", "authserver:\n  issuer: http://a\n  issuerr: x\n", `gatehouse.yaml:3: unknown field "issuerr"`},
+		{"wrong type", "authserver:\n  issuer: [1]\n", "gatehouse.yaml:2:"},
+		{"bad duration", "authserver:\n  issuer: http://a\n  access_token_ttl: soon\n", "gatehouse.yaml:3:"},
+		{"no issuer", "authserver:\n  listen: :9000\n", "gatehouse.yaml:2: authserver: issuer is required"},
+		{"issuer with slash", "authserver:\n  issuer: http://a/\n", "trailing slash"},
+		{"data and store", "authserver:\n  issuer: http://a\n  data: d\n  store: postgres://x\n", "not both"},
+		{"client without secret", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      grants: [client_credentials]\n", "gatehouse.yaml:4: client \"c\": needs exactly one of secret"},
+		{"public with secret", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      public: true\n      secret: abcdefabcdefabcdef\n      grants: [authorization_code]\n", "must not have a secret"},
+		{"unknown grant", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      secret: abcdefabcdefabcdef\n      grants: [implicit]\n", "unknown grant \"implicit\""},
+		{"code without redirect", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      public: true\n      grants: [authorization_code]\n", "needs redirect_uris"},
+		{"duplicate client", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      secret: abcdefabcdefabcdef\n      grants: [client_credentials]\n    - id: c\n      secret: abcdefabcdefabcdef\n      grants: [client_credentials]\n", "gatehouse.yaml:7: client \"c\" listed twice"},
+		{"user two passwords", "authserver:\n  issuer: http://a\n  users:\n    - username: u\n      password: p\n      password_env: P\n", "exactly one of password"},
+		{"user bad hash", "authserver:\n  issuer: http://a\n  users:\n    - username: u\n      password_hash: md5$x\n", "argon2id"},
+		{"unknown org", "authserver:\n  issuer: http://a\n  organizations: [{id: acme}]\n  users:\n    - username: u\n      password: p\n      org: globex\n", "not listed"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("gatehouse.yaml", []byte(tt.yaml))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSecretSources(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "s")
+	os.WriteFile(file, []byte("from-file-secret\n"), 0o600)
+	t.Setenv("GH_TEST_SECRET", "from-env-secret")
+	for _, tt := range []struct {
+		s    Secret
+		want string
+		err  string
+	}{
+		{Secret{Env: "GH_TEST_SECRET"}, "from-env-secret", ""},
+		{Secret{File: file}, "from-file-secret", ""},
+		{Secret{Env: "GH_TEST_UNSET_VARIABLE"}, "", "GH_TEST_UNSET_VARIABLE is not set"},
+		{Secret{File: filepath.Join(dir, "missing")}, "", "secret_file"},
+	} {
+		got, err := tt.s.Resolve()
+		if got != tt.want || (tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err))) {
+			t.Fatalf("%+v: %q %v", tt.s, got, err)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte("authserver:\n  issuer: http://a\n"))
+	f.Add([]byte("gateway: {}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("fuzz.yaml", data)
+		if err == nil && cfg.AuthServer != nil && cfg.AuthServer.Issuer == "" {
+			t.Fatal("accepted an authserver without issuer")
+		}
+	})
+}
