@@ -7,10 +7,17 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/gatehousehq/gatehouse/authserver"
+	"github.com/gatehousehq/gatehouse/keys"
+	"github.com/gatehousehq/gatehouse/token"
 )
 
 func TestCodeFlowWithPKCEAndOIDC(t *testing.T) {
@@ -224,10 +231,12 @@ func TestTokenExchangeWithActChain(t *testing.T) {
 	if status != 400 || out["error"] != "invalid_grant" {
 		t.Fatalf("exchange of a token not meant for svc: %d %v", status, out)
 	}
-	tok, err = user.PasswordCredentialsToken(ctx, "alice", alicePassword, oauth2.SetAuthURLParam("audience", "svc"))
-	if err != nil {
-		t.Fatal(err)
+	status, out = post(t, e, "/oauth2/token", url.Values{"grant_type": {"password"}, "username": {"alice"},
+		"password": {alicePassword}, "scope": {"orders:read"}, "audience": {"svc"}}, "cli", cliSecret)
+	if status != 200 {
+		t.Fatalf("password grant for audience svc: %d %v", status, out)
 	}
+	tok = &oauth2.Token{AccessToken: out["access_token"].(string)}
 	exchange := func(client, secret, subject, aud, scope string) (int, map[string]any) {
 		form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {subject},
 			"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "audience": {aud}}
@@ -376,5 +385,64 @@ func TestMalformedRequestsGetOAuthErrors(t *testing.T) {
 				t.Fatalf("got %d %v, want %d %s", resp.StatusCode, out, tt.status, tt.code)
 			}
 		})
+	}
+}
+
+func TestKeyRotationKeepsOldTokensValid(t *testing.T) {
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e := newEnv(t, func(c *authserver.Config) { c.Now = clock; c.RotateEvery = time.Hour; c.KeyReload = time.Second })
+	ctx := context.Background()
+	cc := clientcredentials.Config{ClientID: "svc", ClientSecret: svcSecret, TokenURL: e.url + "/oauth2/token"}
+	before, err := cc.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A resource server that refetches the JWKS at most every 50ms.
+	src, err := keys.NewRemoteFromIssuer(ctx, e.url, keys.WithRefetchInterval(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := token.NewVerifier(src, e.url, "accounts", token.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(ctx, before.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	oldKid := e.srv.SigningKey().ID()
+	mu.Lock()
+	now = now.Add(61 * time.Minute) // the key is older than RotateEvery
+	mu.Unlock()
+	after, err := cc.Token(ctx) // this request triggers the reload and the rotation
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err = cc.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(60 * time.Millisecond) // let the refetch interval pass
+	hdr, _, _ := token.ParseUnverified(after.AccessToken)
+	if strings.Contains(string(hdr), oldKid) || e.srv.SigningKey().ID() == oldKid {
+		t.Fatal("no rotation after RotateEvery")
+	}
+	// A resource server with the JWKS picks up the new kid, and the old key
+	// is still published for the token signed before.
+	if _, err := v.Verify(ctx, after.AccessToken); err != nil {
+		t.Fatalf("token of the new key: %v", err)
+	}
+	resp, err := http.Get(e.url + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), oldKid) {
+		t.Fatal("old key left the JWKS before its tokens expired")
+	}
+	if strings.Contains(string(body), `"d"`) {
+		t.Fatal("private key material in the JWKS")
 	}
 }

@@ -52,6 +52,10 @@ type Config struct {
 	// the store, so that several instances and `gatehouse keys rotate` agree
 	// (default 30s).
 	KeyReload time.Duration
+	// RotateEvery, when set, makes the server rotate its signing key once
+	// the active key is older than this (checked at every reload). Zero:
+	// rotate only with `gatehouse keys rotate`.
+	RotateEvery time.Duration
 	// Legacy, when set, lets token exchange accept opaque session tokens of
 	// an existing system (see [LegacySessions]).
 	Legacy *LegacySessions
@@ -77,6 +81,7 @@ type Server struct {
 
 	mu       sync.RWMutex
 	signing  *keys.Key
+	signedAt time.Time // creation of the active key
 	verifyBy map[string]*keys.Key
 	jwks     []byte
 	revoked  map[string]time.Time // jti → until
@@ -257,6 +262,18 @@ func (s *Server) maybeReload(ctx context.Context) {
 		return
 	}
 	defer s.reloadMu.Unlock()
+	if s.cfg.RotateEvery > 0 {
+		s.mu.RLock()
+		old := s.now().Sub(s.signedAt) >= s.cfg.RotateEvery
+		s.mu.RUnlock()
+		if old {
+			if kid, err := RotateKey(ctx, s.store, s.cfg.SigningAlgorithm, s.now()); err != nil {
+				s.log.ErrorContext(ctx, "scheduled key rotation failed", "error", err)
+			} else {
+				s.audit(ctx, "signing_key_rotated", "kid", kid)
+			}
+		}
+	}
 	if err := s.reload(ctx); err != nil {
 		s.log.ErrorContext(ctx, "reload of signing keys and revocations failed; keeping the previous ones", "error", err)
 	}
@@ -270,6 +287,7 @@ func (s *Server) reload(ctx context.Context) error {
 		return fmt.Errorf("authserver: load signing keys: %w", err)
 	}
 	var active *keys.Key
+	var activeSince time.Time
 	verifyBy := map[string]*keys.Key{}
 	var published []*keys.Key
 	for _, sk := range stored {
@@ -281,7 +299,7 @@ func (s *Server) reload(ctx context.Context) error {
 			return fmt.Errorf("authserver: stored signing key %s: %w", sk.ID, err)
 		}
 		if sk.RetiredAt.IsZero() && active == nil {
-			active = k
+			active, activeSince = k, sk.CreatedAt
 		}
 		verifyBy[k.ID()] = k
 		published = append(published, k)
@@ -310,7 +328,7 @@ func (s *Server) reload(ctx context.Context) error {
 		}
 	}
 	s.mu.Lock()
-	s.signing, s.verifyBy, s.jwks = active, verifyBy, jwks
+	s.signing, s.signedAt, s.verifyBy, s.jwks = active, activeSince, verifyBy, jwks
 	s.revoked, s.revSubs = revoked, revSubs
 	s.loadedAt = now
 	s.mu.Unlock()

@@ -168,9 +168,9 @@ func (e *env) endpoint() oauth2.Endpoint {
 
 // verifier is what a resource server for audience builds: keys from the
 // JWKS URL, nothing else.
-func (e *env) verifier(t testing.TB, audience string) *token.Verifier {
+func (e *env) verifier(t testing.TB, audience string, opts ...keys.RemoteOption) *token.Verifier {
 	t.Helper()
-	src, err := keys.NewRemoteFromIssuer(context.Background(), e.url)
+	src, err := keys.NewRemoteFromIssuer(context.Background(), e.url, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

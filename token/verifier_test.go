@@ -547,3 +547,16 @@ func TestNewVerifierRefusesUnsafeConfiguration(t *testing.T) {
 		})
 	}
 }
+
+func TestContextCarriesTheToken(t *testing.T) {
+	ctx := context.Background()
+	if _, _, ok := token.FromContext(ctx); ok {
+		t.Fatal("empty context holds a token")
+	}
+	c := &token.Claims{Subject: "alice"}
+	ctx = token.NewContext(ctx, "raw-token", c)
+	raw, got, ok := token.FromContext(ctx)
+	if !ok || raw != "raw-token" || got != c {
+		t.Fatalf("FromContext = %q %v %v", raw, got, ok)
+	}
+}
