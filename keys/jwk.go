@@ -347,6 +347,7 @@ func parseSet(data []byte, private bool) ([]*Key, error) {
 	}
 	out := make([]*Key, 0, len(set.Keys))
 	seen := make(map[string]bool, len(set.Keys))
+	noKid := 0
 	for i, raw := range set.Keys {
 		var w jwk
 		if err := strictUnmarshal(raw, &w); err != nil {
@@ -359,14 +360,17 @@ func parseSet(data []byte, private bool) ([]*Key, error) {
 		if err != nil {
 			return nil, fmt.Errorf("keys: JWKS key %d: %w", i, err)
 		}
-		if w.Kid == "" && len(set.Keys) > 1 {
-			return nil, fmt.Errorf("keys: JWKS key %d has no kid; a set of several keys needs one per key", i)
+		if w.Kid == "" {
+			noKid++
 		}
 		if seen[k.id] {
 			return nil, fmt.Errorf("keys: JWKS has kid %q twice", k.id)
 		}
 		seen[k.id] = true
 		out = append(out, k)
+	}
+	if noKid > 0 && len(out) > 1 {
+		return nil, errors.New("keys: JWKS has a signing key with no kid; a set of several signing keys needs one kid per key")
 	}
 	return out, nil
 }

@@ -215,6 +215,11 @@ func (k *Key) setMaterial(material any) error {
 		if len(m.Primes) != 2 {
 			return errors.New("keys: multi-prime RSA keys are not supported")
 		}
+		// A key built by hand may be inconsistent; its private JWK and
+		// signatures would then fail late (or, for the JWK, panic).
+		if err := m.Validate(); err != nil {
+			return fmt.Errorf("keys: invalid RSA private key: %w", err)
+		}
 		if m.Precomputed.Dp == nil {
 			m.Precompute()
 		}
@@ -224,6 +229,9 @@ func (k *Key) setMaterial(material any) error {
 	case *ecdsa.PublicKey:
 		if alg != ES256 {
 			return fmt.Errorf("keys: an ECDSA key cannot be used for %s", alg)
+		}
+		if m.Curve == nil {
+			return errors.New("keys: ECDSA key without curve")
 		}
 		if m.Curve != elliptic.P256() {
 			return fmt.Errorf("keys: ES256 needs a P-256 key, got %s", m.Curve.Params().Name)
