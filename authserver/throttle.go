@@ -1,6 +1,7 @@
 package authserver
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -77,8 +78,14 @@ func (t *throttle) fail(keys ...string) {
 		}
 		f.n++
 		f.last = now
-		if f.n >= t.cfg.Free {
-			d := t.cfg.Base << min(f.n-t.cfg.Free, 20)
+		free := t.cfg.Free
+		if strings.HasPrefix(k, "ip:") {
+			// Many users may share an address (NAT, a proxy): an IP gets
+			// ten times the free attempts of an account.
+			free *= 10
+		}
+		if f.n >= free {
+			d := t.cfg.Base << min(f.n-free, 20)
 			f.blocked = now.Add(min(d, t.cfg.Max))
 		}
 	}
