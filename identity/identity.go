@@ -8,7 +8,9 @@
 // Secrets never reach a store in the clear: passwords are argon2id hashes
 // ([HashPassword]), client secrets are argon2id hashes too ([HashSecret]),
 // authorization codes and refresh tokens are stored as SHA-256 hashes
-// ([HashToken]) of high-entropy random values.
+// ([HashToken]) of high-entropy random values. The auth server's signing
+// keys are the exception: they are stored as private JWKs, so the store
+// itself (file mode 0600, database access) must be protected.
 package identity
 
 import (

@@ -46,7 +46,8 @@ type Clients interface {
 
 // Codes stores authorization codes.
 type Codes interface {
-	// SaveCode stores a new code; ErrConflict when its hash exists.
+	// SaveCode stores a new code, which needs a Hash and an ExpiresAt;
+	// ErrConflict when its hash exists.
 	SaveCode(ctx context.Context, c *AuthCode) error
 	// ConsumeCode marks the code used and returns it, atomically: of two
 	// concurrent redemptions exactly one succeeds. A code used before is
@@ -62,8 +63,9 @@ type Codes interface {
 // RefreshTokens stores refresh token families.
 type RefreshTokens interface {
 	// SaveRefreshToken stores the first token of a family (or any token
-	// outside a rotation), setting t.CreatedAt when zero; ErrConflict when
-	// its hash exists. A family revoked before stays revoked.
+	// outside a rotation), which needs a Hash, a FamilyID and an ExpiresAt,
+	// setting t.CreatedAt when zero; ErrConflict when its hash exists. A
+	// family revoked before stays revoked.
 	SaveRefreshToken(ctx context.Context, t *RefreshToken) error
 	// RotateRefreshToken atomically checks the token with oldHash and
 	// replaces it by next (same family), returning the old one. Unknown:

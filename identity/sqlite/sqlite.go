@@ -120,7 +120,7 @@ func openDB(ctx context.Context, path string, conns int, params ...string) (*sql
 	db.SetMaxIdleConns(conns)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 	return db, nil
 }

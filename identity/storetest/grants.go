@@ -85,11 +85,25 @@ func testCodes(t *testing.T, open opener) {
 		dup.Hash = c.Hash
 		wantErr(t, "SaveCode again", s.SaveCode(t.Context(), dup), identity.ErrConflict)
 	})
+	t.Run("SaveCode refuses a code without hash or expiry", func(t *testing.T) {
+		s := open(t)
+		c := newCode(now())
+		c.Hash = ""
+		if err := s.SaveCode(t.Context(), c); err == nil {
+			t.Error("SaveCode accepted an empty hash")
+		}
+		c = newCode(now())
+		c.ExpiresAt = time.Time{}
+		if err := s.SaveCode(t.Context(), c); err == nil {
+			t.Error("SaveCode accepted a code that never expires")
+		}
+	})
 	t.Run("concurrent ConsumeCode", func(t *testing.T) {
 		s := open(t)
 		at := now()
 		c := newCode(at)
 		must(t, "SaveCode", s.SaveCode(t.Context(), c))
+		warmUp(t, s)
 		errs := race(concurrency, func(int) error {
 			_, err := s.ConsumeCode(t.Context(), c.Hash, at)
 			return err
@@ -159,6 +173,20 @@ func testRefreshTokens(t *testing.T, open opener) {
 		dup := newRefresh(now(), "family-2", "user-2")
 		dup.Hash = rt.Hash
 		wantErr(t, "SaveRefreshToken again", s.SaveRefreshToken(t.Context(), dup), identity.ErrConflict)
+	})
+	t.Run("SaveRefreshToken refuses a token without hash, family or expiry", func(t *testing.T) {
+		s := open(t)
+		for name, spoil := range map[string]func(*identity.RefreshToken){
+			"hash":   func(rt *identity.RefreshToken) { rt.Hash = "" },
+			"family": func(rt *identity.RefreshToken) { rt.FamilyID = "" },
+			"expiry": func(rt *identity.RefreshToken) { rt.ExpiresAt = time.Time{} },
+		} {
+			rt := newRefresh(now(), "family-1", "user-1")
+			spoil(rt)
+			if err := s.SaveRefreshToken(t.Context(), rt); err == nil {
+				t.Errorf("SaveRefreshToken accepted a token without %s", name)
+			}
+		}
 	})
 	t.Run("RotateRefreshToken", func(t *testing.T) {
 		s := open(t)
@@ -299,6 +327,7 @@ func testRefreshTokens(t *testing.T, open opener) {
 		for i := range nexts {
 			nexts[i] = next(old, at)
 		}
+		warmUp(t, s)
 		errs := race(concurrency, func(i int) error {
 			_, err := s.RotateRefreshToken(t.Context(), old.Hash, nexts[i], at)
 			return err

@@ -88,6 +88,33 @@ func testSigningKeys(t *testing.T, open opener) {
 		}
 		sameKeys(t, want, listKeys(t, s))
 	})
+	t.Run("concurrent RotateSigningKey", func(t *testing.T) {
+		// Several auth server instances rotating at once: every rotation
+		// lands, and exactly one key ends up active.
+		s := open(t)
+		at := now()
+		must(t, "RotateSigningKey", s.RotateSigningKey(t.Context(), newKey("k-first", at), at))
+		warmUp(t, s)
+		errs := race(concurrency, func(i int) error {
+			return s.RotateSigningKey(t.Context(), newKey(fmt.Sprintf("k%02d", i), at), at.Add(time.Minute))
+		})
+		for _, err := range errs {
+			must(t, "RotateSigningKey", err)
+		}
+		list := listKeys(t, s)
+		if len(list) != concurrency+1 {
+			t.Fatalf("ListSigningKeys returned %d keys, want %d", len(list), concurrency+1)
+		}
+		active := 0
+		for _, k := range list {
+			if k.RetiredAt.IsZero() {
+				active++
+			}
+		}
+		if active != 1 || !list[0].RetiredAt.IsZero() {
+			t.Errorf("%d active keys (first listed retired at %v), want exactly 1, listed first", active, list[0].RetiredAt)
+		}
+	})
 	t.Run("DeleteSigningKeys", func(t *testing.T) {
 		s := open(t)
 		t1 := now()

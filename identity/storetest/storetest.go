@@ -1,20 +1,3 @@
-// Package storetest is the conformance suite of [identity.Store]: every
-// engine's tests call [Run], so that the engines behave the same.
-//
-//	func TestStore(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) identity.Store {
-//			s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
-//			if err != nil {
-//				t.Fatal(err)
-//			}
-//			return s
-//		})
-//	}
-//
-// Each subtest asks newStore for a fresh, empty store and closes it when the
-// subtest ends; newStore registers any other cleanup (files, schemas) with
-// t.Cleanup. Times are compared at millisecond precision and must come back
-// in UTC; nil and empty slices are treated as the same.
 package storetest
 
 import (
@@ -159,6 +142,18 @@ func within(t *testing.T, what string, got, before, after time.Time) {
 	}
 	if got.Before(before.Truncate(time.Millisecond)) || got.After(after.Add(time.Millisecond)) {
 		t.Errorf("%s = %v, want between %v and %v", what, got, before, after)
+	}
+}
+
+// warmUp runs concurrent reads on s first, so that a pooled store has its
+// connections open when the race starts and the callers truly overlap.
+func warmUp(t *testing.T, s identity.Store) {
+	t.Helper()
+	for _, err := range race(concurrency, func(int) error {
+		_, err := s.FamilyRevoked(t.Context(), "warm-up")
+		return err
+	}) {
+		must(t, "warm-up", err)
 	}
 }
 

@@ -73,6 +73,7 @@ func testUsers(t *testing.T, open opener) {
 	})
 	t.Run("CreateUser concurrently with one username", func(t *testing.T) {
 		s := open(t)
+		warmUp(t, s)
 		errs := race(concurrency, func(int) error { return s.CreateUser(t.Context(), newUser("alice")) })
 		oneWinner(t, "CreateUser", errs, identity.ErrConflict)
 		users, err := s.ListUsers(t.Context())

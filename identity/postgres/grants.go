@@ -1,0 +1,258 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/gatehousehq/gatehouse/identity"
+)
+
+const codeColumns = `hash, client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge,
+	code_challenge_method, auth_time, expires_at, used_at, family_id, issued_jti`
+
+func scanCode(row pgx.Row) (*identity.AuthCode, error) {
+	var c identity.AuthCode
+	err := row.Scan(&c.Hash, &c.ClientID, &c.UserID, &c.RedirectURI, &c.Scope, &c.Audience, &c.Nonce,
+		&c.CodeChallenge, &c.CodeChallengeMethod, timeField{&c.AuthTime}, timeField{&c.ExpiresAt}, timeField{&c.UsedAt},
+		&c.FamilyID, &c.IssuedJTI)
+	if err != nil {
+		return nil, err
+	}
+	c.Audience = list(c.Audience)
+	return &c, nil
+}
+
+// SaveCode implements [identity.Codes].
+func (s *Store) SaveCode(ctx context.Context, c *identity.AuthCode) error {
+	if c.Hash == "" || c.ExpiresAt.IsZero() {
+		return errors.New("postgres: save code: empty hash or expiry")
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO auth_codes (`+codeColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, arr(c.Audience), c.Nonce, c.CodeChallenge,
+		c.CodeChallengeMethod, ts(c.AuthTime), ts(c.ExpiresAt), ts(c.UsedAt), c.FamilyID, c.IssuedJTI)
+	if err != nil {
+		return wrap("save code", err)
+	}
+	return nil
+}
+
+// ConsumeCode implements [identity.Codes].
+func (s *Store) ConsumeCode(ctx context.Context, hash string, now time.Time) (*identity.AuthCode, error) {
+	now = stamp(now)
+	var c *identity.AuthCode
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		// FOR UPDATE: a concurrent redemption waits here, then sees used_at.
+		c, err = scanCode(tx.QueryRow(ctx, `SELECT `+codeColumns+` FROM auth_codes WHERE hash = $1 FOR UPDATE`, hash))
+		switch {
+		case err != nil:
+			return err
+		case !c.UsedAt.IsZero():
+			return identity.ErrCodeUsed
+		case !now.Before(c.ExpiresAt):
+			return identity.ErrExpired
+		}
+		_, err = tx.Exec(ctx, `UPDATE auth_codes SET used_at = $1 WHERE hash = $2`, now, hash)
+		return err
+	})
+	switch {
+	case errors.Is(err, identity.ErrCodeUsed), errors.Is(err, identity.ErrExpired):
+		return c, wrap("consume code", err)
+	case err != nil:
+		return nil, wrap("consume code", err)
+	}
+	c.UsedAt = now
+	return c, nil
+}
+
+// SetCodeIssued implements [identity.Codes].
+func (s *Store) SetCodeIssued(ctx context.Context, hash, familyID, jti string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE auth_codes SET family_id = $1, issued_jti = $2 WHERE hash = $3`, familyID, jti, hash)
+	if err == nil {
+		err = rowsAffected(tag, 1)
+	}
+	if err != nil {
+		return wrap("set code issued", err)
+	}
+	return nil
+}
+
+const refreshColumns = `hash, family_id, client_id, subject, scope, audience, auth_time, created_at, expires_at, used_at`
+
+func scanRefresh(row pgx.Row) (*identity.RefreshToken, error) {
+	var t identity.RefreshToken
+	err := row.Scan(&t.Hash, &t.FamilyID, &t.ClientID, &t.Subject, &t.Scope, &t.Audience,
+		timeField{&t.AuthTime}, timeField{&t.CreatedAt}, timeField{&t.ExpiresAt}, timeField{&t.UsedAt})
+	if err != nil {
+		return nil, err
+	}
+	t.Audience = list(t.Audience)
+	return &t, nil
+}
+
+// insertRefresh stores t and its family, unless the family exists.
+func insertRefresh(ctx context.Context, tx pgx.Tx, t *identity.RefreshToken) error {
+	if t.Hash == "" || t.FamilyID == "" || t.ExpiresAt.IsZero() {
+		return errors.New("empty hash, family or expiry")
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO refresh_families (id, subject, client_id, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO NOTHING`, t.FamilyID, t.Subject, t.ClientID, ts(t.CreatedAt))
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		t.Hash, t.FamilyID, t.ClientID, t.Subject, t.Scope, arr(t.Audience), ts(t.AuthTime), ts(t.CreatedAt),
+		ts(t.ExpiresAt), ts(t.UsedAt))
+	return err
+}
+
+// SaveRefreshToken implements [identity.RefreshTokens].
+func (s *Store) SaveRefreshToken(ctx context.Context, t *identity.RefreshToken) error {
+	rt := *t
+	if rt.CreatedAt.IsZero() {
+		rt.CreatedAt = stamp(time.Time{})
+	}
+	if err := s.inTx(ctx, func(tx pgx.Tx) error { return insertRefresh(ctx, tx, &rt) }); err != nil {
+		return wrap("save refresh token", err)
+	}
+	t.CreatedAt = rt.CreatedAt
+	return nil
+}
+
+// RotateRefreshToken implements [identity.RefreshTokens].
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *identity.RefreshToken, now time.Time) (*identity.RefreshToken, error) {
+	now = stamp(now)
+	n := *next
+	if n.CreatedAt.IsZero() {
+		n.CreatedAt = now
+	}
+	var old *identity.RefreshToken
+	var reused bool
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		// Lock the token, then its family (the order every path takes): a
+		// concurrent rotation waits here, then sees used_at.
+		old, err = scanRefresh(tx.QueryRow(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE hash = $1 FOR UPDATE`, oldHash))
+		if err != nil {
+			return err
+		}
+		var revoked bool
+		err = tx.QueryRow(ctx, `SELECT revoked_at IS NOT NULL FROM refresh_families WHERE id = $1 FOR UPDATE`, old.FamilyID).Scan(&revoked)
+		switch {
+		case err != nil && !errors.Is(err, pgx.ErrNoRows):
+			return err
+		case revoked:
+			return identity.ErrFamilyRevoked
+		case !old.UsedAt.IsZero():
+			// Reuse: revoke the family, and commit that.
+			reused = true
+			return revokeFamily(ctx, tx, old.FamilyID, now)
+		case !now.Before(old.ExpiresAt):
+			return identity.ErrExpired
+		}
+		if n.FamilyID == "" {
+			n.FamilyID = old.FamilyID
+		} else if n.FamilyID != old.FamilyID {
+			return fmt.Errorf("next token is of family %s, not %s", n.FamilyID, old.FamilyID)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2`, now, oldHash); err != nil {
+			return err
+		}
+		return insertRefresh(ctx, tx, &n)
+	})
+	switch {
+	case err == nil && reused:
+		return old, wrap("rotate refresh token", identity.ErrRefreshReused)
+	case errors.Is(err, identity.ErrFamilyRevoked), errors.Is(err, identity.ErrExpired):
+		return old, wrap("rotate refresh token", err)
+	case err != nil:
+		return nil, wrap("rotate refresh token", err)
+	}
+	*next = n
+	old.UsedAt = now
+	return old, nil
+}
+
+// RefreshTokenByHash implements [identity.RefreshTokens].
+func (s *Store) RefreshTokenByHash(ctx context.Context, hash string) (*identity.RefreshToken, error) {
+	t, err := scanRefresh(s.pool.QueryRow(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE hash = $1`, hash))
+	if err != nil {
+		return nil, wrap("refresh token by hash", err)
+	}
+	return t, nil
+}
+
+// execer is a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// revokeFamily marks a family revoked at now, creating its row when
+// missing; an earlier revocation stands.
+func revokeFamily(ctx context.Context, db execer, familyID string, now time.Time) error {
+	_, err := db.Exec(ctx, `INSERT INTO refresh_families (id, created_at, revoked_at) VALUES ($1, $2, $2)
+		ON CONFLICT (id) DO UPDATE SET revoked_at = EXCLUDED.revoked_at WHERE refresh_families.revoked_at IS NULL`,
+		familyID, now)
+	return err
+}
+
+// RevokeFamily implements [identity.RefreshTokens].
+func (s *Store) RevokeFamily(ctx context.Context, familyID string, now time.Time) error {
+	if err := revokeFamily(ctx, s.pool, familyID, stamp(now)); err != nil {
+		return wrap("revoke family", err)
+	}
+	return nil
+}
+
+// RevokeSubjectFamilies implements [identity.RefreshTokens].
+func (s *Store) RevokeSubjectFamilies(ctx context.Context, subject string, now time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE refresh_families SET revoked_at = $1 WHERE subject = $2 AND revoked_at IS NULL`,
+		stamp(now), subject)
+	if err != nil {
+		return wrap("revoke subject families", err)
+	}
+	return nil
+}
+
+// FamilyRevoked implements [identity.RefreshTokens].
+func (s *Store) FamilyRevoked(ctx context.Context, familyID string) (bool, error) {
+	var revoked bool
+	err := s.pool.QueryRow(ctx, `SELECT revoked_at IS NOT NULL FROM refresh_families WHERE id = $1`, familyID).Scan(&revoked)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, wrap("family revoked", err)
+	}
+	return revoked, nil
+}
+
+// PruneGrants implements [identity.GrantPruner].
+func (s *Store) PruneGrants(ctx context.Context, cutoff time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		for _, q := range []string{
+			`DELETE FROM auth_codes WHERE expires_at < $1`,
+			`DELETE FROM refresh_tokens WHERE expires_at < $1`,
+		} {
+			tag, err := tx.Exec(ctx, q, trunc(cutoff))
+			if err != nil {
+				return err
+			}
+			n += tag.RowsAffected()
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM refresh_families f WHERE created_at < $1
+			AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id)`, trunc(cutoff))
+		return err
+	})
+	if err != nil {
+		return 0, wrap("prune grants", err)
+	}
+	return int(n), nil
+}
