@@ -14,13 +14,14 @@ import (
 func newKeysCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
-		Short: "Generate signing keys and publish their public JWKS",
-		Example: `  gatehouse keys generate --alg ES256 --out key.jwk
-  gatehouse keys jwks key.jwk > jwks.json`,
+		Short: "Generate signing keys, publish their public JWKS, rotate the auth server's key",
+		Example: `  gatehouse keys generate --alg ES256 --out signing.jwk
+  gatehouse keys jwks signing.jwk > jwks.json
+  gatehouse keys rotate --data ./gatehouse-data`,
 		Args: noSubcommand,
 		RunE: showHelp,
 	}
-	cmd.AddCommand(newKeysGenerateCmd(e), newKeysJWKSCmd(e))
+	cmd.AddCommand(newKeysGenerateCmd(e), newKeysJWKSCmd(e), newKeysRotateCmd(e))
 	return cmd
 }
 

@@ -122,8 +122,8 @@ func commandPaths(t *testing.T) [][]string {
 
 func TestHelpHasExamples(t *testing.T) {
 	paths := commandPaths(t)
-	if len(paths) != 10 { // root, keys(2), token(3), demo, version
-		t.Fatalf("command tree has %d commands, want 10: %v", len(paths), paths)
+	if len(paths) != 20 { // root, serve, user(3), client(3), keys(3), token(3), demo, version
+		t.Fatalf("command tree has %d commands, want 20: %v", len(paths), paths)
 	}
 	for _, p := range paths {
 		name := strings.Join(append([]string{"gatehouse"}, p...), " ")
@@ -163,9 +163,10 @@ func TestExamplesRun(t *testing.T) {
 		}
 	}
 	srv := serveJWKS(t, jwks)
+	adminFixture(t, fix)
 
 	// Commands whose examples make their own files run in an empty directory.
-	empty := map[string]bool{"gatehouse": true, "gatehouse keys": true, "gatehouse keys generate": true}
+	empty := map[string]bool{"gatehouse": true, "gatehouse keys generate": true}
 	root := newRootCmd(&env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}})
 	for _, p := range commandPaths(t) {
 		c, _, err := root.Find(p)
@@ -173,11 +174,12 @@ func TestExamplesRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		name := c.CommandPath()
-		if name == "gatehouse demo" {
-			continue // exits 2 until the demo is built; TestDemo checks it
+		if name == "gatehouse demo" || name == "gatehouse serve" {
+			continue // demo exits 2 until it is built (TestDemo); serve runs until stopped (TestServeEndToEnd)
 		}
 		t.Run(name, func(t *testing.T) {
 			script := strings.ReplaceAll(c.Example, "https://auth.example/.well-known/jwks.json", srv.URL+"/.well-known/jwks.json")
+			script = dropServe(script)
 			if _, err := exec.LookPath("jq"); err != nil && strings.Contains(script, "jq ") {
 				t.Skip("jq not found")
 			}
@@ -195,27 +197,65 @@ func TestExamplesRun(t *testing.T) {
 	}
 }
 
+// adminFixture puts in dir what the examples of the admin commands refer
+// to: a gatehouse.yaml, a store in ./gatehouse-data with the user dave and
+// the client legacy-batch (the examples add alice, bob, carol,
+// svc-accounts, spa and cli themselves), and password.txt.
+func adminFixture(t *testing.T, dir string) {
+	t.Helper()
+	data := filepath.Join(dir, "gatehouse-data")
+	mustGH(t, "", "user", "add", "dave", "--email", "dave@acme.test", "--data", data)
+	mustGH(t, "", "client", "add", "legacy-batch", "--grants", "client_credentials", "--data", data)
+	for name, content := range map[string]string{
+		"gatehouse.yaml": "authserver:\n  issuer: http://127.0.0.1:9000\n  data: ./gatehouse-data\n",
+		"password.txt":   "correct horse battery staple\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// dropServe removes the lines that run 'gatehouse serve', which runs until
+// it is stopped, from a script.
+func dropServe(script string) string {
+	var keep []string
+	for _, line := range strings.Split(script, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "gatehouse serve") {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
 // buildForShell returns the path of bash and a directory holding a freshly
 // built gatehouse binary, or skips the test.
 func buildForShell(t *testing.T) (bash, bin string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
-	}
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("bash not found")
+	}
+	return bash, filepath.Dir(buildBinary(t))
+}
+
+// buildBinary builds gatehouse into a temporary directory and returns its
+// path, or skips the test under -short or without the go tool.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
 	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("go tool not found")
 	}
-	bin = t.TempDir()
-	build := exec.Command(goTool, "build", "-o", filepath.Join(bin, "gatehouse"), ".")
+	bin := filepath.Join(t.TempDir(), "gatehouse")
+	build := exec.Command(goTool, "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return bash, bin
+	return bin
 }
 
 // TestREADMECommands runs the sh blocks of README.md that show the
@@ -228,12 +268,20 @@ func TestREADMECommands(t *testing.T) {
 	var script strings.Builder
 	for _, block := range strings.Split(string(readme), "```sh\n")[1:] {
 		block, _, _ = strings.Cut(block, "```")
-		if strings.Contains(block, "gatehouse keys") || strings.Contains(block, "gatehouse token") {
-			script.WriteString(block)
+		if strings.Contains(block, "gatehouse serve") {
+			continue // runs until stopped; TestServeEndToEnd covers it
+		}
+		for _, c := range []string{"gatehouse keys", "gatehouse token", "gatehouse user", "gatehouse client"} {
+			if strings.Contains(block, c) {
+				script.WriteString(block)
+				break
+			}
 		}
 	}
-	if !strings.Contains(script.String(), "gatehouse token verify") {
-		t.Fatalf("README.md shows no gatehouse token verify:\n%s", script.String())
+	for _, c := range []string{"gatehouse token verify", "gatehouse user add", "gatehouse client add", "gatehouse keys rotate"} {
+		if !strings.Contains(script.String(), c) {
+			t.Fatalf("README.md shows no %s:\n%s", c, script.String())
+		}
 	}
 	bash, bin := buildForShell(t)
 	cmd := exec.Command(bash, "-euo", "pipefail", "-c", script.String())
@@ -255,6 +303,13 @@ func copyDir(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
+		if e.IsDir() {
+			if err := os.Mkdir(filepath.Join(to, e.Name()), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			copyDir(t, filepath.Join(from, e.Name()), filepath.Join(to, e.Name()))
+			continue
+		}
 		data, err := os.ReadFile(filepath.Join(from, e.Name()))
 		if err != nil {
 			t.Fatal(err)
@@ -280,7 +335,7 @@ func TestUnknownCommand(t *testing.T) {
 		want string
 	}{
 		{"root", []string{"tokn"}, `unknown command "tokn" (did you mean "token"?)`},
-		{"group", []string{"keys", "rotate"}, `gatehouse keys: unknown command "rotate"`},
+		{"group", []string{"keys", "delete"}, `gatehouse keys: unknown command "delete"`},
 		{"token pasted as a command", []string{"token", raw}, "gatehouse token: unknown command;"},
 		{"unknown root flag", []string{"--verbose"}, "unknown flag: --verbose"},
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -50,13 +51,20 @@ type env struct {
 // run executes the gatehouse command line args and returns the exit code.
 // Tests call it directly; main passes the process's streams.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdin, stdout, stderr)
+}
+
+// runContext is run with a context that commands see as cmd.Context():
+// main cancels it on SIGINT or SIGTERM, tests cancel it to stop
+// 'gatehouse serve'.
+func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRootCmd(e)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	cmd, err := root.ExecuteC()
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
@@ -88,12 +96,14 @@ func newRootCmd(e *env) *cobra.Command {
 		Use:   "gatehouse",
 		Short: "Secure the traffic between microservices with signed tokens",
 		Long: `gatehouse issues and checks the signed JWT access tokens that services
-send each other. This binary generates signing keys, publishes their public
-JWKS, and mints, verifies and decodes tokens.
+send each other. This binary runs the auth server, manages its users, clients
+and signing keys, and mints, verifies and decodes tokens.
 
 Exit codes: 0 success, 1 the token is invalid or could not be checked,
-2 usage error (bad flags or arguments, unreadable files, bad values).`,
-		Example: `  gatehouse keys generate --alg ES256 --out key.jwk
+2 usage error (bad flags or arguments, unreadable files, bad values) or
+any other failure (store unreachable, address in use).`,
+		Example: `  gatehouse serve --config gatehouse.yaml
+  gatehouse keys generate --alg ES256 --out key.jwk
   gatehouse token mint --key key.jwk --iss https://auth.example --aud orders --sub alice --ttl 15m > token.jwt
   gatehouse token verify --jwks key.jwk --iss https://auth.example --aud orders < token.jwt`,
 		SilenceErrors: true,
@@ -105,7 +115,7 @@ Exit codes: 0 success, 1 the token is invalid or could not be checked,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usagef("%s: %s; run '%s --help' for usage", cmd.CommandPath(), oneLine(err.Error()), cmd.CommandPath())
 	})
-	root.AddCommand(newKeysCmd(e), newTokenCmd(e), newDemoCmd(e), newVersionCmd(e))
+	root.AddCommand(newServeCmd(e), newUserCmd(e), newClientCmd(e), newKeysCmd(e), newTokenCmd(e), newDemoCmd(e), newVersionCmd(e))
 	return root
 }
 

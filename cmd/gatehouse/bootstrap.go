@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/internal/config"
+)
+
+// seed is what the authserver section declares: organizations, users and
+// clients, with passwords and secrets already hashed.
+type seed struct {
+	orgs    []identity.Organization
+	users   []*identity.User
+	clients []*identity.Client
+}
+
+// seedOf resolves and hashes every password and secret of the section
+// before anything is written, so that a bad entry changes nothing. Its
+// errors are *config.Error ("path:line: reason") and never hold a secret.
+func seedOf(path string, a *config.AuthServer) (*seed, error) {
+	at := func(line int, format string, args ...any) error {
+		return &config.Error{Path: path, Line: line, Reason: fmt.Sprintf(format, args...)}
+	}
+	s := &seed{}
+	for _, o := range a.Organizations {
+		s.orgs = append(s.orgs, identity.Organization{ID: o.ID, Name: o.Name})
+	}
+	for _, u := range a.Users {
+		hash := u.PasswordHash // already argon2id (checked by config)
+		if hash == "" {
+			pw, err := u.ResolvePassword()
+			if err != nil {
+				return nil, at(u.Line, "user %q: %v", u.Username, err)
+			}
+			if hash, err = identity.HashPassword(pw); err != nil {
+				return nil, at(u.Line, "user %q: %s", u.Username, strings.TrimPrefix(err.Error(), "identity: "))
+			}
+		}
+		s.users = append(s.users, &identity.User{
+			Username: u.Username, Email: u.Email, Name: u.Name, PasswordHash: hash,
+			Org: u.Org, Groups: u.Groups, Roles: u.Roles, Disabled: u.Disabled,
+		})
+	}
+	for _, c := range a.Clients {
+		var hash string
+		if !c.Public {
+			secret, err := c.Secret.Resolve()
+			if err != nil {
+				return nil, at(c.Line, "client %q: %v", c.ID, err)
+			}
+			if hash, err = identity.HashSecret(secret); err != nil {
+				return nil, at(c.Line, "client %q: %s", c.ID, strings.TrimPrefix(err.Error(), "identity: "))
+			}
+		}
+		s.clients = append(s.clients, &identity.Client{
+			ID: c.ID, SecretHash: hash, Public: c.Public, Name: c.Name, Grants: c.Grants,
+			RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, Audiences: c.Audiences,
+			AccessTokenTTL: c.AccessTokenTTL, RefreshTokenTTL: c.RefreshTokenTTL,
+		})
+	}
+	return s, nil
+}
+
+// apply creates or replaces the seed's entries in the store. A user keeps
+// the ID it already has (its sub claim), and stays disabled when
+// 'gatehouse user disable' disabled it: a restart must not bring an
+// account back. Entries removed from the file stay in the store (see
+// 'gatehouse user disable', 'gatehouse client delete').
+func (s *seed) apply(ctx context.Context, st identity.Store) error {
+	for _, o := range s.orgs {
+		if err := st.PutOrganization(ctx, o); err != nil {
+			return fmt.Errorf("store organization %q: %w", o.ID, err)
+		}
+	}
+	for _, u := range s.users {
+		old, err := st.UserByUsername(ctx, u.Username)
+		switch {
+		case err == nil:
+			u.Disabled = u.Disabled || old.Disabled
+		case !errors.Is(err, identity.ErrNotFound):
+			return fmt.Errorf("look up user %q: %w", u.Username, err)
+		}
+		if err := st.PutUser(ctx, u); err != nil {
+			return fmt.Errorf("store user %q: %w", u.Username, err)
+		}
+	}
+	for _, c := range s.clients {
+		if err := st.PutClient(ctx, c); err != nil {
+			return fmt.Errorf("store client %q: %w", c.ID, err)
+		}
+	}
+	return nil
+}

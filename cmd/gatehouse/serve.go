@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehousehq/gatehouse/authserver"
+	"github.com/gatehousehq/gatehouse/internal/config"
+	"github.com/gatehousehq/gatehouse/keys"
+)
+
+// Limits of the HTTP server of 'gatehouse serve'.
+const (
+	defaultListen     = "127.0.0.1:9000"
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 64 << 10
+	shutdownTimeout   = 10 * time.Second
+)
+
+func newServeCmd(e *env) *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "serve --config FILE",
+		Short: "Run the auth server described by a gatehouse.yaml",
+		Long: `Run the OAuth 2.0 / OpenID Connect auth server of the authserver section of
+the configuration file. At start it opens the store (authserver.data, a
+folder for the embedded SQLite file, default ./gatehouse-data; or
+authserver.store, a postgres:// URL), writes the organizations, users and
+clients of the file into it (passwords and secrets are stored as argon2id
+hashes; a user keeps its ID, and stays disabled if 'gatehouse user disable'
+disabled it), and listens on authserver.listen (default 127.0.0.1:9000).
+Entries removed from the file stay in the store; a client that 'gatehouse
+client delete' removed comes back if the file still lists it. SIGINT or
+SIGTERM stops it gracefully.
+
+A minimal file:
+
+  authserver:
+    issuer: http://127.0.0.1:9000
+    clients:
+      - id: svc-accounts
+        secret_env: SVC_ACCOUNTS_SECRET
+        grants: [client_credentials]
+        audiences: [accounts]
+
+A bad file fails at start with "FILE:LINE: reason". Logs are JSON on stderr.
+Only the authserver section is served so far.`,
+		Example: `  gatehouse serve --config gatehouse.yaml`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd, e, file)
+		},
+	}
+	cmd.Flags().StringVar(&file, "config", "gatehouse.yaml", "the configuration file")
+	return cmd
+}
+
+// serve runs the auth server until the command's context is cancelled.
+func serve(cmd *cobra.Command, e *env, file string) error {
+	ctx, path := cmd.Context(), cmd.CommandPath()
+	f, err := loadConfig(cmd, file)
+	if err != nil {
+		return err
+	}
+	a := f.AuthServer
+	if a == nil {
+		return usagef("%s: %s has no authserver section: only the authserver section is served so far", path, file)
+	}
+	at := func(line int, format string, args ...any) error {
+		return usagef("%s", (&config.Error{Path: file, Line: line, Reason: fmt.Sprintf(format, args...)}).Error())
+	}
+	alg := keys.Default
+	if a.SigningAlg != "" {
+		if alg, err = keys.ParseAlgorithm(a.SigningAlg); err != nil || alg.Symmetric() {
+			return at(a.Line, "authserver: signing_alg %q: use ES256 (default), EdDSA, RS256 or PS256", a.SigningAlg)
+		}
+	}
+	var legacy *authserver.LegacySessions
+	if l := a.Legacy; l != nil {
+		secret, err := l.Secret.Resolve()
+		if err != nil {
+			return at(l.Line, "authserver.legacy: %v", err)
+		}
+		legacy = &authserver.LegacySessions{IntrospectionURL: l.IntrospectionURL, ClientID: l.ClientID, ClientSecret: secret, TokenType: l.TokenType}
+	}
+	sd, err := seedOf(file, a)
+	if err != nil {
+		return usagef("%s", err.Error())
+	}
+
+	addr := a.Listen
+	if addr == "" {
+		addr = defaultListen
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return listenError(path, addr, err)
+	}
+	defer ln.Close()
+
+	loc := locationOf(a)
+	st, err := openStore(ctx, loc, true)
+	if err != nil {
+		return usagef("%s: %v", path, err)
+	}
+	defer st.Close()
+	if err := sd.apply(ctx, st); err != nil {
+		return usagef("%s: cannot write the users and clients of %s to the store at %s: %v", path, file, loc, err)
+	}
+
+	handler := slog.NewJSONHandler(e.stderr, nil)
+	log := slog.New(handler)
+	srv, err := authserver.New(ctx, authserver.Config{
+		Issuer: a.Issuer, Store: st, AccessTokenTTL: a.AccessTokenTTL, RefreshTokenTTL: a.RefreshTokenTTL,
+		SigningAlgorithm: alg, Legacy: legacy, Logger: log,
+	})
+	if err != nil {
+		return usagef("%s: %v", path, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
+	}
+
+	// The listener is bound: connections wait in its queue until Serve
+	// takes them, so the server is ready. Printed before anything else may
+	// write to stderr.
+	fmt.Fprintf(e.stderr, "gatehouse: auth server listening on http://%s (issuer %s)\n", ln.Addr(), a.Issuer)
+
+	var wg sync.WaitGroup
+	defer wg.Wait() // the pruner is done before the store closes
+	pctx, stopPrune := context.WithCancel(ctx)
+	defer stopPrune()
+	wg.Go(func() { prune(pctx, st, log) })
+
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return usagef("%s: the server stopped: %v", path, err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("graceful shutdown did not finish in time; closing the remaining connections", "error", err)
+		hs.Close()
+	}
+	<-served
+	return nil
+}
+
+// listenError explains why addr cannot be listened on.
+func listenError(path, addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return usagef("%s: cannot listen on %s: the address is already in use; stop the other process or set authserver.listen to another address", path, addr)
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		err = oe.Err
+	}
+	return usagef("%s: cannot listen on %s: %v", path, addr, err)
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/identity/postgres"
+	"github.com/gatehousehq/gatehouse/identity/sqlite"
+	"github.com/gatehousehq/gatehouse/internal/config"
+)
+
+const (
+	// defaultData is the folder of the embedded store when nothing says
+	// otherwise.
+	defaultData = "./gatehouse-data"
+	// dbFile is the SQLite file inside the data folder.
+	dbFile = "gatehouse.db"
+	// openTimeout bounds opening a store (a PostgreSQL server that does
+	// not answer).
+	openTimeout = 15 * time.Second
+)
+
+// storeLocation is where the identity store lives: a SQLite folder or a
+// PostgreSQL URL.
+type storeLocation struct {
+	dir string // folder holding gatehouse.db, when url is ""
+	url string // postgres:// URL
+}
+
+// String names the store for messages, without the URL's password.
+func (l storeLocation) String() string {
+	if l.url == "" {
+		return filepath.Join(l.dir, dbFile)
+	}
+	return redactURL(l.url)
+}
+
+// locationOf returns the store an authserver section configures: data (a
+// SQLite folder, default ./gatehouse-data) or store (a postgres:// URL).
+// Relative paths are relative to the working directory, like the
+// configuration's secret_file and password_file.
+func locationOf(a *config.AuthServer) storeLocation {
+	if a.Store != "" {
+		return storeLocation{url: a.Store}
+	}
+	if a.Data != "" {
+		return storeLocation{dir: a.Data}
+	}
+	return storeLocation{dir: defaultData}
+}
+
+// openStore opens the store at loc. With create false, a missing SQLite
+// file is an error instead of a new empty store: a command that only
+// reads or changes existing entries was most likely pointed at the wrong
+// folder.
+func openStore(ctx context.Context, loc storeLocation, create bool) (identity.Store, error) {
+	ctx, cancel := context.WithTimeout(ctx, openTimeout)
+	defer cancel()
+	if loc.url != "" {
+		s, err := postgres.Open(ctx, loc.url)
+		if err != nil {
+			return nil, fmt.Errorf("cannot open the store at %s: %s", loc, scrubPassword(err.Error(), loc.url))
+		}
+		return s, nil
+	}
+	file := filepath.Join(loc.dir, dbFile)
+	if !create {
+		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no gatehouse store in %s (%s not found): pass --data DIR, --store URL or --config FILE", loc.dir, dbFile)
+		}
+	}
+	if err := os.MkdirAll(loc.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create the data folder: %w", err)
+	}
+	s, err := sqlite.Open(ctx, file)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the store at %s: %w", file, err)
+	}
+	return s, nil
+}
+
+// redactURL hides the password of a URL (and the whole URL when it does
+// not parse: it may hold a password in a form we cannot find).
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable store URL)"
+	}
+	return u.Redacted()
+}
+
+// scrubPassword removes the URL's password from a driver's message, in
+// case one repeats it.
+func scrubPassword(msg, raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the store URL does not parse"
+	}
+	if p, ok := u.User.Password(); ok && p != "" {
+		msg = strings.ReplaceAll(msg, p, "xxxxx")
+		msg = strings.ReplaceAll(msg, url.QueryEscape(p), "xxxxx")
+	}
+	return msg
+}
+
+// storeFlags are the flags that choose the store of an admin command.
+type storeFlags struct {
+	data, url, config string
+}
+
+func (s *storeFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&s.data, "data", defaultData, "folder of the embedded SQLite store (holds "+dbFile+")")
+	f.StringVar(&s.url, "store", "", "postgres:// URL of a shared store, instead of --data")
+	f.StringVar(&s.config, "config", "", "use the store of this gatehouse.yaml (authserver.data or authserver.store)")
+}
+
+// location resolves the flags to a store location.
+func (s *storeFlags) location(cmd *cobra.Command) (storeLocation, error) {
+	path := cmd.CommandPath()
+	n := 0
+	for _, name := range []string{"data", "store", "config"} {
+		if cmd.Flags().Changed(name) {
+			n++
+		}
+	}
+	if n > 1 {
+		return storeLocation{}, usagef("%s: give one of --data, --store or --config, not several", path)
+	}
+	switch {
+	case cmd.Flags().Changed("store"):
+		if !strings.HasPrefix(s.url, "postgres://") && !strings.HasPrefix(s.url, "postgresql://") {
+			return storeLocation{}, usagef("%s: --store must be a postgres:// URL; for the embedded store use --data DIR", path)
+		}
+		return storeLocation{url: s.url}, nil
+	case s.config != "":
+		f, err := loadConfig(cmd, s.config)
+		if err != nil {
+			return storeLocation{}, err
+		}
+		if f.AuthServer == nil {
+			return storeLocation{}, usagef("%s: %s has no authserver section, which is where the store is configured (data: DIR or store: postgres://...)", path, s.config)
+		}
+		return locationOf(f.AuthServer), nil
+	case s.data == "":
+		return storeLocation{}, usagef("%s: --data needs a folder", path)
+	}
+	return storeLocation{dir: s.data}, nil
+}
+
+// open opens the store the flags choose; see openStore for create.
+func (s *storeFlags) open(cmd *cobra.Command, create bool) (identity.Store, error) {
+	loc, err := s.location(cmd)
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(cmd.Context(), loc, create)
+	if err != nil {
+		return nil, usagef("%s: %v", cmd.CommandPath(), err)
+	}
+	return st, nil
+}
+
+// loadConfig reads and checks a gatehouse.yaml. Its errors are one line,
+// "path:line: reason", so that editors can jump to the line.
+func loadConfig(cmd *cobra.Command, path string) (*config.File, error) {
+	f, err := config.Load(path)
+	var ce *config.Error
+	switch {
+	case errors.As(err, &ce):
+		return nil, usagef("%s", ce.Error())
+	case err != nil:
+		return nil, usagef("%s: cannot read the configuration: %s", cmd.CommandPath(), strings.TrimPrefix(err.Error(), "config: "))
+	}
+	return f, nil
+}
