@@ -1,0 +1,140 @@
+package guard
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gatehousehq/gatehouse/internal/problem"
+)
+
+// refuse logs the refusal, sets the challenge and lets the error writer
+// write the body.
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, ref *Refusal, p *Principal) {
+	route := r.Pattern
+	if route == "" {
+		route = r.URL.Path
+	}
+	g.audit(r.Context(), ref, p, route, r.Method, r.RemoteAddr)
+	if ch := g.challenge(ref); ch != "" {
+		w.Header().Set("WWW-Authenticate", ch)
+	}
+	g.writeError(w, r, ref.Status(), ref)
+}
+
+// challenge builds the WWW-Authenticate value of RFC 6750 §3: every 401
+// carries one (RFC 9110 §11.6.1); without a token it has no error
+// attribute; invalid_request, invalid_token and insufficient_scope carry
+// the error code, a description and, for scope, the scopes needed.
+func (g *Guard) challenge(ref *Refusal) string {
+	code := ref.oauthCode()
+	if code == "" && ref.Reason != ReasonNoToken {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(`Bearer realm="`)
+	b.WriteString(g.realm)
+	b.WriteByte('"')
+	if code == "" {
+		return b.String()
+	}
+	b.WriteString(`, error="`)
+	b.WriteString(code)
+	b.WriteByte('"')
+	if ref.Detail != "" {
+		b.WriteString(`, error_description="`)
+		b.WriteString(quoteSafe(ref.Detail, false))
+		b.WriteByte('"')
+	}
+	if code == string(ReasonInsufficientScope) && ref.Scope != "" {
+		b.WriteString(`, scope="`)
+		b.WriteString(quoteSafe(ref.Scope, true))
+		b.WriteByte('"')
+	}
+	return b.String()
+}
+
+// quoteSafe keeps the characters RFC 6750 §3 allows in error_description
+// (%x20-21 / %x23-5B / %x5D-7E) and in scope (the same, spaces separating
+// scope tokens); a double quote becomes a single one, anything else is
+// dropped.
+func quoteSafe(s string, scope bool) string {
+	return strings.Map(func(c rune) rune {
+		switch {
+		case c == '"':
+			if scope {
+				return -1
+			}
+			return '\''
+		case c == '\\' || c < 0x20 || c > 0x7e:
+			return -1
+		}
+		return c
+	}, s)
+}
+
+// problemTypes maps reasons to problem types.
+var problemTypes = map[Reason]string{
+	ReasonNoToken:           problem.TypeAuthenticationRequired,
+	ReasonInvalidRequest:    problem.TypeInvalidRequest,
+	ReasonInvalidToken:      problem.TypeInvalidToken,
+	ReasonUnavailable:       problem.TypeUnavailable,
+	ReasonInsufficientScope: problem.TypeInsufficientScope,
+	ReasonForbidden:         problem.TypeForbidden,
+	ReasonNotFound:          problem.TypeNotFound,
+	ReasonInternal:          problem.TypeInternal,
+}
+
+// writeProblem is the default ErrorWriter: RFC 9457 problem details, with
+// the RFC 6750 error code and scope as extension members. A 500 says
+// nothing more than its title.
+func writeProblem(w http.ResponseWriter, _ *http.Request, status int, ref *Refusal) {
+	typ, ok := problemTypes[ref.Reason]
+	if !ok {
+		typ = problem.TypeForbidden
+	}
+	p := &problem.Problem{Type: typ, Status: status, Detail: ref.Detail}
+	if ref.Reason == ReasonInternal {
+		p.Detail = ""
+	}
+	if code := ref.oauthCode(); code != "" {
+		p.Extensions = map[string]any{"error": code}
+		if ref.Scope != "" {
+			p.Extensions["scope"] = ref.Scope
+		}
+	}
+	problem.Write(w, p)
+}
+
+// audit logs one event per refusal: reason, status, route, and for a
+// verified caller sub, client and jti. Never the token; nothing of an
+// unverified token either (its claims are the sender's word).
+func (g *Guard) audit(ctx context.Context, ref *Refusal, p *Principal, route, method, remote string) {
+	level := slog.LevelInfo
+	if ref.Reason == ReasonInternal || ref.Reason == ReasonUnavailable {
+		level = slog.LevelError
+	}
+	if !g.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 12)
+	attrs = append(attrs,
+		slog.String("event", "request_refused"),
+		slog.String("reason", string(ref.Reason)),
+		slog.Int("status", ref.Status()),
+		slog.String("route", route),
+		slog.String("method", method),
+		slog.String("remote", remote),
+	)
+	if p != nil {
+		attrs = append(attrs, slog.String("sub", p.Subject), slog.String("client", p.ClientID), slog.String("jti", p.TokenID))
+	}
+	if ref.Detail != "" {
+		attrs = append(attrs, slog.String("detail", ref.Detail))
+	}
+	if ref.Err != nil {
+		attrs = append(attrs, slog.String("error", ref.Err.Error()))
+	}
+	g.log.LogAttrs(ctx, level, "audit", attrs...)
+}

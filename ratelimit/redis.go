@@ -1,0 +1,243 @@
+package ratelimit
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+//go:embed gcra.lua
+var gcraLua string
+
+// gcraScript is run with EVALSHA, and with EVAL when the server answers
+// NOSCRIPT (after a restart or SCRIPT FLUSH), which loads it again.
+var gcraScript = redis.NewScript(gcraLua)
+
+// Defaults of a [Redis] limiter.
+const (
+	DefaultRedisPrefix  = "gatehouse:ratelimit:"
+	DefaultRedisTimeout = 200 * time.Millisecond
+)
+
+// Redis is a [Limiter] whose buckets live in Redis, so that several gateway
+// instances share one limit. Each decision is one round trip: a Lua script
+// (EVALSHA) that reads the key's state, decides on the server's clock
+// (TIME), and writes the new state with a TTL that ends exactly when the
+// bucket is full again, so idle keys expire on their own. The TTL is not an
+// option: at that moment the state means the same as no state, so a longer
+// TTL would only hold memory and a shorter one would forgive debt.
+//
+// The state of key k under policy p is the Redis key prefix + p.Name + ":" +
+// k, one string of about 20 bytes; keys longer than 64 bytes are replaced by
+// their SHA-256. Limiters with the same prefix, policy name and policy share
+// their buckets: that is how instances share a limit. Two different
+// policies must not share a prefix and a name.
+//
+// When Redis cannot be reached (or answers an error, or takes longer than
+// the timeout), Allow applies the failure mode: [FailOpen] by default, or
+// [FailClosed]. It counts the failure ([Redis.Stats]), logs the first one of
+// an outage and then at most one line per 10 s, and tries Redis again on the
+// next call: there is no failure state to leave. (go-redis itself, after as
+// many failed dials as its pool size, fails fast until a dial probe that it
+// runs every second succeeds.)
+//
+// A Redis is safe for concurrent use. It does not own the client.
+type Redis struct {
+	client  redis.Scripter
+	policy  Policy
+	g       gcra
+	prefix  string // prefix + name + ":"
+	timeout time.Duration
+	mode    FailureMode
+	health  health
+}
+
+// FailureMode is what a [Redis] limiter answers when Redis cannot decide.
+type FailureMode int
+
+const (
+	// FailOpen allows the request (the default): an outage of Redis does
+	// not become an outage of the gateway.
+	FailOpen FailureMode = iota
+	// FailClosed refuses the request, with a RetryAfter of one second.
+	FailClosed
+)
+
+func (m FailureMode) String() string {
+	switch m {
+	case FailOpen:
+		return "open"
+	case FailClosed:
+		return "closed"
+	}
+	return fmt.Sprintf("FailureMode(%d)", int(m))
+}
+
+// A RedisOption configures [NewRedis].
+type RedisOption interface {
+	applyRedis(*redisConfig) error
+}
+
+type redisConfig struct {
+	prefix  string
+	timeout time.Duration
+	mode    FailureMode
+	log     *slog.Logger
+}
+
+type redisOption func(*redisConfig) error
+
+func (f redisOption) applyRedis(c *redisConfig) error { return f(c) }
+
+// WithPrefix sets the namespace of the limiter's Redis keys (default
+// [DefaultRedisPrefix]). The policy name and ':' follow it.
+func WithPrefix(prefix string) RedisOption {
+	return redisOption(func(c *redisConfig) error {
+		c.prefix = prefix
+		return nil
+	})
+}
+
+// WithTimeout bounds each decision's round trip (default
+// [DefaultRedisTimeout]); past it the failure mode applies. The client must
+// have ContextTimeoutEnabled for the bound to reach its socket reads, as the
+// clients of [OpenRedis] do.
+func WithTimeout(d time.Duration) RedisOption {
+	return redisOption(func(c *redisConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("ratelimit: WithTimeout: must be positive, got %v", d)
+		}
+		c.timeout = d
+		return nil
+	})
+}
+
+// WithFailureMode sets what Allow answers when Redis cannot decide
+// (default [FailOpen]).
+func WithFailureMode(m FailureMode) RedisOption {
+	return redisOption(func(c *redisConfig) error {
+		if m != FailOpen && m != FailClosed {
+			return fmt.Errorf("ratelimit: WithFailureMode: unknown mode %d", int(m))
+		}
+		c.mode = m
+		return nil
+	})
+}
+
+// WithLogger sets where outages are logged (default slog.Default()).
+func WithLogger(l *slog.Logger) RedisOption {
+	return redisOption(func(c *redisConfig) error {
+		if l == nil {
+			return errors.New("ratelimit: WithLogger: nil logger")
+		}
+		c.log = l
+		return nil
+	})
+}
+
+// NewRedis returns a limiter for p on client: a *redis.Client, a
+// *redis.ClusterClient (one key per script, so any slot works) or a
+// *redis.Ring. It does no I/O; the script is loaded by the first call.
+func NewRedis(client redis.Scripter, p Policy, opts ...RedisOption) (*Redis, error) {
+	if client == nil {
+		return nil, errors.New("ratelimit: NewRedis: nil client")
+	}
+	g, err := p.gcra()
+	if err != nil {
+		return nil, err
+	}
+	cfg := redisConfig{prefix: DefaultRedisPrefix, timeout: DefaultRedisTimeout, log: slog.Default()}
+	for _, o := range opts {
+		if err := o.applyRedis(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	return &Redis{
+		client:  client,
+		policy:  p,
+		g:       g,
+		prefix:  cfg.prefix + p.name() + ":",
+		timeout: cfg.timeout,
+		mode:    cfg.mode,
+		health:  health{log: cfg.log, policy: p.name(), mode: cfg.mode},
+	}, nil
+}
+
+// Policy returns the limiter's policy.
+func (r *Redis) Policy() Policy { return r.policy }
+
+// Allow implements [Limiter]. It returns an error only for n < 1 and when
+// ctx ends before Redis answers (the caller has gone; nothing is counted).
+func (r *Redis) Allow(ctx context.Context, key string, n int) (Decision, error) {
+	cost, d, done, err := r.g.decide(r.policy, n)
+	if done {
+		return d, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, r.timeout)
+	res, err := gcraScript.Run(rctx, r.client, []string{r.prefix + storedKey(key)}, r.g.tau, cost).Int64Slice()
+	cancel()
+	if err == nil && len(res) != 3 {
+		err = fmt.Errorf("script returned %d values, want 3", len(res))
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return Decision{}, fmt.Errorf("ratelimit: %w", context.Cause(ctx))
+		}
+		r.health.failed(err)
+		return r.degraded(), nil
+	}
+	r.health.succeeded()
+	return r.g.decision(r.policy, res[0] == 1, res[1], res[2]), nil
+}
+
+func (r *Redis) degraded() Decision {
+	d := Decision{Allowed: r.mode == FailOpen, Limit: r.policy, Degraded: true}
+	if !d.Allowed {
+		d.RetryAfter = time.Second
+	}
+	return d
+}
+
+// Stats returns the limiter's failure counters.
+func (r *Redis) Stats() Stats { return r.health.stats() }
+
+// OpenRedis returns a client for a redis:// or rediss:// (TLS) URL (or
+// unix:// for a socket), parsed by go-redis's ParseURL:
+// redis://[user[:password]@]host[:port][/db], ACL
+// user and password included, client options as query parameters
+// (?dial_timeout=1s&pool_size=20). The client has ContextTimeoutEnabled, so
+// [WithTimeout] bounds every decision, and neither retries commands (unless
+// the URL sets max_retries) nor dials twice, so that an unreachable Redis
+// costs a request microseconds, not the timeout. It does no I/O. Share one
+// client between the limiters of a process; close it at shutdown.
+//
+// Errors never contain the URL, which may hold a password.
+func OpenRedis(rawURL string) (*redis.Client, error) {
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // url.Error quotes the whole URL
+			var eerr url.EscapeError
+			if errors.As(err, &eerr) {
+				err = errors.New("invalid %-escape") // it quotes the escape, maybe in the password
+			}
+		}
+		return nil, fmt.Errorf("ratelimit: redis URL: %w", err)
+	}
+	opt.ContextTimeoutEnabled = true
+	// A decision is not worth a retry: fail over to the failure mode at
+	// once (a retried EVALSHA whose answer was lost would also count
+	// twice). go-redis otherwise retries 3 times and dials 5 times.
+	if opt.MaxRetries == 0 {
+		opt.MaxRetries = -1
+	}
+	opt.DialerRetries = 1
+	return redis.NewClient(opt), nil
+}

@@ -1,0 +1,112 @@
+// Package relay is the outbound half of a service: an http.RoundTripper and
+// gRPC client interceptors that pick, for every call, the bearer token the
+// downstream service should see, and protect the call with a timeout,
+// retries and a circuit breaker.
+//
+// The inbound guard (package guard) verifies the caller's token and puts it
+// in the request context with token.NewContext; relay takes it from there
+// with token.FromContext. A [Source] picks the token in one of four modes:
+//
+//   - [Relay] passes the caller's token on as it is (seeds/001, a gateway's
+//     TokenRelay). No token in the context is [ErrNoToken] and a token that
+//     expires within the skew (5s) is [ErrTokenExpired]: nothing is sent.
+//   - [Exchange] trades it at the auth server (RFC 8693 token exchange) for
+//     a token whose aud is the downstream service, whose scopes are narrowed
+//     to what the call needs, and whose act names this service; cached per
+//     (caller token, audience, scope), one request in flight per key.
+//   - [ClientCredentials] is the service's own token, no user (RFC 6749
+//     §4.4 through golang.org/x/oauth2/clientcredentials): cached, renewed
+//     before it expires with one request in flight, and renewed at once when
+//     the downstream service answers 401.
+//   - [Mint] signs a token of at most 60 seconds for the user, with the
+//     service's own key or an HS256 shared secret (seeds/000).
+//
+// [OAuth2Source] takes any golang.org/x/oauth2 TokenSource instead.
+//
+// # Walkthrough
+//
+// Service A (users) calls service B (profiles) on behalf of its caller.
+// Build the transport once, at start-up, and share it:
+//
+//	src, err := relay.NewExchange(relay.ExchangeConfig{
+//		TokenURL:     "https://auth.example/oauth2/token",
+//		ClientID:     "users",
+//		ClientSecret: secret,
+//		Audience:     "profiles",
+//		Scopes:       []string{"profile:read"},
+//	})
+//	t, err := relay.NewTransport(http.DefaultTransport, src,
+//		relay.WithTimeout(2*time.Second), relay.WithRetries(2), relay.WithBreaker(5, 30*time.Second))
+//	profiles := &http.Client{Transport: t, Timeout: 10 * time.Second}
+//
+// In a handler behind the guard, make the request with the request's
+// context; that is all it takes for the token to travel:
+//
+//	func handler(w http.ResponseWriter, r *http.Request) {
+//		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, profilesURL+"/profiles/42", nil)
+//		resp, err := profiles.Do(req)
+//		switch {
+//		case errors.Is(err, relay.ErrTokenExpired): // 401: let the client renew
+//		case errors.Is(err, relay.ErrCircuitOpen):  // 503: profiles is down, we knew without asking
+//		}
+//		...
+//	}
+//
+// A call that needs fewer scopes than the default asks with
+// [ScopedContext]. Any Authorization header on the request is replaced:
+// incoming credentials never leak to the next hop.
+//
+// # Goroutines (the "thread context" question of seeds/001)
+//
+// Java frameworks keep the caller's token in a thread-local and must copy it
+// into every thread a request starts. In Go the token is a value of the
+// request's context.Context, so a goroutine has it when it is given that
+// context — nothing to copy, nothing to clean up. Fan out with errgroup:
+//
+//	g, ctx := errgroup.WithContext(r.Context())
+//	for _, id := range ids {
+//		g.Go(func() error {
+//			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, profilesURL+"/profiles/"+id, nil)
+//			resp, err := profiles.Do(req) // carries the caller's token
+//			...
+//		})
+//	}
+//	err := g.Wait() // the first error cancels the others
+//
+// A goroutine started with context.Background() has no token and fails with
+// [ErrNoToken] instead of calling without one. Example_fanOut runs this.
+//
+// # Tracing
+//
+// The transport passes the request's context to the base transport
+// unchanged, so OpenTelemetry's trace context travels next to the token
+// when the base is wrapped with otelhttp:
+//
+//	t, err := relay.NewTransport(otelhttp.NewTransport(http.DefaultTransport), src)
+//
+// Each attempt is then a client span whose traceparent header is set on the
+// outgoing request, child of the span in the caller's context; relay itself
+// does not depend on OpenTelemetry.
+//
+// # Resilience
+//
+// Built on github.com/failsafe-go/failsafe-go, per call: a timeout on each
+// attempt until the response headers arrive ([WithTimeout], [ErrTimeout]);
+// retries with exponential backoff and jitter for idempotent methods (GET,
+// HEAD, OPTIONS, PUT, DELETE) whose body can be sent again ([WithRetries],
+// [WithBackoff]) — a POST is sent once; and a circuit breaker per
+// downstream host that opens after consecutive failures (transport errors,
+// timeouts, 5xx) and then answers [ErrCircuitOpen] at once, without a
+// request, until a trial call after the delay succeeds ([WithBreaker]).
+// The whole call, retries included, is bounded by the request's context
+// and http.Client.Timeout.
+//
+// Token endpoint calls have a timeout of their own and their answers are
+// read through a 1 MiB limit. Errors say what failed and wrap the cause;
+// they never contain a token (at most its jti).
+//
+// # gRPC
+//
+// [UnaryClientInterceptor] and [StreamClientInterceptor] send the same
+// tokens as "authorization: Bearer ..." metadata.
+package relay

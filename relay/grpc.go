@@ -1,0 +1,70 @@
+package relay
+
+import (
+	"context"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// UnaryClientInterceptor returns a gRPC client interceptor that sends each
+// unary call with the token src picks, as "authorization: Bearer ..."
+// metadata (replacing any authorization already in the outgoing metadata).
+// A source error is returned as it is, so errors.Is(err, ErrNoToken) holds,
+// and no call is made. When src is a [Renewer] and the server answers
+// codes.Unauthenticated, the call is made once more with a fresh token.
+//
+//	conn, err := grpc.NewClient(target, creds,
+//		grpc.WithUnaryInterceptor(relay.UnaryClientInterceptor(src)),
+//		grpc.WithStreamInterceptor(relay.StreamClientInterceptor(src)))
+//
+// Retries, deadlines and circuit breaking of gRPC calls are gRPC's own:
+// its service config, and the context's deadline.
+func UnaryClientInterceptor(src Source) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		tok, err := src.Token(ctx)
+		if err != nil {
+			return err
+		}
+		err = invoker(withBearer(ctx, tok), method, req, reply, cc, opts...)
+		if status.Code(err) != codes.Unauthenticated {
+			return err
+		}
+		rn, ok := src.(Renewer)
+		if !ok {
+			return err
+		}
+		fresh, rerr := rn.Renew(ctx, tok)
+		if rerr != nil {
+			return rerr
+		}
+		if fresh == tok {
+			return err
+		}
+		return invoker(withBearer(ctx, fresh), method, req, reply, cc, opts...)
+	}
+}
+
+// StreamClientInterceptor returns a gRPC client interceptor that opens each
+// stream with the token src picks, as UnaryClientInterceptor does for unary
+// calls (without the retry on Unauthenticated: a stream cannot be replayed).
+func StreamClientInterceptor(src Source) grpc.StreamClientInterceptor {
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		tok, err := src.Token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return streamer(withBearer(ctx, tok), desc, cc, method, opts...)
+	}
+}
+
+// withBearer returns ctx with the outgoing metadata's authorization
+// replaced by tok.
+func withBearer(ctx context.Context, tok string) context.Context {
+	md, _ := metadata.FromOutgoingContext(ctx)
+	md = md.Copy()
+	md.Set("authorization", "Bearer "+tok)
+	return metadata.NewOutgoingContext(ctx, md)
+}

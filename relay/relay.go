@@ -1,0 +1,36 @@
+package relay
+
+import (
+	"context"
+	"time"
+)
+
+// Relay passes the caller's own token on (seeds/001, the TokenRelay of a
+// gateway): the token that the inbound guard verified and put in the
+// request context with token.NewContext. The downstream service must accept
+// that token's audience, so Relay fits services that share one audience; use
+// [Exchange] or [Mint] for a token meant for the downstream service alone.
+//
+// No token in the context is [ErrNoToken], and a token that expires within
+// the skew is [ErrTokenExpired]: never a request without a token, never one
+// with a token about to be refused.
+//
+// The zero value is ready to use; a Relay is safe for concurrent use.
+type Relay struct {
+	// Skew: a token that expires within it is refused. 0 means
+	// [DefaultSkew]; a negative value refuses only expired tokens.
+	Skew time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+var _ Source = Relay{}
+
+// Token returns the caller's token from ctx.
+func (r Relay) Token(ctx context.Context) (string, error) {
+	raw, _, err := callerToken(ctx, skewOr(r.Skew), clockOr(r.Now)())
+	if err != nil {
+		return "", relayErr("pass on the caller's token: %w", err)
+	}
+	return raw, nil
+}

@@ -1,0 +1,145 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/failsafe-go/failsafe-go/policy"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
+	"github.com/failsafe-go/failsafe-go/timeout"
+)
+
+// The resilience of a Transport comes from failsafe-go, composed per call
+// as Retry(CircuitBreaker(Timeout(attempt))): each attempt has its own time
+// limit and asks the host's breaker, and the retry policy wraps them all.
+
+type response = *http.Response
+
+// resilience holds the policies of a Transport: the stateless ones shared,
+// a breaker per downstream host.
+type resilience struct {
+	cfg     config
+	retry   retrypolicy.RetryPolicy[response] // nil without retries
+	timeout timeout.Timeout[response]
+
+	mu    sync.Mutex
+	hosts map[string]*hostPolicies
+}
+
+// hostPolicies are the executors of one downstream host, sharing its
+// breaker.
+type hostPolicies struct {
+	breaker  circuitbreaker.CircuitBreaker[response]
+	once     failsafe.Executor[response] // breaker and timeout
+	retrying failsafe.Executor[response] // retries around them
+}
+
+func newResilience(cfg config) *resilience {
+	r := &resilience{cfg: cfg, timeout: timeout.New[response](cfg.timeout), hosts: map[string]*hostPolicies{}}
+	if cfg.retries > 0 {
+		r.retry = retrypolicy.NewBuilder[response]().
+			HandleIf(shouldRetry).
+			AbortOnErrors(circuitbreaker.ErrOpen, context.Canceled, context.DeadlineExceeded).
+			WithMaxRetries(cfg.retries).
+			WithBackoff(cfg.backoff, cfg.maxBackoff).
+			WithJitterFactor(cfg.jitter).
+			ReturnLastFailure().
+			OnRetryScheduled(func(e failsafe.ExecutionScheduledEvent[response]) {
+				// The answer that is retried is dropped: free its connection.
+				if resp := e.LastResult(); resp != nil {
+					drainClose(resp.Body)
+				}
+			}).
+			Build()
+	}
+	return r
+}
+
+// forHost returns the executors of host, creating its breaker on first use.
+func (r *resilience) forHost(host string) *hostPolicies {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h, ok := r.hosts[host]; ok {
+		return h
+	}
+	cb := circuitbreaker.NewBuilder[response]().
+		HandleIf(hostFailed).
+		WithFailureThreshold(r.cfg.breakerFailures).
+		WithDelay(r.cfg.breakerDelay).
+		Build()
+	h := &hostPolicies{breaker: cb, once: failsafe.With[response](cb, r.timeout)}
+	h.retrying = h.once
+	if r.retry != nil {
+		h.retrying = failsafe.With[response](r.retry, cb, r.timeout)
+	}
+	r.hosts[host] = h
+	return h
+}
+
+// shouldRetry: transport errors and timeouts, 429, and 5xx except 501 (the
+// server will never do it).
+func shouldRetry(resp response, err error) bool {
+	if err != nil {
+		return !errors.Is(err, circuitbreaker.ErrOpen)
+	}
+	return resp.StatusCode == http.StatusTooManyRequests ||
+		(resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented)
+}
+
+// hostFailed is what counts against a host's breaker: transport errors,
+// attempt timeouts and 5xx answers; not a call whose caller canceled it or
+// ran out of its own deadline.
+func hostFailed(resp response, err error) bool {
+	if err != nil {
+		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	}
+	return resp.StatusCode >= 500
+}
+
+// idempotent reports whether a method may be sent again (RFC 9110 §9.2.2).
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// hasBody reports whether req sends a body.
+func hasBody(req *http.Request) bool { return req.Body != nil && req.Body != http.NoBody }
+
+// replayable reports whether req's body can be sent again.
+func replayable(req *http.Request) bool { return !hasBody(req) || req.GetBody != nil }
+
+// deferredCancel keeps an attempt's context alive while the caller reads
+// the body: the failsafe timeout would cancel it as soon as the attempt
+// returns.
+func deferredCancel(exec failsafe.Execution[response], resp response) {
+	if ei, ok := exec.(policy.ExecutionInternal[response]); ok {
+		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: ei.DeferCancel()}
+	}
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (b *cancelOnClose) Close() error {
+	defer b.cancel()
+	return b.ReadCloser.Close()
+}
+
+// drainClose reads a little of a body that is dropped, so that its
+// connection can be reused, and closes it.
+func drainClose(body io.ReadCloser) {
+	if body != nil {
+		io.CopyN(io.Discard, body, 64<<10)
+		body.Close()
+	}
+}
