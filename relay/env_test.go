@@ -36,6 +36,7 @@ type authEnv struct {
 	url      string
 	tokenURL string
 	alice    *identity.User
+	store    identity.Store
 	logs     *syncBuffer
 	// tokenHits counts POST /oauth2/token.
 	tokenHits atomic.Int64
@@ -86,7 +87,7 @@ func newAuthEnv(t testing.TB) *authEnv {
 	for _, c := range []*identity.Client{
 		// The web app alice logs in with; its tokens are for service A.
 		{ID: "web", SecretHash: mustHash(t, webSecret), Grants: []string{identity.GrantPassword},
-			Scopes: []string{"profile:read", "profile:write", "admin:read"}, Audiences: []string{"users", "elsewhere"}},
+			Scopes: []string{"profile:read", "profile:write", "admin:read"}, Audiences: []string{"users", "elsewhere", "profiles"}},
 		// Service A: exchanges user tokens, and has its own.
 		{ID: "users", SecretHash: mustHash(t, usersSecret),
 			Grants: []string{identity.GrantClientCredentials, identity.GrantTokenExchange},
@@ -104,7 +105,7 @@ func newAuthEnv(t testing.TB) *authEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &authEnv{url: "http://" + ln.Addr().String(), alice: alice, logs: &syncBuffer{}}
+	e := &authEnv{url: "http://" + ln.Addr().String(), alice: alice, store: store, logs: &syncBuffer{}}
 	e.tokenURL = e.url + "/oauth2/token"
 	srv, err := authserver.New(ctx, authserver.Config{Issuer: e.url, Store: store,
 		Logger: slog.New(slog.NewJSONHandler(e.logs, nil))})
