@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -143,32 +142,16 @@ func (e *authEnv) verifier(t testing.TB, audience string) *token.Verifier {
 // and scope, and returns the token with its verified claims.
 func (e *authEnv) userToken(t testing.TB, audience, scope string) (string, *token.Claims) {
 	t.Helper()
-	form := url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {alicePassword},
-		"scope": {scope}, "audience": {audience}}
-	req, _ := http.NewRequest(http.MethodPost, e.tokenURL, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("web", webSecret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		AccessToken string `json:"access_token"`
-	}
-	body, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(body, &out); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("password grant: %d %s", resp.StatusCode, body)
-	}
+	raw := e.userTokenFor(t, scope, audience)
 	v, err := token.NewVerifier(e.verifierSource(t), e.url, audience)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := v.Verify(context.Background(), out.AccessToken)
+	c, err := v.Verify(context.Background(), raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out.AccessToken, c
+	return raw, c
 }
 
 func (e *authEnv) verifierSource(t testing.TB) keys.Source {

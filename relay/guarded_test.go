@@ -123,7 +123,7 @@ func guardedA(t *testing.T, v *token.Verifier, client *http.Client, b string) st
 }
 
 // userTokenFor logs alice in at the web client for scope and audiences.
-func (e *authEnv) userTokenFor(t *testing.T, scope string, audiences ...string) string {
+func (e *authEnv) userTokenFor(t testing.TB, scope string, audiences ...string) string {
 	t.Helper()
 	form := url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {alicePassword},
 		"scope": {scope}, "audience": audiences}
