@@ -1,0 +1,66 @@
+// Package revocation is the deny list of gatehouse tokens — the no-fly
+// list. A JWT is valid until its exp by construction; this list is how a
+// token stops working before that: logout, a stolen token, a disabled
+// account, a compromised client.
+//
+// # Entries
+//
+// An [Entry] revokes one token by its jti ([ByToken], kept until the
+// token's exp), or every token of a subject or client issued at or before
+// a time ([BySubject], [ByClient]: "every token issued to alice before
+// 10:42"). Entries expire ([Entry.Until]) and are pruned, so the list holds
+// only what can still be presented.
+//
+// # Checking
+//
+// A [List] implements token.Revoker; give it to the verifier:
+//
+//	list, _ := revocation.NewRedis(rdb)           // or NewMemory()
+//	v, _ := token.NewVerifier(src, issuer, audience, token.WithRevoker(list))
+//
+// A check reads the list in memory (a few map lookups); it never waits for
+// the network. The verifier checks the list for cached tokens too, so a
+// revocation holds at once; [List.OnRevoke] lets a guard also drop revoked
+// tokens from the verifier's cache (Verifier.ForgetID, ForgetSubject).
+//
+// # Redis: push, and resync after a loss
+//
+// [NewRedis] shares one list between processes. [List.Add] writes the
+// entry to Redis and publishes it in one Lua script; every process
+// subscribed to the channel applies it when the message arrives
+// (milliseconds; the contract is one second). Pub/sub does not replay what
+// a disconnected subscriber missed, so after every subscription — the
+// first one and each one after a lost connection — the list reloads every
+// entry from Redis before it counts as synced again. A silent connection is
+// found by a PING after [WithHealthCheck] without traffic.
+//
+// # When Redis is unreachable
+//
+// While a Redis list is not synced (at start until the first load, and
+// from a lost connection until the resync), [List.Revoked] answers by the
+// failure mode:
+//
+//   - [FailClosed] (default): ErrUnavailable, unless the local list already
+//     revokes the token. The verifier reports token.ErrUnavailable and the
+//     guard or gateway answers 503: no possibly revoked token passes.
+//   - [FailOpen] ([WithFailureMode]): the local list as it was. Service
+//     continues; a token revoked during the outage is accepted until the
+//     resync or its exp. Choose it only where availability matters more
+//     than logout.
+//
+// [List.Add] with Redis unreachable applies the entry in this process and
+// returns an error wrapping ErrUnavailable: the other processes do not
+// have it, so the caller (the auth server's revocation endpoint) answers
+// 503 and the client retries; a retry is harmless, entries merge.
+//
+// # Durability
+//
+// Redis holds the shared list; a Redis restart without persistence loses
+// it. Processes that were running keep what they knew (a resync merges,
+// never removes), and the auth server, which records revocations in its
+// identity store, should Add the stored entries again at start
+// (identity.Store.ListRevocations) so that new processes get them too.
+//
+// The Redis client is github.com/redis/go-redis/v9, shared with packages
+// ratelimit and cache (see the cache package for the choice over rueidis).
+package revocation
