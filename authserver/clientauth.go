@@ -13,13 +13,20 @@ import (
 )
 
 // authenticateClient identifies the client of a token, introspection or
-// revocation request: client_secret_basic (RFC 6749 §2.3.1, with the
+// revocation request: private_key_jwt, client_secret_basic (RFC 6749 §2.3.1, with the
 // form-urlencoding of the credentials), client_secret_post, or, for public
 // clients, client_id alone. Using both methods at once is refused. The
 // secret is checked against its argon2id hash, in constant time; a bad
-// client id and a bad secret get the same answer.
+// client id and a bad secret get the same answer. A request with
+// client_assertion uses private_key_jwt (RFC 7523) instead.
 func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (*identity.Client, *oauthError) {
 	id, secret, basic := r.BasicAuth()
+	if r.PostForm.Has("client_assertion") || r.PostForm.Has("client_assertion_type") {
+		if basic || r.PostForm.Has("client_secret") {
+			return nil, badRequest(errInvalidRequest, "use one client authentication method, not a client assertion and a secret together")
+		}
+		return s.authenticateAssertion(ctx, r)
+	}
 	if basic {
 		var err1, err2 error
 		id, err1 = url.QueryUnescape(id)

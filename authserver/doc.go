@@ -11,6 +11,15 @@
 // token, introspection (RFC 7662), revocation (RFC 7009), userinfo and a
 // server-rendered login page.
 //
+// Clients authenticate with client_secret_basic or client_secret_post
+// (secrets stored as argon2id hashes, compared in constant time), or with
+// private_key_jwt (RFC 7523): a JWT signed by the client's private key
+// (ES256, EdDSA, RS256 or PS256), checked against the public keys stored
+// with the client (identity.Client.JWKS; jwks_file in gatehouse.yaml). Its
+// iss and sub are the client id, its aud the issuer or the endpoint's URL,
+// it expires within [MaxAssertionLifetime] and its jti is used once (per
+// instance: the replay cache is in memory).
+//
 //	srv, err := authserver.New(ctx, authserver.Config{Issuer: "https://auth.example", Store: store})
 //	http.ListenAndServe(":9000", srv.Handler())
 //

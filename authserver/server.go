@@ -77,7 +77,9 @@ type Server struct {
 	now      func() time.Time
 	throttle *throttle
 	secrets  *secretCache
-	verifier *token.Verifier // own access tokens, any audience, with revocation
+	// assertions are the jtis of private_key_jwt client assertions seen.
+	assertions *assertionJTIs
+	verifier   *token.Verifier // own access tokens, any audience, with revocation
 
 	mu       sync.RWMutex
 	signing  *keys.Key
@@ -139,13 +141,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	s := &Server{
-		cfg:      cfg,
-		issuer:   cfg.Issuer,
-		store:    cfg.Store,
-		log:      cfg.Logger,
-		now:      cfg.Now,
-		throttle: newThrottle(cfg.Throttle, cfg.Now),
-		secrets:  newSecretCache(),
+		cfg:        cfg,
+		issuer:     cfg.Issuer,
+		store:      cfg.Store,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+		throttle:   newThrottle(cfg.Throttle, cfg.Now),
+		secrets:    newSecretCache(),
+		assertions: newAssertionJTIs(),
 	}
 	if err := s.ensureSigningKey(ctx); err != nil {
 		return nil, err

@@ -91,7 +91,12 @@ type Client struct {
 	// non-zero.
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
-	UpdatedAt       time.Time
+	// JWKS is the client's public key set (a JWKS document) for the
+	// private_key_jwt client authentication of RFC 7523: the client signs
+	// an assertion with its private key instead of sending a secret. Empty:
+	// the client cannot authenticate that way.
+	JWKS      string
+	UpdatedAt time.Time
 }
 
 // AllowsGrant reports whether the client may use grant.

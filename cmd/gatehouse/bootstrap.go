@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/internal/config"
+	"github.com/gatehousehq/gatehouse/keys"
 )
 
 // seed is what the authserver section declares: organizations, users and
@@ -46,8 +48,18 @@ func seedOf(path string, a *config.AuthServer) (*seed, error) {
 		})
 	}
 	for _, c := range a.Clients {
-		var hash string
-		if !c.Public {
+		var hash, jwks string
+		if c.JWKSFile != "" {
+			data, err := os.ReadFile(c.JWKSFile)
+			if err != nil {
+				return nil, at(c.Line, "client %q: jwks_file: %v", c.ID, err)
+			}
+			if ks, err := keys.ParseJWKS(data); err != nil || len(ks) == 0 {
+				return nil, at(c.Line, "client %q: jwks_file %s holds no usable public key: %v", c.ID, c.JWKSFile, err)
+			}
+			jwks = string(data)
+		}
+		if !c.Public && (c.Secret != config.Secret{} || jwks == "") {
 			secret, err := c.Secret.Resolve()
 			if err != nil {
 				return nil, at(c.Line, "client %q: %v", c.ID, err)
@@ -59,7 +71,7 @@ func seedOf(path string, a *config.AuthServer) (*seed, error) {
 		s.clients = append(s.clients, &identity.Client{
 			ID: c.ID, SecretHash: hash, Public: c.Public, Name: c.Name, Grants: c.Grants,
 			RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, Audiences: c.Audiences,
-			AccessTokenTTL: c.AccessTokenTTL, RefreshTokenTTL: c.RefreshTokenTTL,
+			AccessTokenTTL: c.AccessTokenTTL, RefreshTokenTTL: c.RefreshTokenTTL, JWKS: jwks,
 		})
 	}
 	return s, nil

@@ -19,6 +19,7 @@ func newClient(id string) *identity.Client {
 		Audiences:       []string{"orders", "accounts"},
 		AccessTokenTTL:  5 * time.Minute,
 		RefreshTokenTTL: 30 * 24 * time.Hour,
+		JWKS:            `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`,
 	}
 }
 

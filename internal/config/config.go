@@ -77,6 +77,10 @@ type Client struct {
 	Audiences       []string      `yaml:"audiences"`
 	AccessTokenTTL  time.Duration `yaml:"access_token_ttl"`
 	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"`
+	// JWKSFile is a file with the client's public keys (a JWKS) for
+	// private_key_jwt client authentication (RFC 7523); a client with it
+	// needs no secret.
+	JWKSFile string `yaml:"jwks_file"`
 }
 
 // User is a bootstrap user.
@@ -333,9 +337,12 @@ func (a *AuthServer) validate(path string) error {
 		if c.Public && set {
 			return at(c.Line, "client %q is public and must not have a secret", c.ID)
 		}
-		if !c.Public {
+		if c.Public && c.JWKSFile != "" {
+			return at(c.Line, "client %q is public and must not have keys (jwks_file)", c.ID)
+		}
+		if !c.Public && (set || c.JWKSFile == "") {
 			if err := c.Secret.check(); err != nil {
-				return at(c.Line, "client %q: %v (or set public: true)", c.ID, err)
+				return at(c.Line, "client %q: %v (or set jwks_file for private_key_jwt, or public: true)", c.ID, err)
 			}
 		}
 		for _, r := range c.RedirectURIs {

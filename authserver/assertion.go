@@ -1,0 +1,159 @@
+package authserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/keys"
+	"github.com/gatehousehq/gatehouse/token"
+)
+
+// Client authentication with private_key_jwt (RFC 7523 §2.2, OpenID
+// Connect Core §9): the client signs a short JWT with its private key and
+// sends it as client_assertion; the server checks it against the public
+// keys registered for the client (identity.Client.JWKS).
+const (
+	// AssertionType is the only client_assertion_type accepted.
+	AssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+	// MaxAssertionLifetime bounds exp of a client assertion from now: a
+	// longer-lived assertion is refused, so that the replay cache holds at
+	// most this long of jtis.
+	MaxAssertionLifetime = 5 * time.Minute
+	// maxAssertionJTIs bounds the replay cache; when it is full of
+	// unexpired entries, new assertions are refused until some expire.
+	maxAssertionJTIs = 100_000
+)
+
+// assertionAlgorithms are the algorithms a client assertion may use:
+// asymmetric only, so that the server never holds what signs for a client.
+var assertionAlgorithms = []keys.Algorithm{keys.ES256, keys.EdDSA, keys.RS256, keys.PS256}
+
+// authenticateAssertion authenticates the client of r by its
+// client_assertion. The assertion's iss and sub are the client id; its aud
+// names this server (the issuer, or the URL of the endpoint called); it
+// expires within MaxAssertionLifetime and its jti is used once.
+func (s *Server) authenticateAssertion(ctx context.Context, r *http.Request) (*identity.Client, *oauthError) {
+	if t := r.PostForm.Get("client_assertion_type"); t != AssertionType {
+		return nil, badRequest(errInvalidRequest, "client_assertion_type must be "+AssertionType)
+	}
+	assertion := r.PostForm.Get("client_assertion")
+	if assertion == "" {
+		return nil, badRequest(errInvalidRequest, "client_assertion is missing")
+	}
+	refuse := func(id, why string) (*identity.Client, *oauthError) {
+		s.audit(ctx, "client_auth_failed", "client_id", id, "method", "private_key_jwt", "reason", why)
+		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "client assertion refused: "+why)
+	}
+	_, raw, err := token.ParseUnverified(assertion)
+	if err != nil {
+		return refuse("", "not a JWT")
+	}
+	var named struct {
+		Iss string `json:"iss"`
+		Sub string `json:"sub"`
+	}
+	if err := json.Unmarshal(raw, &named); err != nil || named.Sub == "" {
+		return refuse("", "sub (the client id) is missing")
+	}
+	id := named.Sub
+	if named.Iss != id {
+		return refuse(id, "iss and sub must both be the client id")
+	}
+	if fid := r.PostForm.Get("client_id"); fid != "" && fid != id {
+		return nil, badRequest(errInvalidRequest, "client_id differs from the client assertion's sub")
+	}
+	c, err := s.store.ClientByID(ctx, id)
+	if errors.Is(err, identity.ErrNotFound) {
+		return refuse(id, "unknown client or bad signature")
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "client lookup failed", "client_id", id, "error", err)
+		return nil, oerr(http.StatusServiceUnavailable, errTemporarilyUnavail, "try again later")
+	}
+	if c.Public || c.JWKS == "" {
+		return refuse(id, "the client has no keys registered for private_key_jwt")
+	}
+	ks, err := keys.ParseJWKS([]byte(c.JWKS))
+	if err != nil || len(ks) == 0 {
+		s.log.ErrorContext(ctx, "client keys unusable", "client_id", id, "error", err)
+		return refuse(id, "the client's registered keys are unusable")
+	}
+	src, err := keys.NewStatic(ks...)
+	if err != nil {
+		return refuse(id, "the client's registered keys are unusable")
+	}
+	v, err := token.NewVerifier(src, id, "", token.WithAnyAudience(), token.WithAnyType(),
+		token.WithRequiredClaims("jti"), token.WithCacheSize(0), token.WithClock(s.now),
+		token.WithAlgorithms(assertionAlgorithms...))
+	if err != nil {
+		return refuse(id, "the client's registered keys are unusable")
+	}
+	claims, err := v.Verify(ctx, assertion)
+	if err != nil {
+		return refuse(id, err.Error())
+	}
+	if !s.assertionAudienceOK(r, claims.Audience) {
+		return refuse(id, "aud must name this authorization server (its issuer or the endpoint's URL)")
+	}
+	now := s.now()
+	exp := claims.ExpiresAt.Time()
+	if exp.Sub(now) > MaxAssertionLifetime {
+		return refuse(id, "the assertion lives longer than 5 minutes")
+	}
+	if !s.assertions.use(id, claims.ID, exp, now) {
+		return refuse(id, "the assertion's jti was used before")
+	}
+	return c, nil
+}
+
+// assertionAudienceOK reports whether aud names this server: the issuer,
+// the token endpoint, or the URL of the endpoint that r calls.
+func (s *Server) assertionAudienceOK(r *http.Request, aud token.Audience) bool {
+	return aud.Contains(s.issuer) || aud.Contains(s.issuer+"/oauth2/token") || aud.Contains(s.issuer+r.URL.Path)
+}
+
+// assertionJTIs remembers the jtis of client assertions until they expire,
+// so that each is used once (RFC 7523 §3, item 7). It is per process: with
+// several auth server instances, an assertion replayed to another instance
+// within its (at most five-minute) life is not caught.
+type assertionJTIs struct {
+	mu   sync.Mutex
+	seen map[string]time.Time // client id + "\x00" + jti → exp
+}
+
+func newAssertionJTIs() *assertionJTIs { return &assertionJTIs{seen: map[string]time.Time{}} }
+
+// use records jti of client id until exp and reports whether it was new.
+func (a *assertionJTIs) use(id, jti string, exp, now time.Time) bool {
+	key := id + "\x00" + jti
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if until, ok := a.seen[key]; ok && until.After(now) {
+		return false
+	}
+	if len(a.seen) >= maxAssertionJTIs {
+		for k, until := range a.seen {
+			if !until.After(now) {
+				delete(a.seen, k)
+			}
+		}
+		if len(a.seen) >= maxAssertionJTIs {
+			return false
+		}
+	}
+	a.seen[key] = exp
+	return true
+}
+
+func algNames(algs []keys.Algorithm) []string {
+	out := make([]string, len(algs))
+	for i, a := range algs {
+		out[i] = string(a)
+	}
+	return out
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestServeRefusesBadClientKeys: a client's jwks_file (private_key_jwt)
+// must exist and hold a public key; a public client cannot have one.
+func TestServeRefusesBadClientKeys(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	data := filepath.Join(dir, "data")
+	symmetric := write("hs.jwks", `{"keys":[{"kty":"oct","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA","alg":"HS256"}]}`)
+	client := func(extra string) string {
+		return "authserver:\n  issuer: http://127.0.0.1:9000\n  data: " + data + "\n  clients:\n    - id: signer\n      grants: [client_credentials]\n" + extra
+	}
+	for _, tt := range []struct {
+		name, file, want string
+	}{
+		{"missing file", client("      jwks_file: " + filepath.Join(dir, "nope.jwks") + "\n"), `client "signer": jwks_file: open`},
+		{"symmetric key only", client("      jwks_file: " + symmetric + "\n"), `client "signer": jwks_file ` + symmetric + ` holds no usable public key`},
+		{"public with keys", client("      public: true\n      jwks_file: " + symmetric + "\n"), `client "signer" is public and must not have keys`},
+		{"neither secret nor keys", client(""), `client "signer": `},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := gh(t, "", "serve", "--config", write(strings.ReplaceAll(tt.name, " ", "_")+".yaml", tt.file))
+			if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, tt.want)
+			}
+			assertOneLine(t, r.stderr)
+		})
+	}
+}
