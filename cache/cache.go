@@ -32,7 +32,7 @@ type Cache[V any] struct {
 	epoch atomic.Uint64
 
 	hits, misses, sharedHits, loads, loadErrors atomic.Uint64
-	invalidations, flushes, backendErrors      atomic.Uint64
+	invalidations, flushes, backendErrors       atomic.Uint64
 }
 
 // entry is a cached value, or a negative entry.
