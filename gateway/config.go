@@ -1,0 +1,782 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/gatehousehq/gatehouse/ratelimit"
+)
+
+// Defaults of the gateway section.
+const (
+	DefaultMaxBodyBytes      = 1 << 20
+	DefaultMaxHeaderBytes    = 32 << 10
+	DefaultMaxURLLength      = 8192
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultUpstreamTimeout   = 30 * time.Second
+	DefaultMaxConcurrent     = 1000
+	DefaultHSTSMaxAge        = 365 * 24 * time.Hour
+	DefaultPassiveFailures   = 3
+	DefaultPassiveCooldown   = 10 * time.Second
+	DefaultHealthInterval    = 5 * time.Second
+)
+
+// MaxConfigBytes bounds a gateway section given to ParseConfig.
+const MaxConfigBytes = 1 << 20
+
+// Config is the `gateway:` section of gatehouse.yaml. ParseConfig and
+// DecodeConfig fill and validate it; a Config built in code is validated by
+// New. See docs/gateway.md for every key.
+type Config struct {
+	// Listen is the address of the proxy listener (default 127.0.0.1:8080).
+	Listen string `yaml:"listen"`
+	// AdminListen is the address of /metrics, /healthz and /readyz
+	// (default 127.0.0.1:8079; "-" turns it off).
+	AdminListen string `yaml:"admin_listen"`
+	// TLS serves the listener over TLS from certificate files, reloaded
+	// when they change.
+	TLS *TLSConfig `yaml:"tls"`
+	// TrustedProxies are the peers whose X-Forwarded-For and Forwarded
+	// headers name the client. Others are the client themselves.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// Limits bound requests and the upstream wait.
+	Limits Limits `yaml:"limits"`
+	// SecurityHeaders are set on every response.
+	SecurityHeaders SecurityHeaders `yaml:"security_headers"`
+	// AccessLog writes one slog line per request (default true).
+	AccessLog *bool `yaml:"access_log"`
+	// RateLimit selects the backend of every rate limit.
+	RateLimit RateLimitBackend `yaml:"ratelimit"`
+	// Issuers are the token issuers routes may trust.
+	Issuers []Issuer `yaml:"issuers"`
+	// IP lists apply to every route, before the route's own.
+	IP *IPList `yaml:"ip"`
+	// GlobalRateLimit applies to every request (key rate_limit).
+	GlobalRateLimit *RateLimit `yaml:"rate_limit"`
+	// Routes, most specific match first.
+	Routes []Route `yaml:"routes"`
+
+	path string
+	node *yaml.Node
+}
+
+// TLSConfig names the certificate and key files of the listener.
+type TLSConfig struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Limits bound what a client may send and how long the gateway waits.
+// Zero values take the defaults (Default…).
+type Limits struct {
+	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
+	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
+	MaxURLLength      int           `yaml:"max_url_length"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	UpstreamTimeout   time.Duration `yaml:"upstream_timeout"`
+	MaxConcurrent     int           `yaml:"max_concurrent"`
+}
+
+// SecurityHeaders are response header fields the gateway sets, replacing
+// the upstream's. Each has a safe default; "-" (or false) turns one off.
+type SecurityHeaders struct {
+	// HSTS sends Strict-Transport-Security on TLS responses (default true).
+	HSTS *bool `yaml:"hsts"`
+	// HSTSMaxAge is its max-age (default 1 year).
+	HSTSMaxAge time.Duration `yaml:"hsts_max_age"`
+	// HSTSIncludeSubdomains adds includeSubDomains.
+	HSTSIncludeSubdomains bool `yaml:"hsts_include_subdomains"`
+	// ContentTypeOptions: X-Content-Type-Options (default "nosniff").
+	ContentTypeOptions string `yaml:"content_type_options"`
+	// FrameOptions: X-Frame-Options (default "DENY").
+	FrameOptions string `yaml:"frame_options"`
+	// ReferrerPolicy: Referrer-Policy (default "no-referrer").
+	ReferrerPolicy string `yaml:"referrer_policy"`
+	// Extra are more header fields, set as given.
+	Extra map[string]string `yaml:"extra"`
+}
+
+// RateLimitBackend is where rate limit buckets live.
+type RateLimitBackend struct {
+	// Backend is memory (default) or redis.
+	Backend string `yaml:"backend"`
+	// RedisURL is the redis:// or rediss:// URL (or RedisURLEnv names an
+	// environment variable that holds it; the caller resolves it with
+	// Config.ResolveEnv, or passes Options.Redis).
+	RedisURL    string `yaml:"redis_url"`
+	RedisURLEnv string `yaml:"redis_url_env"`
+	// OnRedisError is open (default: allow) or closed (refuse, 503).
+	OnRedisError string `yaml:"on_redis_error"`
+	// Prefix namespaces the Redis keys (default gatehouse:ratelimit:).
+	// Gateways that share limits use the same prefix.
+	Prefix string `yaml:"prefix"`
+	// Timeout bounds a Redis decision (default 200ms).
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Issuer is a token issuer that routes may trust.
+type Issuer struct {
+	// Name is how routes refer to it.
+	Name string `yaml:"name"`
+	// Issuer is the iss claim; its discovery document gives the JWKS
+	// unless JWKSURL or JWKSFile is set.
+	Issuer   string `yaml:"issuer"`
+	JWKSURL  string `yaml:"jwks_url"`
+	JWKSFile string `yaml:"jwks_file"`
+	// Audiences the gateway accepts (at least one).
+	Audiences []string `yaml:"audiences"`
+	// Algorithms allowed (default ES256, EdDSA, RS256, PS256).
+	Algorithms []string `yaml:"algorithms"`
+	// Leeway on exp, nbf and iat (default 30s).
+	Leeway time.Duration `yaml:"leeway"`
+
+	node *yaml.Node
+}
+
+// IPList is an allow and a deny list of addresses and CIDR prefixes.
+// Deny wins; a non-empty allow list refuses every address it does not hold.
+type IPList struct {
+	Allow []string `yaml:"allow"`
+	Deny  []string `yaml:"deny"`
+}
+
+// RateLimit is a limit with Spring Cloud Gateway's semantics.
+type RateLimit struct {
+	// Key partitions the limit: ip, client_id, sub, claim:NAME or
+	// header:NAME.
+	Key             string  `yaml:"key"`
+	ReplenishRate   float64 `yaml:"replenish_rate"`
+	BurstCapacity   int     `yaml:"burst_capacity"`
+	RequestedTokens int     `yaml:"requested_tokens"`
+}
+
+// Route sends matching requests to its upstreams.
+type Route struct {
+	Name          string            `yaml:"name"`
+	Host          string            `yaml:"host"`
+	Methods       []string          `yaml:"methods"`
+	Path          string            `yaml:"path"`
+	Pattern       string            `yaml:"pattern"`
+	StripPrefix   string            `yaml:"strip_prefix"`
+	Upstreams     []string          `yaml:"upstreams"`
+	HealthCheck   *HealthCheck      `yaml:"health_check"`
+	PassiveHealth *PassiveHealth    `yaml:"passive_health"`
+	Timeout       time.Duration     `yaml:"timeout"`
+	Auth          string            `yaml:"auth"`
+	Issuers       []string          `yaml:"issuers"`
+	Rules         *Rules            `yaml:"rules"`
+	Downstream    string            `yaml:"downstream"`
+	Exchange      *Exchange         `yaml:"exchange"`
+	ForwardClaims map[string]string `yaml:"forward_claims"`
+	RateLimit     *RateLimit        `yaml:"rate_limit"`
+	IP            *IPList           `yaml:"ip"`
+	CORS          *CORS             `yaml:"cors"`
+	MaxBodyBytes  int64             `yaml:"max_body_bytes"`
+
+	node *yaml.Node
+}
+
+// HealthCheck is an active health check: GET path on every upstream each
+// interval; a 2xx or 3xx marks it up, anything else down.
+type HealthCheck struct {
+	Path     string        `yaml:"path"`
+	Interval time.Duration `yaml:"interval"`
+	Timeout  time.Duration `yaml:"timeout"`
+}
+
+// PassiveHealth skips an upstream for Cooldown after Failures consecutive
+// failed attempts (connection errors and timeouts).
+type PassiveHealth struct {
+	Failures int           `yaml:"failures"`
+	Cooldown time.Duration `yaml:"cooldown"`
+}
+
+// Rules are the guard rules of a route; all listed must allow.
+type Rules struct {
+	Authenticated *bool    `yaml:"authenticated"`
+	Roles         []string `yaml:"roles"`
+	AnyRole       []string `yaml:"any_role"`
+	Scopes        []string `yaml:"scopes"`
+	Groups        []string `yaml:"groups"`
+	Expr          string   `yaml:"expr"`
+}
+
+// Exchange configures downstream: exchange (RFC 8693 through package relay).
+type Exchange struct {
+	TokenURL  string   `yaml:"token_url"`
+	ClientID  string   `yaml:"client_id"`
+	Secret    string   `yaml:"secret"`
+	SecretEnv string   `yaml:"secret_env"`
+	Audience  string   `yaml:"audience"`
+	Scopes    []string `yaml:"scopes"`
+}
+
+// CORS is a route's cross-origin policy; the gateway answers preflights.
+type CORS struct {
+	// AllowedOrigins are exact origins ("https://app.example.com"),
+	// patterns with one leading wildcard label ("https://*.example.com"),
+	// or "*" (not with AllowCredentials).
+	AllowedOrigins   []string      `yaml:"allowed_origins"`
+	AllowedMethods   []string      `yaml:"allowed_methods"`
+	AllowedHeaders   []string      `yaml:"allowed_headers"`
+	ExposedHeaders   []string      `yaml:"exposed_headers"`
+	AllowCredentials bool          `yaml:"allow_credentials"`
+	MaxAge           time.Duration `yaml:"max_age"`
+}
+
+// UnmarshalYAML keeps the node for line numbers.
+func (r *Route) UnmarshalYAML(n *yaml.Node) error {
+	type plain Route
+	if err := n.Decode((*plain)(r)); err != nil {
+		return err
+	}
+	r.node = n
+	return nil
+}
+
+// UnmarshalYAML keeps the node for line numbers.
+func (i *Issuer) UnmarshalYAML(n *yaml.Node) error {
+	type plain Issuer
+	if err := n.Decode((*plain)(i)); err != nil {
+		return err
+	}
+	i.node = n
+	return nil
+}
+
+// ConfigError is a bad configuration: the file, the line (0 when unknown),
+// the key path ("routes[2].cors") and the reason.
+type ConfigError struct {
+	Path   string
+	Line   int
+	Key    string
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	loc := e.Path
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.Path, e.Line)
+	}
+	if e.Key == "" {
+		return loc + ": " + e.Reason
+	}
+	return loc + ": " + e.Key + ": " + e.Reason
+}
+
+// ParseConfig decodes and validates a gateway section given as YAML bytes
+// (the mapping under `gateway:`; a document whose only key is gateway is
+// accepted too). Errors name the line and the reason
+// ("gateway.yaml:12: routes[2].cors: ...").
+func ParseConfig(path string, data []byte) (*Config, error) {
+	if len(data) > MaxConfigBytes {
+		return nil, &ConfigError{Path: path, Reason: fmt.Sprintf("larger than %d bytes", MaxConfigBytes)}
+	}
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		return nil, yamlError(path, err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil, &ConfigError{Path: path, Reason: "empty gateway section"}
+	}
+	n := doc.Content[0]
+	if n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[0].Value == "gateway" {
+		n = n.Content[1]
+	}
+	return DecodeConfig(path, n)
+}
+
+// DecodeConfig decodes and validates the gateway section from the yaml.Node
+// that internal/config keeps raw (config.File.Gateway).
+func DecodeConfig(path string, node *yaml.Node) (*Config, error) {
+	if node == nil || node.Kind != yaml.MappingNode {
+		line := 0
+		if node != nil {
+			line = node.Line
+		}
+		return nil, &ConfigError{Path: path, Line: line, Key: "gateway", Reason: "must be a mapping of keys (listen, routes, ...)"}
+	}
+	if err := strictKeys(node, reflect.TypeOf(Config{}), ""); err != nil {
+		err.Path = path
+		return nil, err
+	}
+	c := new(Config)
+	if err := node.Decode(c); err != nil {
+		return nil, yamlError(path, err)
+	}
+	c.path, c.node = path, node
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var lineRE = regexp.MustCompile(`line (\d+): `)
+
+// yamlError turns a yaml.v3 error into "path:line: reason".
+func yamlError(path string, err error) error {
+	var te *yaml.TypeError
+	msg := err.Error()
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if m := lineRE.FindStringSubmatchIndex(msg); m != nil {
+		line := 0
+		fmt.Sscan(msg[m[2]:m[3]], &line)
+		return &ConfigError{Path: path, Line: line, Reason: msg[:m[0]] + msg[m[1]:]}
+	}
+	return &ConfigError{Path: path, Reason: msg}
+}
+
+// strictKeys refuses keys that no field of t names, recursively.
+func strictKeys(n *yaml.Node, t reflect.Type, key string) *ConfigError {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.Struct && t != reflect.TypeOf(time.Duration(0)) && n.Kind == yaml.MappingNode:
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name != "" && name != "-" {
+				fields[name] = f.Type
+			}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			ft, ok := fields[k.Value]
+			sub := join(key, k.Value)
+			if !ok {
+				known := make([]string, 0, len(fields))
+				for name := range fields {
+					known = append(known, name)
+				}
+				slices.Sort(known)
+				return &ConfigError{Line: k.Line, Key: sub, Reason: "unknown key; known keys: " + strings.Join(known, ", ")}
+			}
+			if err := strictKeys(n.Content[i+1], ft, sub); err != nil {
+				return err
+			}
+		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, c := range n.Content {
+			if err := strictKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", key, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func join(key, sub string) string {
+	if key == "" {
+		return sub
+	}
+	return key + "." + sub
+}
+
+// lineOf returns the line of key in mapping n, or n's line.
+func lineOf(n *yaml.Node, key string) int {
+	if n == nil {
+		return 0
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i].Line
+		}
+	}
+	return n.Line
+}
+
+// ResolveEnv fills the values that the file names by environment variable
+// (ratelimit.redis_url_env, routes[].exchange.secret_env) through lookup,
+// typically os.LookupEnv. A named variable that is unset or empty is an
+// error. The gateway package itself never reads the environment.
+func (c *Config) ResolveEnv(lookup func(string) (string, bool)) error {
+	get := func(line int, key, name string) (string, error) {
+		v, ok := lookup(name)
+		if !ok || v == "" {
+			return "", c.errAt(line, key, "the environment variable %s is not set", name)
+		}
+		return v, nil
+	}
+	if name := c.RateLimit.RedisURLEnv; name != "" {
+		v, err := get(c.lineKey(c.node, "ratelimit"), "ratelimit.redis_url_env", name)
+		if err != nil {
+			return err
+		}
+		c.RateLimit.RedisURL = v
+	}
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		if r.Exchange != nil && r.Exchange.SecretEnv != "" {
+			v, err := get(lineOf(r.node, "exchange"), fmt.Sprintf("routes[%d].exchange.secret_env", i), r.Exchange.SecretEnv)
+			if err != nil {
+				return err
+			}
+			r.Exchange.Secret = v
+		}
+	}
+	return nil
+}
+
+func (c *Config) lineKey(n *yaml.Node, key string) int { return lineOf(n, key) }
+
+func (c *Config) errAt(line int, key, format string, args ...any) *ConfigError {
+	path := c.path
+	if path == "" {
+		path = "gateway"
+	}
+	return &ConfigError{Path: path, Line: line, Key: key, Reason: fmt.Sprintf(format, args...)}
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,48}$`)
+
+// Validate reports the first thing wrong with c as a *ConfigError. New
+// calls it; ParseConfig and DecodeConfig too.
+func (c *Config) Validate() error {
+	top := func(key string) int { return lineOf(c.node, key) }
+	for i, p := range c.TrustedProxies {
+		if _, err := parsePrefix(p); err != nil {
+			return c.errAt(top("trusted_proxies"), fmt.Sprintf("trusted_proxies[%d]", i), "%v", err)
+		}
+	}
+	if c.TLS != nil && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
+		return c.errAt(top("tls"), "tls", "cert_file and key_file are both required")
+	}
+	l := c.Limits
+	if l.MaxBodyBytes < 0 || l.MaxHeaderBytes < 0 || l.MaxURLLength < 0 || l.ReadHeaderTimeout < 0 ||
+		l.IdleTimeout < 0 || l.UpstreamTimeout < 0 || l.MaxConcurrent < 0 {
+		return c.errAt(top("limits"), "limits", "limits must not be negative")
+	}
+	for k, v := range c.SecurityHeaders.Extra {
+		if !validHeaderName(k) || strings.ContainsAny(v, "\r\n") {
+			return c.errAt(top("security_headers"), "security_headers.extra", "%q is not a valid header field", k)
+		}
+	}
+	switch c.RateLimit.Backend {
+	case "", "memory":
+	case "redis":
+		if c.RateLimit.RedisURL != "" {
+			if u, err := url.Parse(c.RateLimit.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+				return c.errAt(top("ratelimit"), "ratelimit.redis_url", "must be a redis://, rediss:// or unix:// URL")
+			}
+		}
+	default:
+		return c.errAt(top("ratelimit"), "ratelimit.backend", "%q: use memory or redis", c.RateLimit.Backend)
+	}
+	switch c.RateLimit.OnRedisError {
+	case "", "open", "closed":
+	default:
+		return c.errAt(top("ratelimit"), "ratelimit.on_redis_error", "%q: use open or closed", c.RateLimit.OnRedisError)
+	}
+	if c.RateLimit.Timeout < 0 {
+		return c.errAt(top("ratelimit"), "ratelimit.timeout", "must not be negative")
+	}
+	issuers := map[string]bool{}
+	for i, is := range c.Issuers {
+		key := fmt.Sprintf("issuers[%d]", i)
+		line := top("issuers")
+		if is.node != nil {
+			line = is.node.Line
+		}
+		if !nameRE.MatchString(is.Name) {
+			return c.errAt(line, key+".name", "%q: 1 to 48 letters, digits, '.', '_' or '-'", is.Name)
+		}
+		if issuers[is.Name] {
+			return c.errAt(line, key+".name", "%q is used twice", is.Name)
+		}
+		issuers[is.Name] = true
+		if u, err := url.Parse(is.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c.errAt(line, key+".issuer", "%q must be an absolute http(s) URL", is.Issuer)
+		}
+		if is.JWKSURL != "" && is.JWKSFile != "" {
+			return c.errAt(line, key, "give jwks_url or jwks_file, not both")
+		}
+		if is.JWKSURL != "" {
+			if u, err := url.Parse(is.JWKSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return c.errAt(line, key+".jwks_url", "%q must be an absolute http(s) URL", is.JWKSURL)
+			}
+		}
+		if len(is.Audiences) == 0 || slices.Contains(is.Audiences, "") {
+			return c.errAt(line, key+".audiences", "at least one non-empty audience is required (an empty list would accept tokens meant for any service)")
+		}
+		if is.Leeway < 0 || is.Leeway > 5*time.Minute {
+			return c.errAt(line, key+".leeway", "must be between 0 and 5m")
+		}
+	}
+	if c.IP != nil {
+		if err := c.IP.validate(); err != nil {
+			return c.errAt(top("ip"), "ip", "%v", err)
+		}
+	}
+	if c.GlobalRateLimit != nil {
+		if err := c.GlobalRateLimit.validate("global"); err != nil {
+			return c.errAt(top("rate_limit"), "rate_limit", "%v", err)
+		}
+	}
+	if len(c.Routes) == 0 {
+		return c.errAt(top("routes"), "routes", "at least one route is required")
+	}
+	names := map[string]bool{}
+	for i := range c.Routes {
+		if err := c.validateRoute(i, issuers, names); err != nil {
+			return err
+		}
+	}
+	// Patterns that conflict are found by building the mux.
+	if _, err := buildMatcher(c.Routes, func(int) matchTarget {
+		return matchTarget{handler: http.NotFoundHandler(), preflight: http.NotFoundHandler()}
+	}); err != nil {
+		return c.errAt(top("routes"), "routes", "%v", err)
+	}
+	return nil
+}
+
+func (c *Config) validateRoute(i int, issuers, names map[string]bool) error {
+	r := &c.Routes[i]
+	key := fmt.Sprintf("routes[%d]", i)
+	at := func(k string, format string, args ...any) error {
+		return c.errAt(lineOf(r.node, k), join(key, k), format, args...)
+	}
+	if !nameRE.MatchString(r.Name) {
+		return at("name", "%q: 1 to 48 letters, digits, '.', '_' or '-'", r.Name)
+	}
+	if names[r.Name] {
+		return at("name", "%q is used twice", r.Name)
+	}
+	names[r.Name] = true
+	if (r.Path == "") == (r.Pattern == "") {
+		return at("path", "give exactly one of path (a prefix) and pattern (a Go ServeMux pattern)")
+	}
+	if r.Path != "" && !strings.HasPrefix(r.Path, "/") {
+		return at("path", "%q must start with /", r.Path)
+	}
+	if r.Path != "" && strings.ContainsAny(r.Path, "{} ") {
+		return at("path", "%q: wildcards belong in pattern, not path", r.Path)
+	}
+	if r.Pattern != "" {
+		m, rest, ok := strings.Cut(r.Pattern, " ")
+		if ok && len(r.Methods) > 0 && m != "" {
+			return at("pattern", "the pattern names a method; drop methods")
+		}
+		if !ok {
+			rest = m
+		}
+		if !strings.HasPrefix(strings.TrimLeft(rest, " "), "/") && r.Host != "" {
+			return at("pattern", "the pattern names a host; drop host")
+		}
+	}
+	for _, m := range r.Methods {
+		if m == "" || strings.ToUpper(m) != m || strings.ContainsAny(m, " /{}") {
+			return at("methods", "%q is not an HTTP method in capitals", m)
+		}
+	}
+	if r.Host != "" && strings.ContainsAny(r.Host, "/ {}") {
+		return at("host", "%q is not a host name", r.Host)
+	}
+	if r.StripPrefix != "" && (!strings.HasPrefix(r.StripPrefix, "/") || (r.Path != "" && !strings.HasPrefix(r.Path, r.StripPrefix))) {
+		return at("strip_prefix", "%q must start with / and be a prefix of path", r.StripPrefix)
+	}
+	if len(r.Upstreams) == 0 {
+		return at("upstreams", "at least one upstream URL is required")
+	}
+	for _, u := range r.Upstreams {
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || pu.RawQuery != "" || pu.Fragment != "" || pu.User != nil {
+			return at("upstreams", "%q must be an absolute http(s) URL without user, query or fragment", u)
+		}
+	}
+	if h := r.HealthCheck; h != nil {
+		if !strings.HasPrefix(h.Path, "/") || h.Interval < 0 || h.Timeout < 0 {
+			return at("health_check", "path must start with / and interval and timeout must not be negative")
+		}
+	}
+	if p := r.PassiveHealth; p != nil && (p.Failures < 0 || p.Cooldown < 0) {
+		return at("passive_health", "failures and cooldown must not be negative")
+	}
+	if r.Timeout < 0 || r.MaxBodyBytes < 0 {
+		return at("timeout", "timeout and max_body_bytes must not be negative")
+	}
+	switch r.Auth {
+	case "none":
+		if r.Rules != nil || len(r.Issuers) > 0 || len(r.ForwardClaims) > 0 || (r.Downstream != "" && r.Downstream != "strip" && r.Downstream != "relay") {
+			return at("auth", "auth: none takes no issuers, rules, forward_claims or exchange")
+		}
+		if r.RateLimit != nil && needsPrincipal(r.RateLimit.Key) {
+			return at("rate_limit", "key %q needs auth: jwt", r.RateLimit.Key)
+		}
+	case "jwt":
+		if len(c.Issuers) == 0 {
+			return at("auth", "auth: jwt needs at least one entry in gateway.issuers")
+		}
+		for _, name := range r.Issuers {
+			if !issuers[name] {
+				return at("issuers", "%q is not the name of an entry of gateway.issuers", name)
+			}
+		}
+	default:
+		return at("auth", "%q: use none or jwt (no default: say which)", r.Auth)
+	}
+	if r.Rules != nil && r.Rules.Expr != "" {
+		if _, err := exprRule(r.Rules.Expr); err != nil {
+			return at("rules", "expr: %v", err)
+		}
+	}
+	switch r.Downstream {
+	case "", "relay", "strip":
+		if r.Exchange != nil {
+			return at("exchange", "exchange settings need downstream: exchange")
+		}
+	case "exchange":
+		e := r.Exchange
+		if e == nil || e.TokenURL == "" || e.ClientID == "" || e.Audience == "" {
+			return at("exchange", "downstream: exchange needs exchange.token_url, client_id and audience")
+		}
+		if e.Secret == "" && e.SecretEnv == "" {
+			return at("exchange", "exchange needs secret or secret_env")
+		}
+		if u, err := url.Parse(e.TokenURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return at("exchange", "token_url %q must be an absolute http(s) URL", e.TokenURL)
+		}
+	default:
+		return at("downstream", "%q: use relay, exchange or strip", r.Downstream)
+	}
+	for h, claim := range r.ForwardClaims {
+		if !validHeaderName(h) || strings.EqualFold(h, "Authorization") || strings.EqualFold(h, "Host") {
+			return at("forward_claims", "%q is not a header field the gateway may set", h)
+		}
+		if claim == "" {
+			return at("forward_claims", "%s: name a claim", h)
+		}
+	}
+	if r.RateLimit != nil {
+		if err := r.RateLimit.validate("route"); err != nil {
+			return at("rate_limit", "%v", err)
+		}
+	}
+	if r.IP != nil {
+		if err := r.IP.validate(); err != nil {
+			return at("ip", "%v", err)
+		}
+	}
+	if r.CORS != nil {
+		if err := r.CORS.validate(); err != nil {
+			return at("cors", "%v", err)
+		}
+	}
+	return nil
+}
+
+func (rl *RateLimit) validate(name string) error {
+	switch {
+	case rl.Key == "ip", rl.Key == "client_id", rl.Key == "sub":
+	case strings.HasPrefix(rl.Key, "claim:") && len(rl.Key) > len("claim:"):
+	case strings.HasPrefix(rl.Key, "header:") && validHeaderName(rl.Key[len("header:"):]):
+	default:
+		return fmt.Errorf("key %q: use ip, client_id, sub, claim:NAME or header:NAME", rl.Key)
+	}
+	p := ratelimit.Policy{Name: name, ReplenishRate: rl.ReplenishRate, BurstCapacity: rl.BurstCapacity, RequestedTokens: rl.RequestedTokens}
+	var pe *ratelimit.PolicyError
+	if err := p.Validate(); errors.As(err, &pe) {
+		return fmt.Errorf("%s: %s", pe.Field, pe.Reason)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+func needsPrincipal(key string) bool {
+	return key == "sub" || key == "client_id" || strings.HasPrefix(key, "claim:")
+}
+
+func (l *IPList) validate() error {
+	for i, s := range l.Allow {
+		if _, err := parsePrefix(s); err != nil {
+			return fmt.Errorf("allow[%d]: %w", i, err)
+		}
+	}
+	for i, s := range l.Deny {
+		if _, err := parsePrefix(s); err != nil {
+			return fmt.Errorf("deny[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// parsePrefix reads a CIDR prefix or a single address.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR prefix (such as 10.0.0.0/8 or 2001:db8::/32)", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR prefix", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func (c *CORS) validate() error {
+	if len(c.AllowedOrigins) == 0 {
+		return errors.New("allowed_origins: at least one origin is required")
+	}
+	for _, o := range c.AllowedOrigins {
+		if o == "*" {
+			if c.AllowCredentials {
+				return errors.New(`allowed_origins: "*" with allow_credentials: true would let every site act with the user's credentials; list the origins`)
+			}
+			continue
+		}
+		if _, err := parseOriginPattern(o); err != nil {
+			return fmt.Errorf("allowed_origins: %w", err)
+		}
+	}
+	for _, m := range c.AllowedMethods {
+		if m == "" || strings.ToUpper(m) != m || strings.ContainsAny(m, " ,") {
+			return fmt.Errorf("allowed_methods: %q is not an HTTP method in capitals", m)
+		}
+	}
+	for _, h := range append(slices.Clone(c.AllowedHeaders), c.ExposedHeaders...) {
+		if h != "*" && !validHeaderName(h) {
+			return fmt.Errorf("%q is not a header field name", h)
+		}
+	}
+	if c.MaxAge < 0 {
+		return errors.New("max_age must not be negative")
+	}
+	return nil
+}
+
+// validHeaderName reports whether s is an RFC 9110 token.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,301 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehousehq/gatehouse/ratelimit"
+	"github.com/gatehousehq/gatehouse/token"
+)
+
+// Options are what a Gateway gets from its host process besides the
+// configuration. The zero value is usable.
+type Options struct {
+	// Logger receives the access log, refusals and operational events
+	// (default slog.Default()).
+	Logger *slog.Logger
+	// Redis is the client of the Redis rate limit backend; nil unless
+	// ratelimit.backend is redis. When nil and the configuration names a
+	// redis_url, New opens a client (with ratelimit.OpenRedis) and Close
+	// closes it.
+	Redis redis.UniversalClient
+	// Registerer receives the gateway's metrics. A *prometheus.Registry
+	// (or any Registerer that is also a Gatherer) is what AdminHandler
+	// serves on /metrics; nil means a private registry.
+	Registerer prometheus.Registerer
+	// HTTPClient fetches JWKS and discovery documents and calls token
+	// endpoints (exchange). nil: a client with a 10 s timeout.
+	HTTPClient *http.Client
+	// Revoker, when set, is the revocation hook of every verifier.
+	Revoker token.Revoker
+}
+
+// Gateway is the API gateway: a reverse proxy whose routes check tokens and
+// rules, rate limits, IP lists, CORS and size limits before they forward a
+// request to an upstream. It is safe for concurrent use; Reload swaps its
+// configuration atomically while requests are in flight.
+type Gateway struct {
+	log       *slog.Logger
+	opts      Options
+	metrics   *metrics
+	gatherer  prometheus.Gatherer
+	transport *http.Transport
+	client    *http.Client
+	redis     redis.UniversalClient
+	ownRedis  bool
+	certs     *certReloader
+
+	mu     sync.Mutex // serializes Reload and Close
+	state  atomic.Pointer[state]
+	closed atomic.Bool
+}
+
+// New validates cfg and builds a gateway. It may do I/O: the discovery
+// documents of issuers without jwks_url or jwks_file are fetched now, so
+// that a wrong issuer fails at start.
+func New(ctx context.Context, cfg *Config, opts Options) (*Gateway, error) {
+	if cfg == nil {
+		return nil, errors.New("gateway: nil configuration")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	g := &Gateway{log: opts.Logger, opts: opts, redis: opts.Redis}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	g.transport = newTransport()
+	g.client = opts.HTTPClient
+	if g.client == nil {
+		g.client = &http.Client{Timeout: 10 * time.Second, Transport: newTransport()}
+	}
+	reg := opts.Registerer
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		reg, g.gatherer = r, r
+	} else if ga, ok := reg.(prometheus.Gatherer); ok {
+		g.gatherer = ga
+	}
+	m, err := newMetrics(reg, g)
+	if err != nil {
+		return nil, err
+	}
+	g.metrics = m
+	if cfg.RateLimit.Backend == "redis" && g.redis == nil {
+		if cfg.RateLimit.RedisURL == "" {
+			return nil, cfg.errAt(lineOf(cfg.node, "ratelimit"), "ratelimit", "backend redis needs redis_url (or redis_url_env resolved with ResolveEnv, or Options.Redis)")
+		}
+		c, err := ratelimit.OpenRedis(cfg.RateLimit.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: ratelimit.redis_url: %w", err)
+		}
+		g.redis, g.ownRedis = c, true
+	}
+	if cfg.TLS != nil {
+		if g.certs, err = newCertReloader(cfg.TLS.CertFile, cfg.TLS.KeyFile, g.log); err != nil {
+			g.closeRedis()
+			return nil, err
+		}
+	}
+	st, err := g.build(ctx, cfg, nil)
+	if err != nil {
+		g.closeRedis()
+		return nil, err
+	}
+	g.state.Store(st)
+	return g, nil
+}
+
+// newTransport is the tuned transport shared by every route: keep-alive
+// connections to upstreams, bounded dials and TLS handshakes.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                  nil, // upstreams are reached directly
+		DialContext:            (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    256,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    5 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: 1 << 20,
+	}
+}
+
+// Handler returns the proxy: the handler of the gateway's listener.
+func (g *Gateway) Handler() http.Handler { return http.HandlerFunc(g.serveHTTP) }
+
+// Reload builds a gateway state from cfg and swaps it in atomically:
+// requests in flight finish with the configuration they started with, new
+// ones get cfg. On error the old configuration stays and the error says
+// why. Listener settings (listen, admin_listen, limits of the HTTP server)
+// take effect only at restart; TLS file names take effect at once.
+func (g *Gateway) Reload(ctx context.Context, cfg *Config) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed.Load() {
+		return errors.New("gateway: closed")
+	}
+	err := g.reload(ctx, cfg)
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	g.metrics.reloads.WithLabelValues(result).Inc()
+	return err
+}
+
+func (g *Gateway) reload(ctx context.Context, cfg *Config) error {
+	if cfg == nil {
+		return errors.New("gateway: nil configuration")
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.RateLimit.Backend == "redis" && g.redis == nil {
+		return errors.New("gateway: reload: backend redis needs a Redis client, which only a restart opens")
+	}
+	if cfg.TLS != nil && g.certs == nil {
+		return errors.New("gateway: reload: TLS cannot be turned on without a restart")
+	}
+	old := g.state.Load()
+	st, err := g.build(ctx, cfg, old)
+	if err != nil {
+		return err
+	}
+	if cfg.TLS != nil {
+		if err := g.certs.setFiles(cfg.TLS.CertFile, cfg.TLS.KeyFile); err != nil {
+			st.close(nil)
+			return err
+		}
+	}
+	g.state.Store(st)
+	old.close(st)
+	g.log.Info("gateway configuration reloaded", "routes", len(cfg.Routes))
+	return nil
+}
+
+// Close stops the health checks and closes the Redis client that New
+// opened. Serve nothing with the gateway afterwards.
+func (g *Gateway) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed.Swap(true) {
+		return nil
+	}
+	if st := g.state.Load(); st != nil {
+		st.close(nil)
+	}
+	g.transport.CloseIdleConnections()
+	return g.closeRedis()
+}
+
+func (g *Gateway) closeRedis() error {
+	if g.ownRedis && g.redis != nil {
+		return g.redis.Close()
+	}
+	return nil
+}
+
+// TLSConfig returns the listener's TLS configuration, whose certificate is
+// reloaded from the files when they change, or nil without tls.
+func (g *Gateway) TLSConfig() *tls.Config {
+	if g.certs == nil {
+		return nil
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: g.certs.getCertificate, NextProtos: []string{"h2", "http/1.1"}}
+}
+
+// NewServer returns an http.Server for the proxy with the limits of the
+// configuration: ReadHeaderTimeout, IdleTimeout and MaxHeaderBytes against
+// slow or greedy clients, and TLSConfig when tls is set (serve it with
+// ServeTLS(ln, "", "")).
+func (g *Gateway) NewServer() *http.Server {
+	l := g.state.Load().limits
+	return &http.Server{
+		Handler:           g.Handler(),
+		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+		TLSConfig:         g.TLSConfig(),
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// reqInfo is what one request collects for routing, the access log and the
+// metrics.
+type reqInfo struct {
+	start    time.Time
+	client   netip.Addr
+	trusted  bool // the peer is a trusted proxy
+	route    *route
+	refused  string
+	upstream *upstream
+	sub      string
+	clientID string
+	outToken string
+	proxied  bool
+	authed   bool
+	timedOut atomic.Bool
+	timer    *time.Timer
+}
+
+type infoKey struct{}
+
+func infoFrom(ctx context.Context) *reqInfo {
+	i, _ := ctx.Value(infoKey{}).(*reqInfo)
+	return i
+}
+
+// serveHTTP is the gateway's front door: the checks that do not depend on
+// the route, then the route mux.
+func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	st := g.state.Load()
+	info := &reqInfo{start: time.Now()}
+	rec := &recorder{ResponseWriter: w, info: info, status: http.StatusOK}
+	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+	st.secHeaders(rec.Header(), r.TLS != nil)
+	g.metrics.inFlight.Inc()
+	defer g.metrics.inFlight.Dec()
+	defer g.finish(st, rec, r)
+
+	select {
+	case st.sem <- struct{}{}:
+		defer func() { <-st.sem }()
+	default:
+		rec.Header().Set("Retry-After", "1")
+		refuse(rec, http.StatusServiceUnavailable, TypeOverloaded, reasonOverloaded, "the gateway is at its limit of concurrent requests; retry shortly")
+		return
+	}
+	if len(r.RequestURI) > st.limits.MaxURLLength {
+		refuse(rec, http.StatusRequestURITooLong, TypeURITooLong, reasonURITooLong, fmt.Sprintf("the request target is longer than %d bytes", st.limits.MaxURLLength))
+		return
+	}
+	info.client, info.trusted = st.clientAddr(r)
+	if !st.ip.allowed(info.client) {
+		refuse(rec, http.StatusForbidden, TypeIPDenied, reasonIPDenied, "requests from this address are not allowed")
+		return
+	}
+	if r.ContentLength > st.limits.MaxBodyBytes {
+		refuse(rec, http.StatusRequestEntityTooLarge, TypePayloadTooLarge, reasonBodyTooLarge, fmt.Sprintf("the request body is larger than %d bytes", st.limits.MaxBodyBytes))
+		return
+	}
+	if st.global != nil && !st.global.principal {
+		if !st.global.check(rec, r, info, nil) {
+			return
+		}
+	}
+	st.mux.ServeHTTP(rec, r)
+}

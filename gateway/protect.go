@@ -1,0 +1,364 @@
+package gateway
+
+import (
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehousehq/gatehouse/guard"
+	"github.com/gatehousehq/gatehouse/ratelimit"
+)
+
+// ipFilter is an allow and a deny list; deny wins.
+type ipFilter struct {
+	allow, deny []netip.Prefix
+}
+
+func newIPFilter(l *IPList) *ipFilter {
+	if l == nil {
+		return nil
+	}
+	f := &ipFilter{}
+	for _, s := range l.Allow {
+		p, _ := parsePrefix(s)
+		f.allow = append(f.allow, p)
+	}
+	for _, s := range l.Deny {
+		p, _ := parsePrefix(s)
+		f.deny = append(f.deny, p)
+	}
+	return f
+}
+
+// allowed reports whether a may pass. An address that could not be parsed
+// passes only a filter without an allow list and is never on a deny list.
+func (f *ipFilter) allowed(a netip.Addr) bool {
+	if f == nil {
+		return true
+	}
+	for _, p := range f.deny {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	if len(f.allow) == 0 {
+		return true
+	}
+	for _, p := range f.allow {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// limitStep is one rate limit: its limiter and how it finds the key.
+type limitStep struct {
+	lim       ratelimit.Limiter
+	kind      string // ip, client_id, sub, claim, header
+	name      string // the claim or header name
+	principal bool   // the key comes from the verified token
+}
+
+// limitStep builds the limit of scope ("global" or a route name),
+// reusing old's limiter when its policy and backend are unchanged.
+func (g *Gateway) limitStep(st, old *state, scope string, rl *RateLimit) (*limitStep, error) {
+	name := "global"
+	if scope != "global" {
+		name = policyName(scope)
+	}
+	p := ratelimit.Policy{Name: name, ReplenishRate: rl.ReplenishRate, BurstCapacity: rl.BurstCapacity, RequestedTokens: rl.RequestedTokens}
+	backend := st.cfg.RateLimit
+	var lim ratelimit.Limiter
+	if old != nil && old.cfg.RateLimit == backend {
+		if prev, ok := old.limiters[name]; ok && policyOf(prev) == p {
+			lim = prev
+		}
+	}
+	if lim == nil {
+		var err error
+		if backend.Backend == "redis" {
+			opts := []ratelimit.RedisOption{ratelimit.WithLogger(g.log)}
+			if backend.OnRedisError == "closed" {
+				opts = append(opts, ratelimit.WithFailureMode(ratelimit.FailClosed))
+			}
+			if backend.Prefix != "" {
+				opts = append(opts, ratelimit.WithPrefix(backend.Prefix))
+			}
+			if backend.Timeout > 0 {
+				opts = append(opts, ratelimit.WithTimeout(backend.Timeout))
+			}
+			lim, err = ratelimit.NewRedis(g.redis, p, opts...)
+		} else {
+			lim, err = ratelimit.NewMemory(p)
+		}
+		if err != nil {
+			return nil, st.cfg.errAt(0, scope+".rate_limit", "%v", err)
+		}
+	}
+	st.limiters[name] = lim
+	s := &limitStep{lim: lim, kind: rl.Key, principal: needsPrincipal(rl.Key)}
+	if k, n, ok := strings.Cut(rl.Key, ":"); ok {
+		s.kind, s.name = k, n
+		if k == "header" {
+			s.name = http.CanonicalHeaderKey(n)
+		}
+	}
+	return s, nil
+}
+
+func policyOf(l ratelimit.Limiter) ratelimit.Policy {
+	switch l := l.(type) {
+	case *ratelimit.Memory:
+		return l.Policy()
+	case *ratelimit.Redis:
+		return l.Policy()
+	}
+	return ratelimit.Policy{}
+}
+
+// key returns the limiter key of the request. A value the request does not
+// have (no such header, claim or token) falls back to the client address.
+func (s *limitStep) key(r *http.Request, info *reqInfo, p *guard.Principal) string {
+	var v string
+	switch s.kind {
+	case "client_id":
+		if p != nil {
+			v = p.ClientID
+		}
+	case "sub":
+		if p != nil {
+			v = p.Subject
+		}
+	case "claim":
+		if p != nil {
+			v = claimString(p, s.name)
+		}
+	case "header":
+		v = r.Header.Get(s.name)
+		if v != "" {
+			return ratelimit.Key("header:"+s.name, v)
+		}
+	}
+	if v == "" {
+		return ratelimit.Key("ip", info.client.String())
+	}
+	if s.kind == "claim" {
+		return ratelimit.Key("claim:"+s.name, v)
+	}
+	return ratelimit.Key(s.kind, v)
+}
+
+// check asks the limiter and writes the headers; on refusal it answers
+// 429 (503 when a fail-closed backend is down) and reports false.
+func (s *limitStep) check(w http.ResponseWriter, r *http.Request, info *reqInfo, p *guard.Principal) bool {
+	d, err := s.lim.Allow(r.Context(), s.key(r, info, p), 1)
+	if err != nil {
+		// The client has gone; nothing was counted.
+		refuse(w, http.StatusServiceUnavailable, TypeOverloaded, reasonRateLimitErr, "the rate limit could not be checked")
+		return false
+	}
+	ratelimit.WriteHeaders(w.Header(), d)
+	if d.Allowed {
+		return true
+	}
+	if d.Degraded {
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", "1")
+		}
+		refuse(w, http.StatusServiceUnavailable, TypeOverloaded, reasonRateLimitErr, "the rate limit could not be checked; retry shortly")
+		return false
+	}
+	refuse(w, http.StatusTooManyRequests, TypeRateLimited, reasonRateLimited, "too many requests; see Retry-After")
+	return false
+}
+
+// corsPolicy is a route's CORS configuration, resolved.
+type corsPolicy struct {
+	any         bool
+	exact       map[string]bool
+	patterns    []originPattern
+	methods     []string
+	methodsHdr  string
+	headers     map[string]bool
+	anyHeader   bool
+	exposed     string
+	credentials bool
+	maxAge      string
+}
+
+type originPattern struct {
+	scheme, suffix, port string
+}
+
+// parseOriginPattern reads an origin ("https://app.example.com:8443") or a
+// pattern whose host starts with "*." ("https://*.example.com").
+func parseOriginPattern(s string) (originPattern, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return originPattern{}, errOrigin(s)
+	}
+	host := u.Hostname()
+	if strings.Contains(host, "*") && (!strings.HasPrefix(host, "*.") || strings.Count(host, "*") != 1 || strings.Count(host, ".") < 2) {
+		return originPattern{}, errOrigin(s)
+	}
+	return originPattern{scheme: u.Scheme, suffix: strings.TrimPrefix(strings.ToLower(host), "*"), port: u.Port()}, nil
+}
+
+type errOrigin string
+
+func (e errOrigin) Error() string {
+	return strconv.Quote(string(e)) + " is not an origin (scheme://host[:port]) or a pattern like https://*.example.com"
+}
+
+func newCORS(c *CORS, routeMethods []string) *corsPolicy {
+	if c == nil {
+		return nil
+	}
+	p := &corsPolicy{exact: map[string]bool{}, headers: map[string]bool{}, credentials: c.AllowCredentials}
+	for _, o := range c.AllowedOrigins {
+		switch {
+		case o == "*":
+			p.any = true
+		case strings.Contains(o, "*"):
+			op, _ := parseOriginPattern(o)
+			p.patterns = append(p.patterns, op)
+		default:
+			p.exact[strings.ToLower(strings.TrimSuffix(o, "/"))] = true
+		}
+	}
+	p.methods = c.AllowedMethods
+	if len(p.methods) == 0 {
+		p.methods = routeMethods
+	}
+	if len(p.methods) == 0 {
+		p.methods = []string{http.MethodGet, http.MethodHead, http.MethodPost}
+	}
+	p.methodsHdr = strings.Join(p.methods, ", ")
+	for _, h := range c.AllowedHeaders {
+		if h == "*" {
+			p.anyHeader = true
+		}
+		p.headers[strings.ToLower(h)] = true
+	}
+	p.exposed = strings.Join(c.ExposedHeaders, ", ")
+	if c.MaxAge > 0 {
+		p.maxAge = strconv.FormatInt(int64(c.MaxAge/time.Second), 10)
+	}
+	return p
+}
+
+// originAllowed reports whether origin may read responses. Origins compare
+// case-insensitively; a pattern needs at least one label before its
+// suffix, the same scheme and the same port.
+func (p *corsPolicy) originAllowed(origin string) bool {
+	if p.any {
+		return true
+	}
+	o := strings.ToLower(origin)
+	if p.exact[o] {
+		return true
+	}
+	if len(p.patterns) == 0 {
+		return false
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || u.Path != "" || u.User != nil {
+		return false
+	}
+	host := u.Hostname()
+	for _, pt := range p.patterns {
+		if u.Scheme == pt.scheme && u.Port() == pt.port && len(host) > len(pt.suffix) && strings.HasSuffix(host, pt.suffix) {
+			label := host[:len(host)-len(pt.suffix)]
+			if !strings.ContainsAny(label, "/@:") && !strings.HasPrefix(label, ".") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// allowOrigin is the Access-Control-Allow-Origin value for origin.
+func (p *corsPolicy) allowOrigin(origin string) string {
+	if p.any && !p.credentials {
+		return "*"
+	}
+	return origin
+}
+
+// isPreflight reports whether r is a CORS preflight (Fetch §3.2.2).
+func isPreflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != ""
+}
+
+// preflight answers a CORS preflight: 204 with the policy, or 403 when the
+// origin, method or a header is not allowed.
+func (rt *route) preflight(w http.ResponseWriter, r *http.Request) {
+	p := rt.cors
+	if infoFrom(r.Context()) != nil {
+		infoFrom(r.Context()).route = rt
+	}
+	h := w.Header()
+	h.Add("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers")
+	origin := r.Header.Get("Origin")
+	if !isPreflight(r) {
+		rt.ServeHTTP(w, r)
+		return
+	}
+	if !p.originAllowed(origin) {
+		refuse(w, http.StatusForbidden, TypeCORSRefused, reasonCORS, "this origin may not call this route")
+		return
+	}
+	method := r.Header.Get("Access-Control-Request-Method")
+	if !slices.Contains(p.methods, method) {
+		refuse(w, http.StatusForbidden, TypeCORSRefused, reasonCORS, "this method is not allowed from other origins")
+		return
+	}
+	var reqHeaders []string
+	for _, v := range r.Header.Values("Access-Control-Request-Headers") {
+		for _, name := range strings.Split(v, ",") {
+			name = strings.TrimSpace(name)
+			if name == "" {
+				continue
+			}
+			lower := strings.ToLower(name)
+			if !p.headers[lower] && !(p.anyHeader && !p.credentials && lower != "authorization") {
+				refuse(w, http.StatusForbidden, TypeCORSRefused, reasonCORS, "a requested header is not allowed from other origins")
+				return
+			}
+			reqHeaders = append(reqHeaders, lower)
+		}
+	}
+	h.Set("Access-Control-Allow-Origin", p.allowOrigin(origin))
+	h.Set("Access-Control-Allow-Methods", p.methodsHdr)
+	if len(reqHeaders) > 0 {
+		h.Set("Access-Control-Allow-Headers", strings.Join(reqHeaders, ", "))
+	}
+	if p.credentials {
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+	if p.maxAge != "" {
+		h.Set("Access-Control-Max-Age", p.maxAge)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// corsHeaders sets the CORS headers of an actual (not preflight) request
+// from an allowed origin.
+func (p *corsPolicy) corsHeaders(h http.Header, origin string) {
+	h.Add("Vary", "Origin")
+	if origin == "" || !p.originAllowed(origin) {
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", p.allowOrigin(origin))
+	if p.credentials {
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+	if p.exposed != "" {
+		h.Set("Access-Control-Expose-Headers", p.exposed)
+	}
+}

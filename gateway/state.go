@@ -1,0 +1,237 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehousehq/gatehouse/ratelimit"
+)
+
+// state is one configuration, built and validated, immutable once serving.
+type state struct {
+	cfg       *Config
+	mux       *http.ServeMux
+	routes    []*route
+	trusted   []netip.Prefix
+	ip        *ipFilter
+	global    *limitStep
+	limiters  map[string]ratelimit.Limiter // by policy name, for reuse and stats
+	sem       chan struct{}
+	limits    Limits
+	headers   [][2]string
+	hsts      string
+	accessLog bool
+	cancel    context.CancelFunc // stops the health checks
+}
+
+// build turns cfg into a state; old, when not nil, lends it the limiters
+// whose policy did not change, so that reloading keeps their counts.
+func (g *Gateway) build(ctx context.Context, cfg *Config, old *state) (*state, error) {
+	st := &state{cfg: cfg, limits: cfg.Limits, limiters: map[string]ratelimit.Limiter{}}
+	l := &st.limits
+	l.MaxBodyBytes = orDefault(l.MaxBodyBytes, DefaultMaxBodyBytes)
+	l.MaxHeaderBytes = orDefault(l.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	l.MaxURLLength = orDefault(l.MaxURLLength, DefaultMaxURLLength)
+	l.ReadHeaderTimeout = orDefault(l.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	l.IdleTimeout = orDefault(l.IdleTimeout, DefaultIdleTimeout)
+	l.UpstreamTimeout = orDefault(l.UpstreamTimeout, DefaultUpstreamTimeout)
+	l.MaxConcurrent = orDefault(l.MaxConcurrent, DefaultMaxConcurrent)
+	st.sem = make(chan struct{}, l.MaxConcurrent)
+	st.accessLog = cfg.AccessLog == nil || *cfg.AccessLog
+	for _, p := range cfg.TrustedProxies {
+		pf, _ := parsePrefix(p)
+		st.trusted = append(st.trusted, pf)
+	}
+	st.ip = newIPFilter(cfg.IP)
+	st.buildHeaders(cfg.SecurityHeaders)
+
+	var err error
+	if cfg.GlobalRateLimit != nil {
+		if st.global, err = g.limitStep(st, old, "global", cfg.GlobalRateLimit); err != nil {
+			return nil, err
+		}
+	}
+	verifiers, err := g.buildVerifiers(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	hctx, cancel := context.WithCancel(context.Background())
+	st.cancel = cancel
+	for i := range cfg.Routes {
+		rt, err := g.buildRoute(st, old, &cfg.Routes[i], i, verifiers)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		st.routes = append(st.routes, rt)
+	}
+	st.mux, err = buildMatcher(cfg.Routes, func(i int) matchTarget {
+		rt := st.routes[i]
+		t := matchTarget{handler: rt}
+		if rt.cors != nil {
+			t.preflight = http.HandlerFunc(rt.preflight)
+		}
+		return t
+	})
+	if err != nil {
+		cancel()
+		return nil, cfg.errAt(lineOf(cfg.node, "routes"), "routes", "%v", err)
+	}
+	for _, rt := range st.routes {
+		rt.startHealthChecks(hctx, g)
+	}
+	return st, nil
+}
+
+// close stops the state's health checks. Limiters that next took over stay
+// counted; the failures of the others are kept for the metric.
+func (st *state) close(next *state) {
+	if st == nil {
+		return
+	}
+	st.cancel()
+}
+
+func orDefault[T int | int64 | time.Duration](v, d T) T {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+// buildHeaders resolves the security headers.
+func (st *state) buildHeaders(s SecurityHeaders) {
+	add := func(name, v, def string) {
+		switch v {
+		case "":
+			v = def
+		case "-":
+			return
+		}
+		st.headers = append(st.headers, [2]string{name, v})
+	}
+	add("X-Content-Type-Options", s.ContentTypeOptions, "nosniff")
+	add("X-Frame-Options", s.FrameOptions, "DENY")
+	add("Referrer-Policy", s.ReferrerPolicy, "no-referrer")
+	for k, v := range s.Extra {
+		st.headers = append(st.headers, [2]string{http.CanonicalHeaderKey(k), v})
+	}
+	if s.HSTS == nil || *s.HSTS {
+		age := orDefault(s.HSTSMaxAge, DefaultHSTSMaxAge)
+		st.hsts = "max-age=" + strconv.FormatInt(int64(age/time.Second), 10)
+		if s.HSTSIncludeSubdomains {
+			st.hsts += "; includeSubDomains"
+		}
+	}
+}
+
+// secHeaders sets the security headers on a response.
+func (st *state) secHeaders(h http.Header, tls bool) {
+	for _, kv := range st.headers {
+		h[kv[0]] = []string{kv[1]}
+	}
+	if tls && st.hsts != "" {
+		h["Strict-Transport-Security"] = []string{st.hsts}
+	}
+}
+
+// dropSecHeaders removes the upstream's values of the headers the gateway
+// sets, so that the gateway's are the only ones.
+func (st *state) dropSecHeaders(h http.Header) {
+	for _, kv := range st.headers {
+		delete(h, kv[0])
+	}
+	if st.hsts != "" {
+		delete(h, "Strict-Transport-Security")
+	}
+}
+
+// clientAddr returns the client's address and whether the peer is a
+// trusted proxy. Only then do X-Forwarded-For and Forwarded count: the
+// client is the right-most address in them that is not itself a trusted
+// proxy (Caddy's and nginx's real_ip_recursive rule), so that a client
+// cannot choose its address by sending the header itself.
+func (st *state) clientAddr(r *http.Request) (netip.Addr, bool) {
+	peer := peerAddr(r.RemoteAddr)
+	if !st.isTrusted(peer) {
+		return peer, false
+	}
+	var hops []string
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		for _, v := range xff {
+			for _, h := range strings.Split(v, ",") {
+				hops = append(hops, strings.TrimSpace(h))
+			}
+		}
+	} else if fwd := r.Header.Values("Forwarded"); len(fwd) > 0 {
+		for _, v := range fwd {
+			for _, elem := range strings.Split(v, ",") {
+				for _, pair := range strings.Split(elem, ";") {
+					k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+					if ok && strings.EqualFold(k, "for") {
+						hops = append(hops, strings.Trim(val, `"`))
+					}
+				}
+			}
+		}
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, ok := parseHop(hops[i])
+		if !ok {
+			break // garbage: stop at the last address we could trust
+		}
+		if !st.isTrusted(a) {
+			return a, true
+		}
+		peer = a
+	}
+	return peer, true
+}
+
+func (st *state) isTrusted(a netip.Addr) bool {
+	for _, p := range st.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// peerAddr parses the RemoteAddr of a request.
+func peerAddr(remote string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		return ap.Addr().Unmap()
+	}
+	a, _ := netip.ParseAddr(remote)
+	return a.Unmap()
+}
+
+// parseHop reads one X-Forwarded-For or Forwarded for= value: an address,
+// with or without port, IPv6 in brackets.
+func parseHop(s string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		if a, err := netip.ParseAddr(s[1 : len(s)-1]); err == nil {
+			return a.Unmap(), true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// policyName is the ratelimit policy name of a limit.
+func policyName(route string) string {
+	if route == "" {
+		return "global"
+	}
+	return fmt.Sprintf("route.%s", route)
+}
