@@ -175,7 +175,7 @@ func TestExamplesRun(t *testing.T) {
 		}
 		name := c.CommandPath()
 		if name == "gatehouse demo" || name == "gatehouse serve" {
-			continue // demo exits 2 until it is built (TestDemo); serve runs until stopped (TestServeEndToEnd)
+			continue // demo and serve run until stopped (TestDemo*, TestServeEndToEnd)
 		}
 		t.Run(name, func(t *testing.T) {
 			script := strings.ReplaceAll(c.Example, "https://auth.example/.well-known/jwks.json", srv.URL+"/.well-known/jwks.json")
@@ -361,19 +361,6 @@ func TestVersion(t *testing.T) {
 	}
 	if r := gh(t, "", "version", "extra"); r.code != exitUsage {
 		t.Errorf("version with an argument: exit %d, want 2", r.code)
-	}
-}
-
-func TestDemoNotBuilt(t *testing.T) {
-	r := gh(t, "", "demo")
-	if r.code != exitUsage {
-		t.Fatalf("exit %d, want 2", r.code)
-	}
-	if want := "gatehouse demo is not built yet (issue #7); see README.md\n"; r.stderr != want {
-		t.Errorf("stderr %q, want %q", r.stderr, want)
-	}
-	if r.stdout != "" {
-		t.Errorf("stdout %q, want nothing", r.stdout)
 	}
 }
 

@@ -52,16 +52,3 @@ func version() string {
 	}
 	return v
 }
-
-func newDemoCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:     "demo",
-		Short:   "Run the four sample scenarios end to end (not built yet)",
-		Example: `  gatehouse demo`,
-		Args:    noArgs,
-		RunE: func(*cobra.Command, []string) error {
-			fmt.Fprintln(e.stderr, "gatehouse demo is not built yet (issue #7); see README.md")
-			return &exitError{code: exitUsage}
-		},
-	}
-}

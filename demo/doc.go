@@ -1,0 +1,42 @@
+// Package demo runs the four seed scenarios of gatehouse end to end, in one
+// process on 127.0.0.1: the auth server, the gateway and the sample
+// services that `gatehouse demo` starts and that [Walkthrough] exercises.
+//
+// The sample services are the examples users copy, one short file each:
+//
+//   - accounts and admin (seeds/000): accounts takes the user's token,
+//     mints an HS256 service token for admin (relay.Mint with a shared
+//     secret), admin verifies it and checks through the cached identity
+//     store that the account is in group admin. Both answer an
+//     AccountsResponse, also for refusals (guard.WithErrorWriter).
+//   - users and profiles (seeds/001): users relays the caller's token to
+//     profiles from several goroutines (errgroup), behind relay's timeout,
+//     retries and circuit breaker.
+//   - orders and legacy (seeds/002): orders filters by the caller's
+//     organization (guard.Org) and answers another organization's order like
+//     a missing one; legacy is a tiny session service (RFC 7662
+//     introspection) whose opaque session tokens the auth server exchanges
+//     for JWTs.
+//   - orders and payments (seeds/003): method rules (scope orders:read to
+//     read, admin or owner to delete), payments called with client
+//     credentials (no user) or token exchange (act names orders).
+//
+// # Ports
+//
+// [PortsFor] maps a base (default 9000) to every listener: auth = base,
+// gateway = base-920 (8080), gateway admin = base-921 (8079), and the
+// services from base+101: accounts 9101, admin 9102, users 9103, profiles
+// 9104, orders 9105, payments 9106, legacy 9107. Base 0 picks random free
+// ports for all of them (tests).
+//
+// # Use
+//
+//	err := demo.Run(ctx, demo.Config{PortBase: 9000, Data: "gatehouse-data", Out: os.Stdout})
+//
+// starts everything, prints the guide and returns when ctx ends. [Start]
+// returns the running [Env] instead, for [Walkthrough] and tests:
+//
+//	env, err := demo.Start(ctx, demo.Config{Data: dir, Out: io.Discard})
+//	defer env.Close()
+//	err = demo.Walkthrough(ctx, env, os.Stdout) // one line per step; nil if every step behaved
+package demo

@@ -1,0 +1,125 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/gatehousehq/gatehouse/ratelimit"
+)
+
+// gatewayRoute is one route of the demo gateway.
+type gatewayRoute struct {
+	Name     string
+	Path     string // prefix
+	Upstream string
+	Auth     bool // JWT check before routing
+	// RateLimit per client_id, nil for none.
+	RateLimit *ratelimit.Policy
+	// CORSOrigins are the allowed origins; others get no CORS headers.
+	CORSOrigins []string
+	// MaxBody bounds request bodies (413 above it); 0 means the gateway
+	// default.
+	MaxBody int64
+}
+
+// gatewayConfig is the demo's gateway configuration: the gateway YAML
+// (gatewayYAML renders it) and the stand-in read the same values.
+type gatewayConfig struct {
+	Listen, AdminListen string
+	Issuer, Audience    string
+	RedisURL            string
+	KeyPrefix           string
+	Routes              []gatewayRoute
+}
+
+// The gateway's per-client limit on the orders routes (seeds/003): a burst
+// of 20 requests, refilled at 10 per second.
+var ordersLimit = ratelimit.Policy{Name: "orders", ReplenishRate: 10, BurstCapacity: 20}
+
+// ordersMaxBody is the orders routes' request size limit.
+const ordersMaxBody = 64 << 10
+
+// gatewaySpec returns the gateway configuration for env.
+func gatewaySpec(env *Env) gatewayConfig {
+	limit := ordersLimit
+	return gatewayConfig{
+		Listen:      strings.TrimPrefix(env.GatewayURL, "http://"),
+		AdminListen: strings.TrimPrefix(env.AdminURL, "http://"),
+		Issuer:      env.Issuer, Audience: apiAudience,
+		Routes: []gatewayRoute{
+			{Name: "accounts", Path: "/api/accounts", Upstream: env.Services["accounts"], Auth: true},
+			{Name: "users", Path: "/api/users/", Upstream: env.Services["users"], Auth: true},
+			{Name: "orders", Path: "/api/orders", Upstream: env.Services["orders"], Auth: true,
+				RateLimit: &limit, CORSOrigins: []string{env.GatewayURL}, MaxBody: ordersMaxBody},
+		},
+	}
+}
+
+// gatewayYAMLTemplate is the gateway section of a gatehouse.yaml for the
+// demo, in the keys of package gateway.
+var gatewayYAMLTemplate = template.Must(template.New("gateway").Parse(`gateway:
+  listen: {{.Listen}}
+  admin_listen: {{.AdminListen}}
+  access_log: true
+  limits: {max_body_bytes: 1048576, read_header_timeout: 5s, upstream_timeout: 10s}
+{{- if .RedisURL}}
+  ratelimit: {backend: redis, redis_url: "{{.RedisURL}}", on_redis_error: open}
+{{- else}}
+  ratelimit: {backend: memory}
+{{- end}}
+  issuers:
+    - name: main
+      issuer: {{.Issuer}}
+      audiences: [{{.Audience}}]
+  routes:
+{{- range .Routes}}
+    - name: {{.Name}}
+      path: {{.Path}}
+      upstreams: [{{.Upstream}}]
+      health_check: {path: /healthz, interval: 5s}
+      auth: {{if .Auth}}jwt{{else}}none{{end}}
+      downstream: relay
+{{- if .RateLimit}}
+      rate_limit: {key: client_id, replenish_rate: {{.RateLimit.ReplenishRate}}, burst_capacity: {{.RateLimit.BurstCapacity}}, requested_tokens: 1}
+{{- end}}
+{{- if .CORSOrigins}}
+      cors: {allowed_origins: [{{range $i, $o := .CORSOrigins}}{{if $i}}, {{end}}"{{$o}}"{{end}}], allowed_methods: [GET, POST, DELETE], allowed_headers: [Authorization, Content-Type], max_age: 10m}
+{{- end}}
+{{- if .MaxBody}}
+      max_body_bytes: {{.MaxBody}}
+{{- end}}
+{{- end}}
+`))
+
+// gatewayYAML renders the gateway configuration as YAML.
+func gatewayYAML(cfg gatewayConfig) ([]byte, error) {
+	var b bytes.Buffer
+	if err := gatewayYAMLTemplate.Execute(&b, cfg); err != nil {
+		return nil, fmt.Errorf("demo: gateway YAML: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// gateway is what the demo needs of a gateway.
+type gateway interface {
+	Handler() http.Handler
+	AdminHandler() http.Handler
+	Close() error
+}
+
+// newGateway builds the demo's gateway from cfg.
+func newGateway(ctx context.Context, p *platform, cfg gatewayConfig, eng *engines) (gateway, error) {
+	return newStandIn(ctx, p, cfg, eng)
+}
+
+// errGatewayConfig wraps configuration errors of the gateway.
+var errGatewayConfig = errors.New("demo: gateway configuration")
+
+// upstreamTimeout bounds one proxied request.
+const upstreamTimeout = 10 * time.Second

@@ -1,0 +1,188 @@
+package demo
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/gatehousehq/gatehouse/guard"
+	"github.com/gatehousehq/gatehouse/relay"
+)
+
+// order is one order; Org is the tenant that owns it, Owner the user ID.
+type order struct {
+	ID    string `json:"id"`
+	Org   string `json:"org"`
+	Owner string `json:"owner"`
+	Item  string `json:"item"`
+}
+
+// orderBook is the orders service's data, in memory.
+type orderBook struct {
+	mu     sync.Mutex
+	orders []order
+	next   int
+}
+
+// visible returns the order id if it belongs to org: another
+// organization's order is not found, exactly like a missing one.
+func (b *orderBook) visible(id, org string) (order, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, o := range b.orders {
+		if o.ID == id && org != "" && o.Org == org {
+			return o, nil
+		}
+	}
+	return order{}, guard.ErrNotFound
+}
+
+// newOrders is the orders service of seeds/002 and seeds/003.
+//
+//   - GET /api/orders lists the caller's organization's orders (scope
+//     orders:read); GET /api/orders/{id} answers 404 for another
+//     organization's order.
+//   - POST /api/orders creates one (scope orders:write).
+//   - DELETE /api/orders/{id}: role admin or the order's owner, in the
+//     caller's organization.
+//   - POST /api/orders/{id}/pay calls payments on behalf of the user: the
+//     caller's token is exchanged (RFC 8693) for one with aud payments and
+//     act orders.
+//   - GET /api/orders/settlement calls payments as orders itself, with the
+//     client credentials grant (no user).
+func newOrders(p *platform, paymentsURL, secret string, owners map[string]string) (http.Handler, error) {
+	g, err := p.guardFor(apiAudience)
+	if err != nil {
+		return nil, err
+	}
+	exchange, err := relay.NewExchange(relay.ExchangeConfig{TokenURL: p.tokenURL, ClientID: "orders", ClientSecret: secret, Audience: "payments"})
+	if err != nil {
+		return nil, fmt.Errorf("demo: orders: %w", err)
+	}
+	own, err := relay.NewClientCredentials(relay.ClientCredentialsConfig{
+		OAuth2:   clientcredentials.Config{ClientID: "orders", ClientSecret: secret, TokenURL: p.tokenURL, Scopes: []string{"payments:read"}},
+		Audience: "payments",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("demo: orders: %w", err)
+	}
+	onBehalf, err := relay.NewTransport(p.base, exchange, relay.WithTimeout(2*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("demo: orders: %w", err)
+	}
+	asItself, err := relay.NewTransport(p.base, own, relay.WithTimeout(2*time.Second), relay.WithRetries(1))
+	if err != nil {
+		return nil, fmt.Errorf("demo: orders: %w", err)
+	}
+	payOnBehalf, payAsItself := outbound(onBehalf), outbound(asItself)
+
+	book := &orderBook{next: 3000, orders: []order{
+		{"A-1001", "acme", owners["alice"], "anvil"},
+		{"A-1002", "acme", owners["bob"], "rocket skates"},
+		{"G-2001", "globex", owners["carol"], "doomsday device"},
+	}}
+	// inCallerOrg makes another organization's order a 404 before any other
+	// rule can tell it exists.
+	inCallerOrg := func(r *http.Request, caller *guard.Principal) error {
+		_, err := book.visible(r.PathValue("id"), caller.Org)
+		return err
+	}
+	ownerOf := func(r *http.Request) (string, error) {
+		o, err := book.visible(r.PathValue("id"), guard.Org(r.Context()))
+		return o.Owner, err
+	}
+
+	mux := g.Mux()
+	mux.HandleFunc("GET /healthz", healthz, guard.Public)
+	mux.HandleFunc("GET /api/orders", func(w http.ResponseWriter, r *http.Request) {
+		org := guard.Org(r.Context())
+		book.mu.Lock()
+		out := []order{}
+		for _, o := range book.orders {
+			if org != "" && o.Org == org { // the filter lives in the data owner's query
+				out = append(out, o)
+			}
+		}
+		book.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"org": org, "orders": out})
+	}, guard.Scope("orders:read"))
+	mux.HandleFunc("GET /api/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		o, err := book.visible(r.PathValue("id"), guard.Org(r.Context()))
+		if err != nil {
+			g.Refuse(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, o)
+	}, guard.Scope("orders:read"))
+	mux.HandleFunc("POST /api/orders", func(w http.ResponseWriter, r *http.Request) {
+		caller, _ := guard.PrincipalFrom(r.Context())
+		var in struct {
+			Item string `json:"item"`
+		}
+		if err := readJSON(w, r, &in); err != nil || strings.TrimSpace(in.Item) == "" || len(in.Item) > 200 {
+			writeProblem(w, http.StatusBadRequest, `the body must be {"item": "..."} with an item of 1 to 200 bytes`)
+			return
+		}
+		book.mu.Lock()
+		book.next++
+		o := order{ID: fmt.Sprintf("N-%d", book.next), Org: caller.Org, Owner: caller.Subject, Item: in.Item}
+		book.orders = append(book.orders, o)
+		book.mu.Unlock()
+		writeJSON(w, http.StatusCreated, o)
+	}, guard.Scope("orders:write"))
+	mux.HandleFunc("DELETE /api/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		book.mu.Lock()
+		book.orders = slices.DeleteFunc(book.orders, func(o order) bool { return o.ID == id })
+		book.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}, guard.All(inCallerOrg, guard.Any(guard.AnyRole("admin"), guard.Owner(ownerOf))))
+	mux.HandleFunc("POST /api/orders/{id}/pay", func(w http.ResponseWriter, r *http.Request) {
+		o, err := book.visible(r.PathValue("id"), guard.Org(r.Context()))
+		if err != nil {
+			g.Refuse(w, r, err)
+			return
+		}
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, paymentsURL+"/payments/"+o.ID, nil)
+		proxyJSON(w, p, payOnBehalf, req) // exchanged token: sub = the user, act = orders
+	}, guard.Scope("orders:write"))
+	mux.HandleFunc("GET /api/orders/settlement", func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, paymentsURL+"/payments/settlement", nil)
+		proxyJSON(w, p, payAsItself, req) // orders' own token: sub = orders, no user
+	}, guard.Scope("orders:read"))
+	return mux, nil
+}
+
+// proxyJSON makes req with c and answers the downstream JSON as it is, or a
+// problem that says what failed.
+func proxyJSON(w http.ResponseWriter, p *platform, c *http.Client, req *http.Request) {
+	resp, err := c.Do(req)
+	if err != nil {
+		var te *relay.TokenError
+		switch {
+		case errors.As(err, &te):
+			writeProblem(w, http.StatusForbidden, "the auth server refused a token for payments: "+te.Code+": "+te.Description)
+		case errors.Is(err, relay.ErrTokenExpired):
+			writeProblem(w, http.StatusUnauthorized, "the token expired during the request; renew it and retry")
+		default:
+			p.log.WarnContext(req.Context(), "payments call failed", "error", err)
+			writeProblem(w, http.StatusServiceUnavailable, "payments is unavailable; try again later")
+		}
+		return
+	}
+	defer resp.Body.Close()
+	var body json.RawMessage
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
+		writeProblem(w, http.StatusBadGateway, "payments answered garbage")
+		return
+	}
+	writeJSON(w, resp.StatusCode, body)
+}

@@ -1,0 +1,121 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gatehousehq/gatehouse/identity"
+)
+
+// The audience of user tokens: the gateway and every user-facing service
+// (accounts, users, profiles, orders) accept it, so that a token can be
+// relayed as it is (seeds/001). A token that orders may exchange for
+// payments also needs "orders" in its aud (RFC 8693: the subject token must
+// have been issued for the exchanging client).
+const apiAudience = "api"
+
+var demoOrgs = []identity.Organization{{ID: "acme", Name: "Acme Corp"}, {ID: "globex", Name: "Globex Inc"}}
+
+var demoUsers = []identity.User{
+	{Username: "alice", Name: "Alice Admin", Email: "alice@acme.example", Org: "acme", Groups: []string{"admin"}, Roles: []string{"admin"}},
+	{Username: "bob", Name: "Bob Builder", Email: "bob@acme.example", Org: "acme"},
+	{Username: "carol", Name: "Carol Customer", Email: "carol@globex.example", Org: "globex"},
+}
+
+// service clients: one per sample service, for client credentials and token
+// exchange.
+var serviceClients = []string{"accounts", "admin", "users", "profiles", "orders", "payments"}
+
+var demoClients = func() []identity.Client {
+	cs := []identity.Client{
+		{ID: "cli", Name: "curl walkthrough",
+			Grants:    []string{identity.GrantPassword, identity.GrantRefreshToken, identity.GrantTokenExchange},
+			Scopes:    []string{"openid", "profile", "email", "orders:read", "orders:write", "offline_access"},
+			Audiences: []string{apiAudience, "orders"}},
+		{ID: "spa", Name: "browser app (code + PKCE)", Public: true,
+			Grants: []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken},
+			Scopes: []string{"openid", "profile", "email", "orders:read", "offline_access"}, Audiences: []string{apiAudience}},
+	}
+	for _, s := range serviceClients {
+		c := identity.Client{ID: s, Name: s + " service",
+			Grants: []string{identity.GrantClientCredentials, identity.GrantTokenExchange}, Audiences: []string{apiAudience}}
+		if s == "orders" {
+			c.Audiences, c.Scopes = []string{"payments"}, []string{"payments:read", "orders:write"}
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}()
+
+// seed writes the demo organizations, users and clients into store, keeping
+// what is already there when it matches (user IDs survive restarts, hashes
+// are only recomputed when a password or secret changed). spaRedirect is
+// the code flow redirect URI of the spa client, which follows the gateway
+// port.
+func seed(ctx context.Context, store identity.Store, sec *secrets, spaRedirect string) error {
+	for _, o := range demoOrgs {
+		if err := store.PutOrganization(ctx, o); err != nil {
+			return fmt.Errorf("demo: seed organization %s: %w", o.ID, err)
+		}
+	}
+	// Argon2id costs tens of milliseconds per hash: run them in parallel.
+	var g errgroup.Group
+	for _, u := range demoUsers {
+		g.Go(func() error {
+			pw := sec.passwords[u.Username]
+			if old, err := store.UserByUsername(ctx, u.Username); err == nil {
+				if ok, _ := identity.VerifyPassword(old.PasswordHash, pw); ok && !old.Disabled && sameUser(old, &u) {
+					return nil
+				}
+			} else if !errors.Is(err, identity.ErrNotFound) {
+				return fmt.Errorf("demo: seed user %s: %w", u.Username, err)
+			}
+			hash, err := identity.HashPassword(pw)
+			if err != nil {
+				return fmt.Errorf("demo: seed user %s: %w", u.Username, err)
+			}
+			u.PasswordHash = hash
+			if err := store.PutUser(ctx, &u); err != nil {
+				return fmt.Errorf("demo: seed user %s: %w", u.Username, err)
+			}
+			return nil
+		})
+	}
+	for _, c := range demoClients {
+		g.Go(func() error {
+			if c.ID == "spa" {
+				c.RedirectURIs = []string{spaRedirect}
+			}
+			old, err := store.ClientByID(ctx, c.ID)
+			if err != nil && !errors.Is(err, identity.ErrNotFound) {
+				return fmt.Errorf("demo: seed client %s: %w", c.ID, err)
+			}
+			if !c.Public {
+				if old != nil && old.SecretHash != "" {
+					if ok, _ := identity.VerifyPassword(old.SecretHash, sec.clients[c.ID]); ok {
+						c.SecretHash = old.SecretHash
+					}
+				}
+				if c.SecretHash == "" {
+					if c.SecretHash, err = identity.HashSecret(sec.clients[c.ID]); err != nil {
+						return fmt.Errorf("demo: seed client %s: %w", c.ID, err)
+					}
+				}
+			}
+			if err := store.PutClient(ctx, &c); err != nil {
+				return fmt.Errorf("demo: seed client %s: %w", c.ID, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func sameUser(a, b *identity.User) bool {
+	return a.Email == b.Email && a.Name == b.Name && a.Org == b.Org &&
+		slices.Equal(a.Groups, b.Groups) && slices.Equal(a.Roles, b.Roles)
+}
