@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -254,7 +255,9 @@ func checkChallenge(t *testing.T, got, want string) {
 // down is a key source that cannot be reached.
 type down struct{}
 
-func (down) Key(context.Context, string) (*keys.Key, error) { return nil, keys.ErrUnavailable }
+func (down) Key(context.Context, string) (*keys.Key, error) {
+	return nil, fmt.Errorf("fetch https://issuer.example/jwks: connection refused: %w", keys.ErrUnavailable)
+}
 
 func TestUnavailable(t *testing.T) {
 	iss := tokentest.NewIssuer(t, tokentest.WithAudience(audience))
@@ -275,6 +278,8 @@ func TestUnavailable(t *testing.T) {
 	ev := logs.events(t)
 	if len(ev) != 1 || ev[0]["level"] != "ERROR" || ev[0]["reason"] != "unavailable" || !strings.Contains(ev[0]["error"].(string), "unavailable") {
 		t.Errorf("audit %v", ev)
+	} else if cause, _ := ev[0]["cause"].(string); !strings.Contains(cause, "connection refused") {
+		t.Errorf("the audit event does not say why the token could not be checked: %v", ev[0])
 	}
 }
 

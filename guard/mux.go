@@ -2,6 +2,7 @@ package guard
 
 import (
 	"net/http"
+	"net/url"
 	"sync/atomic"
 
 	"github.com/gatehousehq/gatehouse/internal/problem"
@@ -18,7 +19,9 @@ import (
 //		guard.Any(guard.Role("admin"), guard.Owner(ownerOfOrder)))
 //	http.ListenAndServe(addr, mux)
 //
-// A route registered without rules requires a valid token only; with
+// The pattern "/" is the Mux's catch-all (its rules apply to every
+// unmatched request); register it rather than "/{path...}", which conflicts
+// with it. A route registered without rules requires a valid token only; with
 // [WithDefaultDeny] it is refused (403). A request that matches no route is
 // authenticated first, so an anonymous caller cannot probe which routes
 // exist, and then answered 404 (through the error writer) or 405
@@ -36,7 +39,7 @@ var _ http.Handler = (*Mux)(nil)
 // Mux returns a new, empty Mux behind g.
 func (g *Guard) Mux() *Mux {
 	m := &Mux{g: g, mux: http.NewServeMux(), plain: http.NewServeMux()}
-	m.mux.HandleFunc("/", m.fallback)
+	m.mux.Handle("/", fallbackRoute{m})
 	return m
 }
 
@@ -51,7 +54,7 @@ func (m *Mux) Handle(pattern string, h http.Handler, rules ...Rule) {
 	var guardedH http.Handler
 	switch {
 	case len(rules) == 1 && isPublic(rules[0]):
-		guardedH = h
+		guardedH = publicRoute{h}
 	case len(rules) == 0 && m.g.defaultDeny:
 		guardedH = &guarded{g: m.g, rule: nil, next: h}
 	case len(rules) == 0:
@@ -82,8 +85,52 @@ func (m *Mux) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Reque
 }
 
 // ServeHTTP dispatches r to the route whose pattern matches, through its
-// rules.
-func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.mux.ServeHTTP(w, r) }
+// rules. Where http.ServeMux would answer itself (a redirect to the cleaned
+// path, or to the path with a trailing slash, which tells that a route
+// exists), the caller must present a valid token first.
+func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h, _ := m.mux.Handler(r); !routed(h) && !m.toPublic(h, r) {
+		if p, r2, ref := m.g.authenticate(r); ref != nil {
+			m.g.refuse(w, r2, ref, p)
+			return
+		}
+	}
+	m.mux.ServeHTTP(w, r)
+}
+
+// routed reports whether h is one of the Mux's own handlers, not one that
+// http.ServeMux made up (a redirect).
+func routed(h http.Handler) bool {
+	switch h.(type) {
+	case *guarded, publicRoute, fallbackRoute:
+		return true
+	}
+	return false
+}
+
+// toPublic reports whether h, a redirect made by http.ServeMux, leads to a
+// [Public] route: anyone may learn where that is.
+func (m *Mux) toPublic(h http.Handler, r *http.Request) bool {
+	probe := &allowProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	loc, err := url.Parse(probe.header.Get("Location"))
+	if err != nil || loc.Path == "" {
+		return false
+	}
+	target := r.Clone(r.Context())
+	target.URL = r.URL.ResolveReference(loc)
+	th, _ := m.mux.Handler(target)
+	_, public := th.(publicRoute)
+	return public
+}
+
+// publicRoute is a route registered with [Public].
+type publicRoute struct{ http.Handler }
+
+// fallbackRoute is the Mux's catch-all "/".
+type fallbackRoute struct{ m *Mux }
+
+func (f fallbackRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.m.fallback(w, r) }
 
 // fallback serves what no pattern of the caller matched.
 func (m *Mux) fallback(w http.ResponseWriter, r *http.Request) {

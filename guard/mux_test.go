@@ -128,6 +128,19 @@ func TestMuxRedirects(t *testing.T) {
 	}
 }
 
+// An anonymous caller cannot learn from ServeMux's redirects that a guarded
+// route exists: it gets the same 401 as for a path that matches nothing.
+func TestMuxRedirectsDoNotRevealGuardedRoutes(t *testing.T) {
+	f := newFixture(t)
+	mux := f.g.Mux()
+	mux.HandleFunc("GET /admin/", ok, guard.Role("admin"))
+	for _, path := range []string{"/admin", "/x/../admin", "/nothere"} {
+		if rec := get(mux, path); rec.Code != http.StatusUnauthorized {
+			t.Errorf("anonymous GET %s: %d, want 401", path, rec.Code)
+		}
+	}
+}
+
 func TestMuxPanics(t *testing.T) {
 	f := newFixture(t)
 	for name, reg := range map[string]func(m *guard.Mux){

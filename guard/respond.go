@@ -2,11 +2,13 @@ package guard
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/gatehousehq/gatehouse/internal/problem"
+	"github.com/gatehousehq/gatehouse/token"
 )
 
 // refuse logs the refusal, sets the challenge and lets the error writer
@@ -135,6 +137,12 @@ func (g *Guard) audit(ctx context.Context, ref *Refusal, p *Principal, route, me
 	}
 	if ref.Err != nil {
 		attrs = append(attrs, slog.String("error", ref.Err.Error()))
+		// The cause of "could not be checked" (a JWKS fetch, a revocation
+		// backend): what an operator needs to act on a 503.
+		var te *token.Error
+		if errors.As(ref.Err, &te) && te.Cause() != nil {
+			attrs = append(attrs, slog.String("cause", te.Cause().Error()))
+		}
 	}
 	g.log.LogAttrs(ctx, level, "audit", attrs...)
 }

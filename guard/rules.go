@@ -152,19 +152,33 @@ func All(rules ...Rule) Rule {
 // Any allows when one rule allows, trying them in order. When all refuse,
 // the answer is the weightiest refusal: a rule that could not decide (500,
 // 503) first, then "not found" (so that an alternative cannot reveal that a
-// resource exists), then the first refusal.
+// resource exists), then the first refusal. When every rule refused for a
+// missing scope, the refusal names all the scopes that would have allowed.
 func Any(rules ...Rule) Rule {
 	mustRules("Any", rules)
 	return func(r *http.Request, p *Principal) error {
 		var worst *Refusal
+		var scopes []string
+		allScope := true
 		for _, rule := range rules {
 			ref := asRefusal(rule(r, p))
 			if ref == nil {
 				return nil
 			}
+			if ref.Reason == ReasonInsufficientScope && ref.Scope != "" {
+				scopes = append(scopes, ref.Scope)
+			} else {
+				allScope = false
+			}
 			if worst == nil || ref.weight() > worst.weight() {
 				worst = ref
 			}
+		}
+		if allScope && len(scopes) > 1 {
+			joined := *worst
+			joined.Scope = strings.Join(scopes, " ")
+			joined.Detail = "one of the scopes " + joined.Scope + " is required"
+			return &joined
 		}
 		return worst
 	}

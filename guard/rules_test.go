@@ -118,6 +118,8 @@ func TestRules(t *testing.T) {
 		{name: "any: owner", rule: guard.Any(guard.Role("admin"), guard.Owner(ownerOf)), id: "1", claims: alice},
 		{name: "any refused", rule: guard.Any(guard.Role("admin"), guard.Owner(ownerOf)), id: "2", claims: alice, typ: forbidden},
 		{name: "any: not found outweighs forbidden", rule: guard.Any(guard.Role("admin"), guard.Owner(ownerOf)), id: "9", claims: alice, typ: notFound},
+		{name: "any of scopes names them all", rule: guard.Any(guard.Scope("orders:admin"), guard.Scope("orders:write")), id: "1", claims: alice, typ: scope,
+			challenge: `Bearer realm="orders", error="insufficient_scope", error_description="one of the scopes orders:admin orders:write is required", scope="orders:admin orders:write"`},
 		{name: "any: undecided outweighs all", rule: guard.Any(guard.Owner(ownerOf), guard.Role("admin")), id: "broken", claims: alice, typ: internal},
 
 		{name: "not allowed", rule: guard.Not(guard.Role("admin")), id: "1", claims: alice},
