@@ -1,0 +1,220 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gatehousehq/gatehouse/cache"
+)
+
+// DefaultNegativeTTL is how long a [CachedStore] remembers that a user or
+// client does not exist, unless a cache.WithNegative option says otherwise.
+const DefaultNegativeTTL = 5 * time.Second
+
+// CachedStore is a [Store] whose read paths that every request takes —
+// user by ID (with the user's groups, roles and organization), user by
+// username, client by ID — go through a two-tier cache (package cache),
+// so that services and auth server instances that share a backend read
+// the store once per TTL for an entry, not once per request. Every write
+// of users and clients through it invalidates the entries it changed, in
+// this process at once and in the others through the backend (within a
+// second on Redis). Everything else goes straight to the store.
+//
+// Writes made to the store without going through a CachedStore on the
+// same backend (an old binary, SQL by hand) are seen after the TTL. It is
+// safe for concurrent use; returned values are copies.
+//
+// The cached values are whole users and clients, with the argon2id hashes
+// of passwords and client secrets that the store holds (the auth server
+// checks them on the cached path). On Redis, give the cache the protection
+// of the store itself: an ACL user, TLS (rediss://), no public address.
+type CachedStore struct {
+	Store
+	users     *cache.Cache[*User] // by ID
+	usernames *cache.Cache[*User] // by username
+	clients   *cache.Cache[*Client]
+}
+
+var (
+	_ Store       = (*CachedStore)(nil)
+	_ GrantPruner = (*CachedStore)(nil)
+)
+
+// Cached puts store behind caches on backend (cache.NewMemory for one
+// process, cache.NewRedis for several). opts apply to each of its caches,
+// named "identity.users", "identity.usernames" and "identity.clients";
+// by default entries live cache.DefaultTTL and unknown users and clients
+// are remembered for DefaultNegativeTTL. Every process that writes users
+// or clients must use the same backend (and Redis prefix) for the
+// invalidations to reach the others.
+func Cached(store Store, backend cache.Backend, opts ...cache.Option) (*CachedStore, error) {
+	if store == nil {
+		return nil, errors.New("identity: Cached needs a store")
+	}
+	opts = append([]cache.Option{cache.WithNegative(ErrNotFound, DefaultNegativeTTL)}, opts...)
+	users, err := cache.New[*User]("identity.users", backend, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("identity: cached store: %w", err)
+	}
+	usernames, err := cache.New[*User]("identity.usernames", backend, opts...)
+	if err != nil {
+		users.Close()
+		return nil, fmt.Errorf("identity: cached store: %w", err)
+	}
+	clients, err := cache.New[*Client]("identity.clients", backend, opts...)
+	if err != nil {
+		users.Close()
+		usernames.Close()
+		return nil, fmt.Errorf("identity: cached store: %w", err)
+	}
+	return &CachedStore{Store: store, users: users, usernames: usernames, clients: clients}, nil
+}
+
+// Unwrap returns the store behind the caches.
+func (s *CachedStore) Unwrap() Store { return s.Store }
+
+// UserByID returns the user with id, from the cache when it can.
+func (s *CachedStore) UserByID(ctx context.Context, id string) (*User, error) {
+	u, err := s.users.Get(ctx, id, func(ctx context.Context) (*User, error) { return s.Store.UserByID(ctx, id) })
+	return cloneUser(u), err
+}
+
+// UserByUsername returns the user with username, from the cache when it
+// can.
+func (s *CachedStore) UserByUsername(ctx context.Context, username string) (*User, error) {
+	u, err := s.usernames.Get(ctx, username, func(ctx context.Context) (*User, error) {
+		return s.Store.UserByUsername(ctx, username)
+	})
+	return cloneUser(u), err
+}
+
+// ClientByID returns the client with id, from the cache when it can.
+func (s *CachedStore) ClientByID(ctx context.Context, id string) (*Client, error) {
+	c, err := s.clients.Get(ctx, id, func(ctx context.Context) (*Client, error) { return s.Store.ClientByID(ctx, id) })
+	return cloneClient(c), err
+}
+
+// CreateUser creates u in the store and drops what the caches remember
+// about its ID and username (a negative entry, typically).
+func (s *CachedStore) CreateUser(ctx context.Context, u *User) error {
+	if err := s.Store.CreateUser(ctx, u); err != nil {
+		return err
+	}
+	return s.invalidateUser(ctx, u.ID, u.Username)
+}
+
+// PutUser creates or replaces u in the store and invalidates its entries.
+func (s *CachedStore) PutUser(ctx context.Context, u *User) error {
+	if err := s.Store.PutUser(ctx, u); err != nil {
+		return err
+	}
+	return s.invalidateUser(ctx, u.ID, u.Username)
+}
+
+// SetUserDisabled disables or enables a user in the store and invalidates
+// its entries; the user is returned even when the invalidation failed.
+func (s *CachedStore) SetUserDisabled(ctx context.Context, username string, disabled bool) (*User, error) {
+	u, err := s.Store.SetUserDisabled(ctx, username, disabled)
+	if err != nil {
+		return u, err
+	}
+	return u, s.invalidateUser(ctx, u.ID, username)
+}
+
+// CreateClient creates c in the store and invalidates its entry.
+func (s *CachedStore) CreateClient(ctx context.Context, c *Client) error {
+	if err := s.Store.CreateClient(ctx, c); err != nil {
+		return err
+	}
+	return s.invalidateClient(ctx, c.ID)
+}
+
+// PutClient creates or replaces c in the store and invalidates its entry.
+func (s *CachedStore) PutClient(ctx context.Context, c *Client) error {
+	if err := s.Store.PutClient(ctx, c); err != nil {
+		return err
+	}
+	return s.invalidateClient(ctx, c.ID)
+}
+
+// DeleteClient deletes the client from the store and invalidates its
+// entry.
+func (s *CachedStore) DeleteClient(ctx context.Context, id string) error {
+	if err := s.Store.DeleteClient(ctx, id); err != nil {
+		return err
+	}
+	return s.invalidateClient(ctx, id)
+}
+
+// PruneGrants prunes through the store when it is a [GrantPruner].
+func (s *CachedStore) PruneGrants(ctx context.Context, cutoff time.Time) (int, error) {
+	p, ok := s.Store.(GrantPruner)
+	if !ok {
+		return 0, errors.New("identity: the store behind the cache does not prune grants")
+	}
+	return p.PruneGrants(ctx, cutoff)
+}
+
+// Stats returns the counters of the three caches added up; Loads counts
+// the reads that reached the store.
+func (s *CachedStore) Stats() cache.Stats {
+	var sum cache.Stats
+	for _, st := range []cache.Stats{s.users.Stats(), s.usernames.Stats(), s.clients.Stats()} {
+		sum.Hits += st.Hits
+		sum.Misses += st.Misses
+		sum.SharedHits += st.SharedHits
+		sum.Loads += st.Loads
+		sum.LoadErrors += st.LoadErrors
+		sum.Invalidations += st.Invalidations
+		sum.Flushes += st.Flushes
+		sum.BackendErrors += st.BackendErrors
+		sum.Entries += st.Entries
+	}
+	return sum
+}
+
+// Close detaches the caches from their backend and closes the store. The
+// backend stays open: it is shared.
+func (s *CachedStore) Close() error {
+	s.users.Close()
+	s.usernames.Close()
+	s.clients.Close()
+	return s.Store.Close()
+}
+
+func (s *CachedStore) invalidateUser(ctx context.Context, id, username string) error {
+	err := errors.Join(s.users.Invalidate(ctx, id), s.usernames.Invalidate(ctx, username))
+	if err != nil {
+		return fmt.Errorf("identity: user %s stored, but other instances may serve the old entry until its TTL: %w", username, err)
+	}
+	return nil
+}
+
+func (s *CachedStore) invalidateClient(ctx context.Context, id string) error {
+	if err := s.clients.Invalidate(ctx, id); err != nil {
+		return fmt.Errorf("identity: client %s stored, but other instances may serve the old entry until its TTL: %w", id, err)
+	}
+	return nil
+}
+
+func cloneUser(u *User) *User {
+	if u == nil {
+		return nil
+	}
+	c := *u
+	c.Groups, c.Roles = slices.Clone(u.Groups), slices.Clone(u.Roles)
+	return &c
+}
+
+func cloneClient(c *Client) *Client {
+	if c == nil {
+		return nil
+	}
+	d := *c
+	d.Grants, d.RedirectURIs = slices.Clone(c.Grants), slices.Clone(c.RedirectURIs)
+	d.Scopes, d.Audiences = slices.Clone(c.Scopes), slices.Clone(c.Audiences)
+	return &d
+}
