@@ -53,8 +53,11 @@
 //	}
 //
 // A call that needs fewer scopes than the default asks with
-// [ScopedContext]. Any Authorization header on the request is replaced:
-// incoming credentials never leak to the next hop.
+// [ScopedContext]. Any Authorization header on the request is replaced, so
+// an incoming bearer token copied with the request's headers does not leak
+// to the next hop (other headers, such as Cookie, are the caller's to
+// copy or not). A redirect to another origin is refused
+// ([ErrCrossOriginRedirect]): a token goes only where the caller sent it.
 //
 // # Goroutines (the "thread context" question of seeds/001)
 //

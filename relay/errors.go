@@ -25,6 +25,11 @@ var (
 	// ErrTimeout: the downstream service sent no response headers within the
 	// per-attempt timeout.
 	ErrTimeout = errors.New("no response within the timeout")
+	// ErrCrossOriginRedirect: the downstream service redirected the call to
+	// another scheme, host or port. A token is never sent there (it was
+	// issued or relayed for the service that was called); nothing was sent.
+	// Call the new location explicitly if it is to be trusted.
+	ErrCrossOriginRedirect = errors.New("redirect to another origin")
 )
 
 // TokenError is a refusal of the token endpoint: the HTTP status and the

@@ -62,7 +62,7 @@ func WithTimeout(d time.Duration) Option {
 }
 
 // WithRetries sets how many times a call is retried after a transport
-// error, a 429 or a 5xx other than 501 (default DefaultRetries; 0 turns
+// error or a 5xx other than 501 (default DefaultRetries; 0 turns
 // retries off). Only idempotent calls are retried — GET, HEAD, OPTIONS,
 // PUT, DELETE — and only when their body can be sent again (none, or
 // Request.GetBody set, as http.NewRequest does for in-memory bodies). A

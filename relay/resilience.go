@@ -81,14 +81,15 @@ func (r *resilience) forHost(host string) *hostPolicies {
 	return h
 }
 
-// shouldRetry: transport errors and timeouts, 429, and 5xx except 501 (the
-// server will never do it).
+// shouldRetry: transport errors and timeouts, and 5xx except 501 (the
+// server will never do it). Not 429: a service that limits us asked us to
+// wait (Retry-After), which a retry within milliseconds would ignore; the
+// 429 goes back to the caller.
 func shouldRetry(resp response, err error) bool {
 	if err != nil {
 		return !errors.Is(err, circuitbreaker.ErrOpen)
 	}
-	return resp.StatusCode == http.StatusTooManyRequests ||
-		(resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented)
+	return resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented
 }
 
 // hostFailed is what counts against a host's breaker: transport errors,

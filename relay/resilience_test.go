@@ -78,7 +78,7 @@ func TestRetriesOnlyIdempotentReplayableCalls(t *testing.T) {
 		{"OPTIONS 504", http.MethodOptions, nil, http.StatusGatewayTimeout, 3},
 		{"DELETE 500", http.MethodDelete, nil, http.StatusInternalServerError, 3},
 		{"PUT with a replayable body", http.MethodPut, func() io.Reader { return bytes.NewReader([]byte("doc")) }, http.StatusServiceUnavailable, 3},
-		{"GET 429", http.MethodGet, nil, http.StatusTooManyRequests, 3},
+		{"GET 429 is not retried", http.MethodGet, nil, http.StatusTooManyRequests, 1},
 		{"POST is sent once", http.MethodPost, func() io.Reader { return strings.NewReader("doc") }, http.StatusServiceUnavailable, 1},
 		{"PATCH is sent once", http.MethodPatch, func() io.Reader { return strings.NewReader("doc") }, http.StatusServiceUnavailable, 1},
 		{"PUT with a streamed body is sent once", http.MethodPut, func() io.Reader { return io.MultiReader(strings.NewReader("doc")) }, http.StatusServiceUnavailable, 1},

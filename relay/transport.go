@@ -3,6 +3,8 @@ package relay
 import (
 	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
@@ -64,6 +66,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil {
 		return nil, relayErr("request without URL")
 	}
+	// http.Client drops Authorization on a redirect to another domain, then
+	// calls RoundTrip again, which would set a token on it: refuse instead.
+	if prev := req.Response; prev != nil && prev.Request != nil && prev.Request.URL != nil && !sameOrigin(prev.Request.URL, req.URL) {
+		return nil, relayErr("%s redirected to %s://%s: %w", prev.Request.URL.Host, req.URL.Scheme, req.URL.Host, ErrCrossOriginRedirect)
+	}
 	ctx := req.Context()
 	tok, err := t.src.Token(ctx)
 	if err != nil {
@@ -88,6 +95,24 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	drainClose(resp.Body)
 	return t.send(req, fresh, false)
+}
+
+// sameOrigin reports whether a and b have the same scheme, host and port.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(hostPort(a), hostPort(b))
+}
+
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return u.Hostname() + ":443"
+	case "http":
+		return u.Hostname() + ":80"
+	}
+	return u.Host
 }
 
 // send runs the attempts of one request with tok. first says that req.Body

@@ -221,3 +221,47 @@ func TestOAuth2Source(t *testing.T) {
 		t.Fatal("an empty access token was accepted")
 	}
 }
+
+// A downstream service that redirects elsewhere does not get the caller's
+// token sent to the new origin (http.Client would call RoundTrip again, and
+// the transport would set the token on it); a same-origin redirect works.
+func TestTransportRefusesCrossOriginRedirects(t *testing.T) {
+	var leaked atomic.Int64
+	evil := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Add(1)
+		}
+	}))
+	var downstream *httptest.Server
+	downstream = newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, evil.URL+"/steal", http.StatusFound)
+		case "/moved":
+			http.Redirect(w, r, downstream.URL+"/here", http.StatusFound)
+		case "/here":
+			if r.Header.Get("Authorization") != "Bearer caller-token" {
+				w.WriteHeader(http.StatusUnauthorized)
+			}
+		}
+	}))
+	tr, err := relay.NewTransport(http.DefaultTransport, fixedSource("caller-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: tr}
+	if status, _, err := get(t, context.Background(), client, downstream.URL+"/moved"); err != nil || status != http.StatusOK {
+		t.Fatalf("same-origin redirect: %d %v", status, err)
+	}
+	_, _, err = get(t, context.Background(), client, downstream.URL+"/away")
+	if !errors.Is(err, relay.ErrCrossOriginRedirect) {
+		t.Fatalf("cross-origin redirect: %v, want ErrCrossOriginRedirect", err)
+	}
+	if leaked.Load() != 0 {
+		t.Fatal("the token was sent to the origin of the redirect")
+	}
+}
+
+type fixedSource string
+
+func (s fixedSource) Token(context.Context) (string, error) { return string(s), nil }
