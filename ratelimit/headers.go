@@ -21,13 +21,18 @@ import (
 // the bucket is full again but no less than the time that earns r requests,
 // so that r/t never promises more than the sustained rate (§8.5). Both are
 // rounded up to whole seconds. A degraded decision writes the policy only:
-// its counts are unknown.
+// its counts are unknown; so does a refusal that no wait can turn (more
+// requests at once than the burst, or a deny-all policy). A zero Decision
+// (the one returned with an error) writes nothing.
 //
 // The two list fields are added (not set), so a response subject to several
 // policies (say, a global and a per-route one) may carry all of them;
 // Retry-After is set to the longest wait of the refusing decisions. The
 // partition key parameter (pk) is never written: keys may identify users.
 func WriteHeaders(h http.Header, d Decision) {
+	if d == (Decision{}) {
+		return
+	}
 	p := d.Limit
 	g, err := p.gcra()
 	if err != nil {
@@ -49,7 +54,7 @@ func WriteHeaders(h http.Header, d Decision) {
 			h.Set("Retry-After", strconv.FormatInt(secs, 10))
 		}
 	}
-	if d.Degraded {
+	if d.Degraded || (!d.Allowed && d.RetryAfter == 0) {
 		return
 	}
 

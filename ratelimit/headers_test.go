@@ -47,9 +47,18 @@ func TestWriteHeaders(t *testing.T) {
 			policy: `"orders";q=20;w=2`, limit: `"orders";r=5;t=1`, retryAfter: "1",
 		},
 		{
-			name:   "deny all: no window, no Retry-After",
+			name:   "deny all: no window, no Retry-After, no count",
 			d:      Decision{Limit: Policy{Name: "blocked"}},
-			policy: `"blocked";q=0`, limit: `"blocked";r=0`,
+			policy: `"blocked";q=0`,
+		},
+		{
+			name:   "more than the burst at once: no wait helps, so no r or t that promise one",
+			d:      Decision{Limit: orders},
+			policy: `"orders";q=20;w=2`,
+		},
+		{
+			name: "zero decision (returned with an error): nothing",
+			d:    Decision{},
 		},
 		{
 			name:   "fast policy: w at least 1",
