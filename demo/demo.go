@@ -261,7 +261,21 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	}
 	env.closers = append(env.closers, dirA.Close, dirB.Close)
 
-	handlers := map[string]http.Handler{"auth server": authHandler, "legacy": newLegacy(sec.passwords, sec.legacy).handler()}
+	// serveOn starts serving a component on its bound listener.
+	serveOn := func(name string, h http.Handler) {
+		s := &server{name: name, addr: listeners[name].Addr().String(), handler: h, log: log}
+		s.serve(listeners[name])
+		delete(listeners, name)
+		env.servers = append(env.servers, s)
+		if name == "profiles" {
+			env.profiles = s
+		}
+	}
+	// The auth server and the legacy system serve first: the gateway reads
+	// the discovery document when it starts.
+	serveOn("auth server", authHandler)
+	serveOn("legacy", newLegacy(sec.passwords, sec.legacy).handler())
+	handlers := map[string]http.Handler{}
 	build := []struct {
 		name string
 		fn   func() (http.Handler, error)
@@ -282,7 +296,7 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 		}
 		handlers[b.name] = h
 	}
-	gw, err := newGateway(ctx, p, gatewaySpec(env), eng)
+	gw, err := newGateway(ctx, p, gatewaySpec(env, cfg), eng)
 	if err != nil {
 		return nil, err
 	}
@@ -290,12 +304,8 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	handlers["gateway"], handlers["gateway admin"] = gw.Handler(), gw.AdminHandler()
 
 	for _, n := range names {
-		s := &server{name: n.name, addr: listeners[n.name].Addr().String(), handler: handlers[n.name], log: log}
-		s.serve(listeners[n.name])
-		delete(listeners, n.name)
-		env.servers = append(env.servers, s)
-		if n.name == "profiles" {
-			env.profiles = s
+		if _, started := listeners[n.name]; started {
+			serveOn(n.name, handlers[n.name])
 		}
 	}
 	return env, nil

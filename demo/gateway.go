@@ -3,13 +3,13 @@ package demo
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"text/template"
 	"time"
 
+	"github.com/gatehousehq/gatehouse/gateway"
 	"github.com/gatehousehq/gatehouse/ratelimit"
 )
 
@@ -33,8 +33,10 @@ type gatewayRoute struct {
 type gatewayConfig struct {
 	Listen, AdminListen string
 	Issuer, Audience    string
-	RedisURL            string
-	KeyPrefix           string
+	// Redis selects the Redis rate limit backend (the client is passed to
+	// gateway.New), with keys under KeyPrefix.
+	Redis     bool
+	KeyPrefix string
 	Routes              []gatewayRoute
 }
 
@@ -46,9 +48,10 @@ var ordersLimit = ratelimit.Policy{Name: "orders", ReplenishRate: 10, BurstCapac
 const ordersMaxBody = 64 << 10
 
 // gatewaySpec returns the gateway configuration for env.
-func gatewaySpec(env *Env) gatewayConfig {
+func gatewaySpec(env *Env, cfg Config) gatewayConfig {
 	limit := ordersLimit
 	return gatewayConfig{
+		Redis: cfg.RedisURL != "", KeyPrefix: cfg.KeyPrefix,
 		Listen:      strings.TrimPrefix(env.GatewayURL, "http://"),
 		AdminListen: strings.TrimPrefix(env.AdminURL, "http://"),
 		Issuer:      env.Issuer, Audience: apiAudience,
@@ -68,8 +71,8 @@ var gatewayYAMLTemplate = template.Must(template.New("gateway").Parse(`gateway:
   admin_listen: {{.AdminListen}}
   access_log: true
   limits: {max_body_bytes: 1048576, read_header_timeout: 5s, upstream_timeout: 10s}
-{{- if .RedisURL}}
-  ratelimit: {backend: redis, redis_url: "{{.RedisURL}}", on_redis_error: open}
+{{- if .Redis}}
+  ratelimit: {backend: redis, prefix: "{{.KeyPrefix}}:ratelimit", on_redis_error: open}
 {{- else}}
   ratelimit: {backend: memory}
 {{- end}}
@@ -106,20 +109,25 @@ func gatewayYAML(cfg gatewayConfig) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// gateway is what the demo needs of a gateway.
-type gateway interface {
-	Handler() http.Handler
-	AdminHandler() http.Handler
-	Close() error
+// newGateway builds the demo's gateway from the YAML of cfg, exactly as
+// `gatehouse serve` would from a gatehouse.yaml.
+func newGateway(ctx context.Context, p *platform, cfg gatewayConfig, eng *engines) (*gateway.Gateway, error) {
+	y, err := gatewayYAML(cfg)
+	if err != nil {
+		return nil, err
+	}
+	gc, err := gateway.ParseConfig("demo-gateway.yaml", y)
+	if err != nil {
+		return nil, fmt.Errorf("demo: gateway configuration: %w", err)
+	}
+	opts := gateway.Options{Logger: p.log.With("component", "gateway"), Revoker: p.revoker,
+		HTTPClient: &http.Client{Transport: p.base, Timeout: 10 * time.Second}}
+	if eng.rdb != nil {
+		opts.Redis = eng.rdb
+	}
+	g, err := gateway.New(ctx, gc, opts)
+	if err != nil {
+		return nil, fmt.Errorf("demo: gateway: %w", err)
+	}
+	return g, nil
 }
-
-// newGateway builds the demo's gateway from cfg.
-func newGateway(ctx context.Context, p *platform, cfg gatewayConfig, eng *engines) (gateway, error) {
-	return newStandIn(ctx, p, cfg, eng)
-}
-
-// errGatewayConfig wraps configuration errors of the gateway.
-var errGatewayConfig = errors.New("demo: gateway configuration")
-
-// upstreamTimeout bounds one proxied request.
-const upstreamTimeout = 10 * time.Second
