@@ -149,14 +149,16 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 // every refresh token family of the user (logout everywhere).
 func (s *Server) RevokeSubject(ctx context.Context, subject string) error {
 	now := s.now()
-	if err := s.addRevocation(ctx, identity.Revocation{Kind: identity.RevokeSubject, Value: subject, IssuedBefore: now, Until: now.Add(s.retention())}); err != nil {
+	err := s.addRevocation(ctx, identity.Revocation{Kind: identity.RevokeSubject, Value: subject, IssuedBefore: now, Until: now.Add(s.retention())})
+	if err != nil && !errors.Is(err, errNotPublished) {
 		return err
 	}
+	// Stored but not published: the refresh tokens go anyway.
 	if err := s.store.RevokeSubjectFamilies(ctx, subject, now); err != nil {
 		return err
 	}
 	s.audit(ctx, "subject_revoked", "sub", subject)
-	return nil
+	return err
 }
 
 // userinfo is OpenID Connect Core §5.3, for access tokens with scope openid.

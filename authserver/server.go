@@ -65,6 +65,14 @@ type Config struct {
 	Now func() time.Time
 	// Throttle tunes the login throttle (zero value: the defaults).
 	Throttle ThrottleConfig
+	// Revocations, when set, receives every revocation the server records
+	// (revocation endpoint, logout everywhere, a reused code), after it is
+	// stored: a *revocation.List on Redis pushes it to every guard and
+	// gateway. At start the server adds the stored, unexpired revocations
+	// to it again. When it fails, the revocation endpoint answers 503 (the
+	// entry stays stored; a retry is harmless). Nil: revocations stay in
+	// the store and the server's own deny list.
+	Revocations RevocationPublisher
 }
 
 // Server is the OAuth 2.0 / OpenID Connect authorization server. It is safe
@@ -156,6 +164,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.reload(ctx); err != nil {
 		return nil, err
 	}
+	s.startPublishing(ctx) // shared state: publish stored revocations
 	v, err := token.NewVerifier(s, s.issuer, "", token.WithAnyAudience(), token.WithRevoker(s), token.WithClock(s.now))
 	if err != nil {
 		return nil, err
@@ -375,12 +384,19 @@ func (s *Server) Revoked(_ context.Context, c *token.Claims) (bool, error) {
 	return false, nil
 }
 
-// addRevocation stores r and applies it locally at once.
+// addRevocation stores r, applies it locally at once and publishes it to
+// Config.Revocations; an error after the store succeeded says that the
+// publishing failed.
 func (s *Server) addRevocation(ctx context.Context, r identity.Revocation) error {
 	r.CreatedAt = s.now()
 	if err := s.store.AddRevocation(ctx, r); err != nil {
 		return err
 	}
+	s.applyRevocation(r)
+	return s.publish(ctx, r)
+}
+
+func (s *Server) applyRevocation(r identity.Revocation) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch r.Kind {
@@ -392,7 +408,6 @@ func (s *Server) addRevocation(ctx context.Context, r identity.Revocation) error
 			s.revSubs[k] = r.IssuedBefore
 		}
 	}
-	return nil
 }
 
 func (s *Server) issuerFor(ttl time.Duration) (*token.Issuer, error) {
