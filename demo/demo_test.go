@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -51,3 +52,5 @@ func testLogger(t *testing.T) *slogLogger {
 	}
 	return newTestLogger(t)
 }
+
+func newTestClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }

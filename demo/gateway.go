@@ -37,7 +37,7 @@ type gatewayConfig struct {
 	// gateway.New), with keys under KeyPrefix.
 	Redis     bool
 	KeyPrefix string
-	Routes              []gatewayRoute
+	Routes    []gatewayRoute
 }
 
 // The gateway's per-client limit on the orders routes (seeds/003): a burst
