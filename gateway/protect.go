@@ -86,8 +86,11 @@ func (g *Gateway) limitStep(st, old *state, scope string, rl *RateLimit) (*limit
 			if backend.OnRedisError == "closed" {
 				opts = append(opts, ratelimit.WithFailureMode(ratelimit.FailClosed))
 			}
-			if backend.Prefix != "" {
-				opts = append(opts, ratelimit.WithPrefix(backend.Prefix))
+			if pre := backend.Prefix; pre != "" {
+				if !strings.HasSuffix(pre, ":") {
+					pre += ":"
+				}
+				opts = append(opts, ratelimit.WithPrefix(pre))
 			}
 			if backend.Timeout > 0 {
 				opts = append(opts, ratelimit.WithTimeout(backend.Timeout))

@@ -33,7 +33,7 @@ func newServeCmd(e *env) *cobra.Command {
 	var file string
 	cmd := &cobra.Command{
 		Use:   "serve --config FILE",
-		Short: "Run the auth server described by a gatehouse.yaml",
+		Short: "Run the auth server and/or the API gateway of a gatehouse.yaml",
 		Long: `Run the OAuth 2.0 / OpenID Connect auth server of the authserver section of
 the configuration file. At start it opens the store (authserver.data, a
 folder for the embedded SQLite file, default ./gatehouse-data; or
@@ -55,8 +55,15 @@ A minimal file:
         grants: [client_credentials]
         audiences: [accounts]
 
-A bad file fails at start with "FILE:LINE: reason". Logs are JSON on stderr.
-Only the authserver section is served so far.`,
+The gateway section runs the API gateway (see docs/gateway.md and
+examples/gateway.yaml) on gateway.listen (default 127.0.0.1:8080), with
+/metrics, /healthz and /readyz on gateway.admin_listen (default
+127.0.0.1:8079). One process may serve both sections. The gateway section is
+reloaded on SIGHUP and when the file changes (checked every 2s), without
+dropping requests in flight; a file that does not load is refused with the
+reason in the log, and the running configuration stays.
+
+A bad file fails at start with "FILE:LINE: reason". Logs are JSON on stderr.`,
 		Example: `  gatehouse serve --config gatehouse.yaml`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -67,37 +74,96 @@ Only the authserver section is served so far.`,
 	return cmd
 }
 
-// serve runs the auth server until the command's context is cancelled.
+// serve runs the auth server and/or the gateway of the file until the
+// command's context is cancelled.
 func serve(cmd *cobra.Command, e *env, file string) error {
 	ctx, path := cmd.Context(), cmd.CommandPath()
 	f, err := loadConfig(cmd, file)
 	if err != nil {
 		return err
 	}
-	a := f.AuthServer
-	if a == nil {
-		return usagef("%s: %s has no authserver section: only the authserver section is served so far", path, file)
+	if f.AuthServer == nil && f.Gateway == nil {
+		return usagef("%s: %s has neither an authserver nor a gateway section: nothing to serve", path, file)
 	}
+	handler := slog.NewJSONHandler(e.stderr, nil)
+	log := slog.New(handler)
+
+	var auth *runningAuthServer
+	if f.AuthServer != nil {
+		if auth, err = startAuthServer(ctx, e, path, file, f.AuthServer, log, handler); err != nil {
+			return err
+		}
+		defer auth.close()
+	}
+	var gw *runningGateway
+	if f.Gateway != nil {
+		if gw, err = startGateway(ctx, e, path, file, &f.Gateway.Node, log); err != nil {
+			if auth != nil {
+				auth.shutdown(log)
+			}
+			return err
+		}
+		gw.watch(ctx, file, log)
+	}
+
+	var authServed, gwServed chan error
+	if auth != nil {
+		authServed = auth.served
+	}
+	if gw != nil {
+		gwServed = gw.served
+	}
+	var failure error
+	select {
+	case err := <-authServed:
+		failure = usagef("%s: the auth server stopped: %v", path, err)
+	case err := <-gwServed:
+		failure = usagef("%s: the gateway stopped: %v", path, err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if gw != nil {
+		gw.shutdown(sctx, log)
+	}
+	if auth != nil {
+		auth.shutdown(log)
+	}
+	return failure
+}
+
+// runningAuthServer is the auth server of 'gatehouse serve'.
+type runningAuthServer struct {
+	hs      *http.Server
+	served  chan error
+	stopped bool
+	close   func()
+}
+
+// startAuthServer opens the store, seeds it from the file, and serves the
+// auth server of the authserver section.
+func startAuthServer(ctx context.Context, e *env, path, file string, a *config.AuthServer, log *slog.Logger, handler slog.Handler) (_ *runningAuthServer, err error) {
 	at := func(line int, format string, args ...any) error {
 		return usagef("%s", (&config.Error{Path: file, Line: line, Reason: fmt.Sprintf(format, args...)}).Error())
 	}
 	alg := keys.Default
 	if a.SigningAlg != "" {
 		if alg, err = keys.ParseAlgorithm(a.SigningAlg); err != nil || alg.Symmetric() {
-			return at(a.Line, "authserver: signing_alg %q: use ES256 (default), EdDSA, RS256 or PS256", a.SigningAlg)
+			return nil, at(a.Line, "authserver: signing_alg %q: use ES256 (default), EdDSA, RS256 or PS256", a.SigningAlg)
 		}
 	}
 	var legacy *authserver.LegacySessions
 	if l := a.Legacy; l != nil {
 		secret, err := l.Secret.Resolve()
 		if err != nil {
-			return at(l.Line, "authserver.legacy: %v", err)
+			return nil, at(l.Line, "authserver.legacy: %v", err)
 		}
 		legacy = &authserver.LegacySessions{IntrospectionURL: l.IntrospectionURL, ClientID: l.ClientID, ClientSecret: secret, TokenType: l.TokenType}
 	}
 	sd, err := seedOf(file, a)
 	if err != nil {
-		return usagef("%s", err.Error())
+		return nil, usagef("%s", err.Error())
 	}
 
 	addr := a.Listen
@@ -106,28 +172,37 @@ func serve(cmd *cobra.Command, e *env, file string) error {
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
-		return listenError(path, addr, err)
+		return nil, listenError(path, addr, err)
 	}
-	defer ln.Close()
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	closers = append(closers, func() { ln.Close() })
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
 
 	loc := locationOf(a)
 	st, err := openStore(ctx, loc, true)
 	if err != nil {
-		return usagef("%s: %v", path, err)
+		return nil, usagef("%s: %v", path, err)
 	}
-	defer st.Close()
+	closers = append(closers, func() { st.Close() })
 	if err := sd.apply(ctx, st); err != nil {
-		return usagef("%s: cannot write the users and clients of %s to the store at %s: %v", path, file, loc, err)
+		return nil, usagef("%s: cannot write the users and clients of %s to the store at %s: %v", path, file, loc, err)
 	}
 
-	handler := slog.NewJSONHandler(e.stderr, nil)
-	log := slog.New(handler)
 	srv, err := authserver.New(ctx, authserver.Config{
 		Issuer: a.Issuer, Store: st, AccessTokenTTL: a.AccessTokenTTL, RefreshTokenTTL: a.RefreshTokenTTL,
 		SigningAlgorithm: alg, Legacy: legacy, Logger: log,
 	})
 	if err != nil {
-		return usagef("%s: %v", path, err)
+		return nil, usagef("%s: %v", path, err)
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -145,27 +220,28 @@ func serve(cmd *cobra.Command, e *env, file string) error {
 	fmt.Fprintf(e.stderr, "gatehouse: auth server listening on http://%s (issuer %s)\n", ln.Addr(), a.Issuer)
 
 	var wg sync.WaitGroup
-	defer wg.Wait() // the pruner is done before the store closes
 	pctx, stopPrune := context.WithCancel(ctx)
-	defer stopPrune()
 	wg.Go(func() { prune(pctx, st, log) })
+	// The pruner is done before the store closes.
+	closers = append(closers, func() { stopPrune(); wg.Wait() })
 
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	select {
-	case err := <-served:
-		return usagef("%s: the server stopped: %v", path, err)
-	case <-ctx.Done():
+	r := &runningAuthServer{hs: hs, served: make(chan error, 1), close: closeAll}
+	go func() { r.served <- hs.Serve(ln) }()
+	return r, nil
+}
+
+// shutdown stops the auth server gracefully; close releases the store.
+func (r *runningAuthServer) shutdown(log *slog.Logger) {
+	if r.stopped {
+		return
 	}
-	log.Info("shutting down", "timeout", shutdownTimeout.String())
+	r.stopped = true
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
+	if err := r.hs.Shutdown(sctx); err != nil {
 		log.Warn("graceful shutdown did not finish in time; closing the remaining connections", "error", err)
-		hs.Close()
+		r.hs.Close()
 	}
-	<-served
-	return nil
 }
 
 // listenError explains why addr cannot be listened on.

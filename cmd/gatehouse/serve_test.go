@@ -262,7 +262,7 @@ func TestServeRefusals(t *testing.T) {
 		want string
 	}{
 		{"unknown key", []string{"serve", "--config", bad}, bad + ":4: unknown field \"isuer\""},
-		{"no authserver", []string{"serve", "--config", write("gw.yaml", "gateway: {}\n")}, "only the authserver section is served so far"},
+		{"empty gateway", []string{"serve", "--config", write("gw.yaml", "gateway: {}\n")}, "gw.yaml:1: routes: at least one route is required"},
 		{"missing file", []string{"serve", "--config", filepath.Join(dir, "nope.yaml")}, "cannot read the configuration"},
 		{"unset secret env", []string{"serve", "--config", write("env.yaml", "authserver:\n  issuer: http://127.0.0.1:9000\n  data: "+data+"\n  clients:\n    - id: svc\n      secret_env: GH_TEST_UNSET_SECRET\n      grants: [client_credentials]\n")},
 			"env.yaml:5: client \"svc\": secret_env: environment variable GH_TEST_UNSET_SECRET is not set"},

@@ -28,8 +28,8 @@ type File struct {
 	AuthServer *AuthServer `yaml:"authserver"`
 	// Gateway and Services are read by later components; kept raw here so
 	// that a file with them still loads.
-	Gateway  *yaml.Node `yaml:"gateway"`
-	Services *yaml.Node `yaml:"services"`
+	Gateway  *Raw `yaml:"gateway"`
+	Services *Raw `yaml:"services"`
 }
 
 // AuthServer is the authserver section.
@@ -46,6 +46,13 @@ type AuthServer struct {
 	Organizations   []Org         `yaml:"organizations"`
 	Clients         []Client      `yaml:"clients"`
 	Users           []User        `yaml:"users"`
+
+	// Redis (a redis:// or rediss:// URL) or RedisEnv (the environment
+	// variable that holds it, since the URL may carry a password) makes
+	// the auth server share its revocations and identity cache with the
+	// other instances and the services through Redis.
+	Redis    string `yaml:"redis"`
+	RedisEnv string `yaml:"redis_env"`
 }
 
 // Legacy configures the legacy-session bridge of token exchange.
@@ -292,6 +299,12 @@ func (a *AuthServer) validate(path string) error {
 	}
 	if a.Store != "" && !strings.HasPrefix(a.Store, "postgres://") && !strings.HasPrefix(a.Store, "postgresql://") {
 		return at(a.Line, "authserver: store must be a postgres:// URL; for the embedded store use data: DIR")
+	}
+	if a.Redis != "" && a.RedisEnv != "" {
+		return at(a.Line, "authserver: give redis (a URL) or redis_env (the variable that holds it), not both")
+	}
+	if a.Redis != "" && !strings.HasPrefix(a.Redis, "redis://") && !strings.HasPrefix(a.Redis, "rediss://") && !strings.HasPrefix(a.Redis, "unix://") {
+		return at(a.Line, "authserver: redis must be a redis:// or rediss:// URL")
 	}
 	if a.AccessTokenTTL < 0 || a.RefreshTokenTTL < 0 {
 		return at(a.Line, "authserver: token lifetimes must be positive durations like 15m")

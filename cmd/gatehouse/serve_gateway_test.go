@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestServeGateway runs 'gatehouse serve' on a file with only a gateway
+// section, proxies through it, reads its metrics, and reloads it when the
+// file changes; a broken file is refused and the running routes stay.
+func TestServeGateway(t *testing.T) {
+	up := func(name string) string {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "%s %s", name, r.URL.Path)
+		}))
+		t.Cleanup(s.Close)
+		return s.URL
+	}
+	one, two := up("one"), up("two")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "gatehouse.yaml")
+	listen, admin := freeAddr(t), freeAddr(t)
+	conf := func(upstream string) string {
+		return fmt.Sprintf(`gateway:
+  listen: %s
+  admin_listen: %s
+  routes:
+    - name: svc
+      path: /svc
+      upstreams: [%s]
+      auth: none
+`, listen, admin, upstream)
+	}
+	if err := os.WriteFile(file, []byte(conf(one)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- runContext(ctx, []string{"serve", "--config", file}, strings.NewReader(""), &syncBuffer{}, stderr)
+	}()
+	get := func(url string) (int, string) {
+		resp, err := (&http.Client{Timeout: 2 * time.Second}).Get(url)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	waitFor := func(what string, within time.Duration, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for !cond() {
+			select {
+			case code := <-done:
+				t.Fatalf("serve exited %d; stderr:\n%s", code, stderr)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within %s; stderr:\n%s", what, within, stderr)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("the gateway answers", 20*time.Second, func() bool {
+		_, body := get("http://" + listen + "/svc/a")
+		return body == "one /svc/a"
+	})
+	if code, body := get("http://" + admin + "/metrics"); code != 200 || !strings.Contains(body, `gatehouse_gateway_requests_total{code="200",route="svc"}`) {
+		t.Fatalf("metrics: %d\n%s", code, body)
+	}
+	if code, _ := get("http://" + admin + "/readyz"); code != 200 {
+		t.Fatalf("readyz %d", code)
+	}
+
+	// A changed file is picked up (mtime, polled every 2s).
+	time.Sleep(10 * time.Millisecond)
+	if err := os.WriteFile(file, []byte(conf(two)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bump(t, file, 1)
+	waitFor("the reload", 10*time.Second, func() bool {
+		_, body := get("http://" + listen + "/svc/b")
+		return body == "two /svc/b"
+	})
+
+	// A broken file is refused with its reason; the routes stay.
+	if err := os.WriteFile(file, []byte(strings.Replace(conf(one), "auth: none", "auth: maybe", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bump(t, file, 2)
+	waitFor("the refusal", 10*time.Second, func() bool {
+		return strings.Contains(stderr.String(), "configuration reload refused")
+	})
+	if !strings.Contains(stderr.String(), `routes[0].auth: \"maybe\": use none or jwt`) {
+		t.Errorf("the refusal does not say why:\n%s", stderr)
+	}
+	if _, body := get("http://" + listen + "/svc/c"); body != "two /svc/c" {
+		t.Fatalf("after a refused reload: %q", body)
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+// bump moves the file's mtime forward, so that the poller sees a change
+// even on file systems with coarse timestamps.
+func bump(t *testing.T, file string, n int) {
+	t.Helper()
+	m := time.Now().Add(time.Duration(n) * time.Minute)
+	if err := os.Chtimes(file, m, m); err != nil {
+		t.Fatal(err)
+	}
+}
