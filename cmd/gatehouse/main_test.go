@@ -122,8 +122,8 @@ func commandPaths(t *testing.T) [][]string {
 
 func TestHelpHasExamples(t *testing.T) {
 	paths := commandPaths(t)
-	if len(paths) != 20 { // root, serve, user(3), client(3), keys(3), token(3), demo, version
-		t.Fatalf("command tree has %d commands, want 20: %v", len(paths), paths)
+	if len(paths) != 23 { // root, serve, user(3), client(3), keys(3), token(3), ca(2), demo, version
+		t.Fatalf("command tree has %d commands, want 23: %v", len(paths), paths)
 	}
 	for _, p := range paths {
 		name := strings.Join(append([]string{"gatehouse"}, p...), " ")
@@ -164,9 +164,10 @@ func TestExamplesRun(t *testing.T) {
 	}
 	srv := serveJWKS(t, jwks)
 	adminFixture(t, fix)
+	mustGH(t, "", "ca", "init", "--trust-domain", "shop.test", "--dir", filepath.Join(fix, "ca"))
 
 	// Commands whose examples make their own files run in an empty directory.
-	empty := map[string]bool{"gatehouse": true, "gatehouse keys generate": true}
+	empty := map[string]bool{"gatehouse": true, "gatehouse keys generate": true, "gatehouse ca": true, "gatehouse ca init": true}
 	root := newRootCmd(&env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}})
 	for _, p := range commandPaths(t) {
 		c, _, err := root.Find(p)

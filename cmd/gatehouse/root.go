@@ -115,7 +115,7 @@ any other failure (store unreachable, address in use).`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usagef("%s: %s; run '%s --help' for usage", cmd.CommandPath(), oneLine(err.Error()), cmd.CommandPath())
 	})
-	root.AddCommand(newServeCmd(e), newUserCmd(e), newClientCmd(e), newKeysCmd(e), newTokenCmd(e), newDemoCmd(e), newVersionCmd(e))
+	root.AddCommand(newServeCmd(e), newUserCmd(e), newClientCmd(e), newKeysCmd(e), newTokenCmd(e), newCACmd(e), newDemoCmd(e), newVersionCmd(e))
 	return root
 }
 
