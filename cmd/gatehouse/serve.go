@@ -196,10 +196,19 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 	if err := sd.apply(ctx, st); err != nil {
 		return nil, usagef("%s: cannot write the users and clients of %s to the store at %s: %v", path, file, loc, err)
 	}
+	// Shared state (serve_shared.go): with authserver.redis, the identity
+	// cache and the revocation list shared with other processes
+	// (other instances see the seeding above within the cache TTL, 30s).
+	shared, st, pub, err := sharedForAuthServer(ctx, a, st, log)
+	if err != nil {
+		return nil, usagef("%s: %v", path, err)
+	}
+	closers = append(closers, shared.close)
 
 	srv, err := authserver.New(ctx, authserver.Config{
 		Issuer: a.Issuer, Store: st, AccessTokenTTL: a.AccessTokenTTL, RefreshTokenTTL: a.RefreshTokenTTL,
 		SigningAlgorithm: alg, Legacy: legacy, Logger: log,
+		Revocations: pub, // shared state, see serve_shared.go
 	})
 	if err != nil {
 		return nil, usagef("%s: %v", path, err)

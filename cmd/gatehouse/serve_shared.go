@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehousehq/gatehouse/authserver"
+	"github.com/gatehousehq/gatehouse/cache"
+	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/internal/config"
+	"github.com/gatehousehq/gatehouse/revocation"
+)
+
+// Shared state of the processes of one deployment: the deny list of
+// tokens, the identity cache, and (package ratelimit, opened by the
+// gateway) rate limits. Without a Redis URL everything is in memory, for
+// one process; with one, every process that uses the same URL shares it.
+const (
+	// authCacheTTL bounds how long an auth server serves a user or client
+	// that was changed without going through a cached store on the same
+	// Redis (e.g. 'gatehouse user disable' without --redis): the same
+	// 30 seconds as the reload of signing keys and revocations.
+	authCacheTTL = 30 * time.Second
+	// sharedStartWait is how long a process waits at start for its Redis
+	// subscriptions before it serves anyway (fail-closed revocation checks
+	// answer 503 until they are synced).
+	sharedStartWait = 3 * time.Second
+)
+
+// sharedState is what 'gatehouse serve' and the admin commands share
+// through Redis. Close it at shutdown.
+type sharedState struct {
+	// client is nil without Redis.
+	client      redis.UniversalClient
+	revocations *revocation.List
+	// backend is the identity cache's shared tier.
+	backend cache.Backend
+	// redisBackend is backend when it is Redis, for its stats.
+	redisBackend *cache.Redis
+	// cached is the identity store of the auth server behind the cache,
+	// once wrapStore made it.
+	cached *identity.CachedStore
+}
+
+// sharedOptions tune openShared.
+type sharedOptions struct {
+	// failOpen makes revocation checks answer from the local list while
+	// Redis is unreachable, instead of refusing with 503 (the default).
+	failOpen bool
+	// wait is how long to wait for the Redis subscriptions (0: not at all).
+	wait time.Duration
+}
+
+// openShared opens the shared state of a process: in memory when redisURL
+// is empty, else on one go-redis client for the URL (see openRedis) that
+// the revocation list and the identity cache share. Redis being down at
+// start is not an error: revocation checks follow the failure policy and
+// the cache reads the store until Redis answers.
+func openShared(ctx context.Context, redisURL string, opt sharedOptions, log *slog.Logger) (*sharedState, error) {
+	if redisURL == "" {
+		list, err := revocation.NewMemory()
+		if err != nil {
+			return nil, err
+		}
+		mem, err := cache.NewMemory()
+		if err != nil {
+			return nil, err
+		}
+		return &sharedState{revocations: list, backend: mem}, nil
+	}
+	client, err := openRedis(redisURL)
+	if err != nil {
+		return nil, err
+	}
+	mode := revocation.FailClosed
+	if opt.failOpen {
+		mode = revocation.FailOpen
+	}
+	list, err := revocation.NewRedis(client, revocation.WithFailureMode(mode), revocation.WithLogger(log))
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	rb, err := cache.NewRedis(client, cache.WithLogger(log))
+	if err != nil {
+		list.Close()
+		client.Close()
+		return nil, err
+	}
+	s := &sharedState{client: client, revocations: list, backend: rb, redisBackend: rb}
+	if opt.wait > 0 {
+		wctx, cancel := context.WithTimeout(ctx, opt.wait)
+		defer cancel()
+		if err := errors.Join(list.WaitSynced(wctx), rb.WaitSynced(wctx)); err != nil {
+			log.Warn("redis is not answering; revocation checks follow the failure policy and the cache reads the store until it does",
+				"redis", redactURL(redisURL), "revocation_failure", mode.String())
+		}
+	}
+	return s, nil
+}
+
+// wrapStore puts st behind the identity cache, with the auth server's TTL.
+func (s *sharedState) wrapStore(st identity.Store) (identity.Store, error) {
+	c, err := identity.Cached(st, s.backend, cache.WithTTL(authCacheTTL))
+	if err != nil {
+		return nil, err
+	}
+	s.cached = c
+	return c, nil
+}
+
+// close stops the subscriptions and closes the client; the store stays
+// open (its owner closes it).
+func (s *sharedState) close() {
+	if s == nil {
+		return
+	}
+	s.revocations.Close()
+	if s.redisBackend != nil {
+		s.redisBackend.Close()
+	}
+	if s.client != nil {
+		s.client.Close()
+	}
+}
+
+// redisURLOf returns the Redis URL of an authserver section: redis, or the
+// variable redis_env names.
+func redisURLOf(a *config.AuthServer) (string, error) {
+	if a.RedisEnv == "" {
+		return a.Redis, nil
+	}
+	u := os.Getenv(a.RedisEnv)
+	if u == "" {
+		return "", fmt.Errorf("authserver.redis_env: the environment variable %s is empty or not set", a.RedisEnv)
+	}
+	return u, nil
+}
+
+// openRedis returns a go-redis client for a URL:
+//
+//   - redis://[user[:password]@]host[:port][/db] or rediss:// (TLS), or
+//     unix:///path: one server (redis.ParseURL), ACL user and password
+//     included;
+//   - with ?master_name=NAME: Sentinel (redis.ParseFailoverURL); host and
+//     every addr= parameter are sentinels, user and password those of the
+//     sentinels (the servers' ones go in ?username=&password=... as
+//     go-redis documents);
+//   - with one or more ?addr=host:port: Redis Cluster
+//     (redis.ParseClusterURL), the host and every addr being seed nodes.
+//
+// Client options may follow as query parameters (dial_timeout=1s,
+// pool_size=20, ...). Every command honours its context's deadline, and
+// commands are not retried (unless the URL sets max_retries) nor dials
+// repeated, so that an unreachable Redis costs the configured timeout once.
+// It does no I/O. Errors never contain the URL, which may hold a password.
+func openRedis(raw string) (redis.UniversalClient, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("redis URL does not parse")
+	}
+	switch u.Scheme {
+	case "redis", "rediss", "unix":
+	default:
+		return nil, errors.New("redis URL must start with redis://, rediss:// or unix://")
+	}
+	q := u.Query()
+	switch {
+	case q.Has("master_name"):
+		opt, err := redis.ParseFailoverURL(raw)
+		if err != nil {
+			return nil, redisURLError(err)
+		}
+		opt.ContextTimeoutEnabled = true
+		if opt.MaxRetries == 0 {
+			opt.MaxRetries = -1
+		}
+		opt.DialerRetries = 1
+		return redis.NewFailoverClient(opt), nil
+	case q.Has("addr"):
+		opt, err := redis.ParseClusterURL(raw)
+		if err != nil {
+			return nil, redisURLError(err)
+		}
+		opt.ContextTimeoutEnabled = true
+		if opt.MaxRetries == 0 {
+			opt.MaxRetries = -1
+		}
+		opt.DialerRetries = 1
+		return redis.NewClusterClient(opt), nil
+	default:
+		opt, err := redis.ParseURL(raw)
+		if err != nil {
+			return nil, redisURLError(err)
+		}
+		opt.ContextTimeoutEnabled = true
+		if opt.MaxRetries == 0 {
+			opt.MaxRetries = -1
+		}
+		opt.DialerRetries = 1
+		return redis.NewClient(opt), nil
+	}
+}
+
+// redisURLError keeps what go-redis says about a URL without the URL.
+func redisURLError(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "@") || strings.Contains(msg, "://") {
+		msg = "invalid URL"
+	}
+	return fmt.Errorf("redis URL: %s", msg)
+}
+
+// register exports the counters of the shared state as Prometheus
+// metrics on reg (a registry of the process, never the global one).
+func (s *sharedState) register(reg prometheus.Registerer) error {
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "gatehouse", Name: name, Help: help}, f)
+	}
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "gatehouse", Name: name, Help: help}, f)
+	}
+	rs := func() revocation.Stats { return s.revocations.Stats() }
+	cs := func() cache.Stats {
+		if s.cached == nil {
+			return cache.Stats{}
+		}
+		return s.cached.Stats()
+	}
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	cs1 := []prometheus.Collector{
+		gauge("revocation_entries", "Entries on the local deny list.", func() float64 { return float64(rs().Entries) }),
+		gauge("revocation_synced", "1 while the deny list is complete (Redis subscription live and resynced).", func() float64 { return b(rs().Synced) }),
+		counter("revocation_resyncs_total", "Full reloads of the deny list from Redis.", func() float64 { return float64(rs().Resyncs) }),
+		counter("revocation_losses_total", "Lost Redis subscriptions of the deny list.", func() float64 { return float64(rs().Losses) }),
+		counter("revocation_received_total", "Deny-list entries received from other processes.", func() float64 { return float64(rs().Received) }),
+		counter("revocation_published_total", "Deny-list entries written to Redis.", func() float64 { return float64(rs().Published) }),
+		counter("revocation_unavailable_total", "Revocation checks refused because the list was not synced (fail closed).", func() float64 { return float64(rs().Unavailable) }),
+		counter("revocation_stale_total", "Revocation checks answered from a list that was not synced (fail open).", func() float64 { return float64(rs().Stale) }),
+		counter("cache_hits_total", "Identity lookups answered by the local cache tier.", func() float64 { return float64(cs().Hits) }),
+		counter("cache_misses_total", "Identity lookups the local cache tier could not answer.", func() float64 { return float64(cs().Misses) }),
+		counter("cache_shared_hits_total", "Identity cache misses answered by the shared tier.", func() float64 { return float64(cs().SharedHits) }),
+		counter("cache_loads_total", "Identity store reads made by the cache.", func() float64 { return float64(cs().Loads) }),
+		counter("cache_load_errors_total", "Identity store reads that failed.", func() float64 { return float64(cs().LoadErrors) }),
+		counter("cache_invalidations_total", "Identity cache keys invalidated here or elsewhere.", func() float64 { return float64(cs().Invalidations) }),
+		counter("cache_backend_errors_total", "Failed shared-tier calls of the identity cache.", func() float64 { return float64(cs().BackendErrors) }),
+	}
+	for _, c := range cs1 {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// sharedForAuthServer opens the shared state of an authserver section.
+// With authserver.redis (or redis_env) it returns st behind the identity
+// cache on Redis and the deny list to publish revocations to; without, st
+// itself and a nil publisher (everything stays in this process and its
+// store, as before).
+func sharedForAuthServer(ctx context.Context, a *config.AuthServer, st identity.Store, log *slog.Logger) (*sharedState, identity.Store, authserver.RevocationPublisher, error) {
+	u, err := redisURLOf(a)
+	if err != nil || u == "" {
+		return nil, st, nil, err
+	}
+	s, err := openShared(ctx, u, sharedOptions{wait: sharedStartWait}, log)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("authserver.redis: %w", err)
+	}
+	cached, err := s.wrapStore(st)
+	if err != nil {
+		s.close()
+		return nil, nil, nil, err
+	}
+	log.Info("sharing revocations and the identity cache through redis", "redis", redactURL(u))
+	return s, cached, s.revocations, nil
+}
