@@ -69,15 +69,3 @@ func TestWalkthroughRedisPostgres(t *testing.T) {
 	}
 	runWalkthrough(t, env)
 }
-
-func TestWalkthroughRedis(t *testing.T) {
-	t.Parallel()
-	env := startDemo(t, Config{RedisURL: redistest.URL(t), KeyPrefix: redistest.Prefix(t)})
-	runWalkthrough(t, env)
-}
-
-func TestWalkthroughPostgres(t *testing.T) {
-	t.Parallel()
-	env := startDemo(t, Config{PostgresURL: postgresURL(t)})
-	runWalkthrough(t, env)
-}

@@ -1,7 +1,9 @@
 package demo
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -84,4 +86,35 @@ func (s *secrets) file(name, set string) (string, error) {
 		return "", fmt.Errorf("demo: write %s: %w", p, err)
 	}
 	return set, nil
+}
+
+// seedVersion changes when the seeded users or clients change.
+const seedVersion = "1"
+
+// fingerprint is a SHA-256 over every secret, the spa redirect URI and
+// the seed version: what a seeded store was seeded with.
+func (s *secrets) fingerprint(spaRedirect string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "v%s\x00%s\x00%x\x00%s\x00", seedVersion, spaRedirect, s.hs256, s.legacy)
+	for _, u := range demoUsers {
+		fmt.Fprintf(h, "%s\x00%s\x00", u.Username, s.passwords[u.Username])
+	}
+	for _, c := range demoClients {
+		fmt.Fprintf(h, "%s\x00%s\x00", c.ID, s.clients[c.ID])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// seededWith returns the fingerprint of the last seeding, or "".
+func (s *secrets) seededWith() string {
+	b, _ := os.ReadFile(s.path("seeded"))
+	return strings.TrimSpace(string(b))
+}
+
+// markSeeded records the fingerprint of a seeding.
+func (s *secrets) markSeeded(fp string) error {
+	if err := os.WriteFile(s.path("seeded"), []byte(fp), 0o600); err != nil {
+		return fmt.Errorf("demo: write %s: %w", s.path("seeded"), err)
+	}
+	return nil
 }
