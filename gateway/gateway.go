@@ -56,6 +56,7 @@ type Gateway struct {
 	redis     redis.UniversalClient
 	ownRedis  bool
 	certs     *certReloader
+	buffers   *bufferPool
 
 	mu     sync.Mutex // serializes Reload and Close
 	state  atomic.Pointer[state]
@@ -77,6 +78,7 @@ func New(ctx context.Context, cfg *Config, opts Options) (*Gateway, error) {
 		g.log = slog.Default()
 	}
 	g.transport = newTransport()
+	g.buffers = newBufferPool()
 	g.client = opts.HTTPClient
 	if g.client == nil {
 		g.client = &http.Client{Timeout: 10 * time.Second, Transport: newTransport()}

@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -114,10 +115,11 @@ func (g *Gateway) buildRoute(st, old *state, rc *Route, i int, verifiers map[str
 	rt.proxy = &httputil.ReverseProxy{
 		Rewrite:        rt.rewrite,
 		Transport:      g.transport,
+		BufferPool:     g.buffers,
 		ModifyResponse: rt.modifyResponse,
 		ErrorHandler:   rt.proxyError,
-		FlushInterval:  -1, // stream: server-sent events and long polls pass through at once
-		ErrorLog:       nil,
+		// FlushInterval 0: ReverseProxy flushes at once for server-sent
+		// events and bodies of unknown length, and batches the rest.
 	}
 	return rt, nil
 }
@@ -368,3 +370,23 @@ func (rt *route) probe(ctx context.Context, client *http.Client, u *upstream, ta
 		rt.g.log.Info("upstream health changed", "route", rt.name, "upstream", u.url.Redacted(), "state", state)
 	}
 }
+
+// bufferPool lends ReverseProxy its 32 KiB copy buffers, which it would
+// otherwise allocate (and the GC clear and collect) on every request.
+type bufferPool struct{ p sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+}
+
+// Get implements httputil.BufferPool.
+func (bp *bufferPool) Get() []byte { return *(bp.p.Get().(*[]byte)) }
+
+// Put implements httputil.BufferPool.
+func (bp *bufferPool) Put(b []byte) {
+	if cap(b) == 32<<10 {
+		bp.p.Put(&b)
+	}
+}
+
+var _ httputil.BufferPool = (*bufferPool)(nil)
