@@ -192,14 +192,20 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	}
 	env.Passwords, env.ClientSecrets, env.SecretsDir, env.NewSecrets = sec.passwords, sec.clients, sec.dir, sec.created
 
-	// Engines: the store, then Redis for limits, revocation and cache.
+	// Engines: Redis for limits, revocation and cache (first: a bad URL
+	// fails before the slow seeding), then the store.
+	eng, err := openEngines(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	env.closers = append(env.closers, eng.close)
 	var store identity.Store
 	if cfg.PostgresURL != "" {
 		store, err = postgres.Open(ctx, cfg.PostgresURL)
-		env.Engines = "store: PostgreSQL"
+		env.Engines = "store: PostgreSQL, " + eng.describe
 	} else {
 		store, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "gatehouse.db"))
-		env.Engines = "store: SQLite " + filepath.Join(cfg.Data, "gatehouse.db")
+		env.Engines = "store: SQLite " + filepath.Join(cfg.Data, "gatehouse.db") + ", " + eng.describe
 	}
 	if err != nil {
 		return nil, fmt.Errorf("demo: open the identity store: %w", err)
@@ -218,12 +224,6 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 		owners[u.Username] = stored.ID
 	}
 
-	eng, err := openEngines(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	env.closers = append(env.closers, eng.close)
-	env.Engines += ", " + eng.describe
 
 	// The auth server, with the legacy session service as a token exchange
 	// source (seeds/002).
