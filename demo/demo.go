@@ -224,7 +224,6 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 		owners[u.Username] = stored.ID
 	}
 
-
 	// The auth server, with the legacy session service as a token exchange
 	// source (seeds/002).
 	auth, err := authserver.New(ctx, authserver.Config{
