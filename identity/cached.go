@@ -14,6 +14,11 @@ import (
 // client does not exist, unless a cache.WithNegative option says otherwise.
 const DefaultNegativeTTL = 5 * time.Second
 
+// ErrNotInvalidated is wrapped by the errors of a [CachedStore] write that
+// was stored but whose cache invalidation did not reach the shared tier:
+// other instances may serve the old entry until its TTL.
+var ErrNotInvalidated = errors.New("identity: stored, but the shared cache was not invalidated")
+
 // CachedStore is a [Store] whose read paths that every request takes —
 // user by ID (with the user's groups, roles and organization), user by
 // username, client by ID — go through a two-tier cache (package cache),
@@ -188,14 +193,14 @@ func (s *CachedStore) Close() error {
 func (s *CachedStore) invalidateUser(ctx context.Context, id, username string) error {
 	err := errors.Join(s.users.Invalidate(ctx, id), s.usernames.Invalidate(ctx, username))
 	if err != nil {
-		return fmt.Errorf("identity: user %s stored, but other instances may serve the old entry until its TTL: %w", username, err)
+		return fmt.Errorf("%w (user %s; other instances may serve the old entry until its TTL): %w", ErrNotInvalidated, username, err)
 	}
 	return nil
 }
 
 func (s *CachedStore) invalidateClient(ctx context.Context, id string) error {
 	if err := s.clients.Invalidate(ctx, id); err != nil {
-		return fmt.Errorf("identity: client %s stored, but other instances may serve the old entry until its TTL: %w", id, err)
+		return fmt.Errorf("%w (client %s; other instances may serve the old entry until its TTL): %w", ErrNotInvalidated, id, err)
 	}
 	return nil
 }

@@ -183,7 +183,10 @@ func newClientListCmd(e *env) *cobra.Command {
 }
 
 func newClientDeleteCmd(e *env) *cobra.Command {
-	var sf storeFlags
+	var (
+		sf storeFlags
+		rf redisFlags // token_revoke.go
+	)
 	cmd := &cobra.Command{
 		Use:   "delete ID",
 		Short: "Delete a client and revoke its tokens",
@@ -198,7 +201,14 @@ until it expires.`,
 			path, id := cmd.CommandPath(), args[0]
 			return withStore(cmd, &sf, false, func(st identity.Store) error {
 				ctx := cmd.Context()
-				err := st.DeleteClient(ctx, id)
+				// With --redis: the delete invalidates the shared identity
+				// cache, and the revocation is published (token_revoke.go).
+				sh, st, err := openAdminShared(cmd, &rf, &sf, st)
+				if err != nil {
+					return err
+				}
+				defer sh.close()
+				err = st.DeleteClient(ctx, id)
 				if errors.Is(err, identity.ErrNotFound) {
 					return usagef("%s: no client %s; 'gatehouse client list' shows the clients", path, quoteShort(id))
 				}
@@ -210,11 +220,19 @@ until it expires.`,
 				if err := st.AddRevocation(ctx, r); err != nil {
 					return usagef("%s: client %s is deleted, but revoking its access tokens failed: %v", path, id, err)
 				}
+				if err := sh.publish(ctx, r); err != nil {
+					return usagef("%s: client %s is deleted and its tokens revoked in the store, but publishing through Redis failed (%s); run 'gatehouse token revoke --client' with --redis", path, id, publishError(err))
+				}
+				if sh.enabled() {
+					printf(e, "deleted client %s: it can no longer get or refresh tokens; its access tokens are on the deny list, %s\n", id, publishedNote)
+					return nil
+				}
 				printf(e, "deleted client %s: it can no longer get or refresh tokens; %s\n", id, reloadNote)
 				return nil
 			})
 		},
 	}
 	sf.register(cmd)
+	rf.register(cmd)
 	return cmd
 }

@@ -116,6 +116,7 @@ any other failure (store unreachable, address in use).`,
 		return usagef("%s: %s; run '%s --help' for usage", cmd.CommandPath(), oneLine(err.Error()), cmd.CommandPath())
 	})
 	root.AddCommand(newServeCmd(e), newUserCmd(e), newClientCmd(e), newKeysCmd(e), newTokenCmd(e), newCACmd(e), newDemoCmd(e), newVersionCmd(e))
+	addTokenRevokeCmd(root, e) // token_revoke.go
 	return root
 }
 

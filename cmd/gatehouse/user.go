@@ -185,6 +185,7 @@ func newUserListCmd(e *env) *cobra.Command {
 func newUserDisableCmd(e *env) *cobra.Command {
 	var (
 		sf     storeFlags
+		rf     redisFlags // token_revoke.go
 		enable bool
 	)
 	cmd := &cobra.Command{
@@ -203,6 +204,13 @@ revoked.`,
 			path, username := cmd.CommandPath(), args[0]
 			return withStore(cmd, &sf, false, func(st identity.Store) error {
 				ctx := cmd.Context()
+				// With --redis: writes invalidate the shared identity cache,
+				// and the revocation is published (token_revoke.go).
+				sh, st, err := openAdminShared(cmd, &rf, &sf, st)
+				if err != nil {
+					return err
+				}
+				defer sh.close()
 				u, err := st.SetUserDisabled(ctx, username, !enable)
 				if errors.Is(err, identity.ErrNotFound) {
 					return usagef("%s: no user %s; 'gatehouse user list' shows the users", path, quoteShort(username))
@@ -222,6 +230,13 @@ revoked.`,
 				if err := st.AddRevocation(ctx, r); err != nil {
 					return usagef("%s: user %s is disabled, but revoking its access tokens failed: %v", path, u.Username, err)
 				}
+				if err := sh.publish(ctx, r); err != nil {
+					return usagef("%s: user %s is disabled and its tokens revoked in the store, but publishing through Redis failed (%s); run the command again", path, u.Username, publishError(err))
+				}
+				if sh.enabled() {
+					printf(e, "disabled user %s: its refresh tokens are revoked; its access tokens are on the deny list, %s\n", u.Username, publishedNote)
+					return nil
+				}
 				printf(e, "disabled user %s: its refresh tokens are revoked; %s\n", u.Username, reloadNote)
 				return nil
 			})
@@ -229,5 +244,6 @@ revoked.`,
 	}
 	cmd.Flags().BoolVar(&enable, "enable", false, "enable the user again instead")
 	sf.register(cmd)
+	rf.register(cmd)
 	return cmd
 }

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/internal/redistest"
+	"github.com/gatehousehq/gatehouse/revocation"
+	"github.com/gatehousehq/gatehouse/token"
+)
+
+// revokeRedisURL is the test Redis on database 9: the commands use the
+// default key prefix, so this package keeps its keys apart from the other
+// packages' (channels are global, but entries carry random values).
+func revokeRedisURL(t *testing.T) string {
+	t.Helper()
+	u, err := url.Parse(redistest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/9"
+	return u.String()
+}
+
+// listenList subscribes to the default deny list on url, as a guard does.
+func listenList(t *testing.T, raw string) *revocation.List {
+	t.Helper()
+	client, err := openRedis(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		client.Del(ctx, "{gatehouse:revocation}:entries", "{gatehouse:revocation}:expiry")
+		client.Close()
+	})
+	l, err := revocation.NewRedis(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := l.WaitSynced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestTokenRevokePublishesAndRecords(t *testing.T) {
+	rurl := revokeRedisURL(t)
+	list := listenList(t, rurl)
+	data := filepath.Join(t.TempDir(), "data")
+	mustGH(t, "", "user", "add", "alice", "--email", "alice@acme.test", "--data", data)
+	mustGH(t, "", "client", "add", "batch", "--grants", "client_credentials", "--data", data)
+	st := openTestStore(t, data)
+	ctx := context.Background()
+	alice, err := st.UserByUsername(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jti := "jti-" + strings.ToLower(time.Now().Format("150405.000000"))
+	until := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	issued := token.At(time.Now().Add(-time.Minute))
+
+	tests := []struct {
+		name   string
+		args   []string
+		claims token.Claims
+		kind   identity.RevocationKind
+		value  string
+	}{
+		{"jti", []string{"token", "revoke", "--jti", jti, "--until", until}, token.Claims{ID: jti, Subject: "x", IssuedAt: issued}, identity.RevokeToken, jti},
+		{"user disable", []string{"user", "disable", "alice"}, token.Claims{ID: "t2", Subject: alice.ID, IssuedAt: issued}, identity.RevokeSubject, alice.ID},
+		{"client delete", []string{"client", "delete", "batch"}, token.Claims{ID: "t3", Subject: "svc", ClientID: "batch", IssuedAt: issued}, identity.RevokeClient, "batch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.claims
+			if r, _ := list.Revoked(ctx, &c); r {
+				t.Fatal("revoked before the command")
+			}
+			out := mustGH(t, "", append(tt.args, "--data", data, "--redis", rurl)...)
+			if !strings.Contains(out, "published through Redis") {
+				t.Fatalf("printed %q", out)
+			}
+			redistest.Eventually(t, time.Second, "a subscribed list revokes it", func() bool {
+				r, _ := list.Revoked(ctx, &c)
+				return r
+			})
+			revs, err := st.ListRevocations(ctx, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, r := range revs {
+				found = found || (r.Kind == tt.kind && r.Value == tt.value)
+			}
+			if !found {
+				t.Fatalf("not recorded in the store: %+v", revs)
+			}
+		})
+	}
+	// Without --redis: recorded, with a note that says who sees it.
+	out := mustGH(t, "", "token", "revoke", "--sub", "someone", "--data", data)
+	if !strings.Contains(out, "recorded in the store") {
+		t.Fatalf("printed %q", out)
+	}
+}
+
+// The cached identity entries that running processes hold are invalidated
+// by an admin command given --redis.
+func TestUserDisableInvalidatesTheSharedCache(t *testing.T) {
+	rurl := revokeRedisURL(t)
+	listenList(t, rurl)
+	data := filepath.Join(t.TempDir(), "data")
+	// A name of its own: the cache keys of database 9 outlive a run.
+	carol := "carol-" + strings.ToLower(rand.Text()[:10])
+	mustGH(t, "", "user", "add", carol, "--email", "carol@acme.test", "--data", data)
+	st := openTestStore(t, data)
+	sh, err := openShared(context.Background(), rurl, sharedOptions{wait: 5 * time.Second}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.close()
+	running, err := sh.wrapStore(st) // what a running auth server reads through
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	u, err := running.UserByUsername(ctx, carol)
+	if err != nil || u.Disabled {
+		t.Fatalf("before the command: disabled %v, %v", u != nil && u.Disabled, err)
+	}
+	mustGH(t, "", "user", "disable", carol, "--data", data, "--redis", rurl)
+	redistest.Eventually(t, time.Second, "the running process sees carol disabled", func() bool {
+		u, err := running.UserByUsername(ctx, carol)
+		return err == nil && u.Disabled
+	})
+}
+
+func TestTokenRevokeRefusals(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	mustGH(t, "", "user", "add", "alice", "--email", "alice@acme.test", "--data", data)
+	past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"none", []string{}, "exactly one of"},
+		{"two", []string{"--jti", "a", "--sub", "b"}, "exactly one of"},
+		{"bad until", []string{"--jti", "a", "--until", "tomorrow"}, "RFC 3339"},
+		{"past until", []string{"--jti", "a", "--until", past}, "in the past"},
+		{"until without jti", []string{"--sub", "a", "--until", time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, "goes with --jti"},
+		{"line break", []string{"--sub", "a\nb"}, "line break"},
+		{"bad redis", []string{"--sub", "a", "--redis", "http://x"}, "redis:// or rediss://"},
+		{"redis password not echoed", []string{"--sub", "a", "--redis", "redis://u:hunter2secret@127.0.0.1:1/0?dial_timeout=200ms"}, "publishing through Redis failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := gh(t, "", append([]string{"token", "revoke", "--data", data}, tt.args...)...)
+			if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, tt.want)
+			}
+			if strings.Contains(r.stderr, "hunter2secret") {
+				t.Fatal("the Redis password is in the message")
+			}
+		})
+	}
+}
+
+func TestOpenRedisURLs(t *testing.T) {
+	tests := []struct {
+		url  string
+		want string // client type, or "error"
+	}{
+		{"redis://127.0.0.1:6379/0", "*redis.Client"},
+		{"rediss://user:pw@redis.example:6380/1", "*redis.Client"},
+		{"unix:///run/redis.sock", "*redis.Client"},
+		{"redis://10.0.0.1:7000?addr=10.0.0.2:7000&addr=10.0.0.3:7000", "*redis.ClusterClient"},
+		{"redis://sentinel-1:26379?master_name=main&addr=sentinel-2:26379", "*redis.Client"},
+		{"http://127.0.0.1:6379", "error"},
+		{"redis://127.0.0.1:6379/0?nonsense=1", "error"},
+		{"redis://user:p%zzw@host/0", "error"},
+	}
+	for _, tt := range tests {
+		c, err := openRedis(tt.url)
+		got := "error"
+		if err == nil {
+			switch c.(type) {
+			case *redis.Client:
+				got = "*redis.Client"
+			case *redis.ClusterClient:
+				got = "*redis.ClusterClient"
+			}
+			c.Close()
+		} else if strings.Contains(err.Error(), "p%zzw") || strings.Contains(err.Error(), "user:") {
+			t.Errorf("%s: error repeats the URL: %v", tt.url, err)
+		}
+		if got != tt.want {
+			t.Errorf("openRedis(%s) = %s (%v), want %s", tt.url, got, err, tt.want)
+		}
+	}
+}
