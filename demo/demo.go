@@ -230,14 +230,14 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 		Issuer: env.Issuer, Store: store, Logger: log.With("component", "authserver"),
 		Legacy: &authserver.LegacySessions{IntrospectionURL: env.Services["legacy"] + "/introspect",
 			ClientID: "gatehouse", ClientSecret: sec.legacy},
+		// Revocations at /oauth2/revoke go onto the list every guard and
+		// the gateway check: logout holds everywhere within a second.
+		Revocations: eng.revocations,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: auth server: %w", err)
 	}
-	authHandler, err := publishRevocations(auth, eng.revocations, log)
-	if err != nil {
-		return nil, err
-	}
+	authHandler := auth.Handler()
 
 	base := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 32, IdleConnTimeout: 30 * time.Second,
 		DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext}

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -29,52 +30,53 @@ func (s *countingStore) ListUsers(ctx context.Context) ([]*identity.User, error)
 	return s.Store.ListUsers(ctx)
 }
 
+// Close does nothing: the demo closes the store itself.
+func (s *countingStore) Close() error { return nil }
+
 // Reads returns the number of store reads so far.
 func (s *countingStore) Reads() int64 { return s.reads.Load() }
 
-// account is what the services need to know about a user: no password hash
-// ever enters the shared cache.
+// account is what the services need to know about a user.
 type account struct {
-	ID       string   `json:"id"`
-	Email    string   `json:"email"`
-	Org      string   `json:"org"`
-	Groups   []string `json:"groups"`
-	Disabled bool     `json:"disabled"`
+	ID       string
+	Email    string
+	Org      string
+	Groups   []string
+	Disabled bool
 }
 
-// directory answers account and organization lookups through the
-// two-tier cache: caches of the same name on one backend share their
-// entries, so what accounts looked up, admin finds without asking the
-// store again.
+// directory answers account and organization lookups through two-tier
+// caches on a shared backend: users by ID through identity.Cached, the
+// e-mails of an organization through a cache of its own. Caches of the
+// same name on one backend share their entries, so what accounts looked
+// up, admin finds without asking the store again (seeds/000).
 type directory struct {
-	store    identity.Users
-	accounts *cache.Cache[account]
-	emails   *cache.Cache[[]string]
+	users  *identity.CachedStore
+	store  identity.Users
+	emails *cache.Cache[[]string]
 }
 
 // newDirectory returns a directory over store with caches on backend.
-func newDirectory(store identity.Users, backend cache.Backend) (*directory, error) {
-	accounts, err := cache.New[account]("demo.accounts", backend, cache.WithTTL(5*time.Minute), cache.WithNegative(identity.ErrNotFound, 10*time.Second))
+func newDirectory(store identity.Store, backend cache.Backend) (*directory, error) {
+	users, err := identity.Cached(store, backend, cache.WithTTL(5*time.Minute))
 	if err != nil {
-		return nil, fmt.Errorf("demo: account cache: %w", err)
+		return nil, fmt.Errorf("demo: identity cache: %w", err)
 	}
 	emails, err := cache.New[[]string]("demo.org-emails", backend, cache.WithTTL(5*time.Minute))
 	if err != nil {
-		accounts.Close()
+		users.Close()
 		return nil, fmt.Errorf("demo: e-mail cache: %w", err)
 	}
-	return &directory{store: store, accounts: accounts, emails: emails}, nil
+	return &directory{users: users, store: store, emails: emails}, nil
 }
 
 // account returns the account of a user ID.
 func (d *directory) account(ctx context.Context, id string) (account, error) {
-	return d.accounts.Get(ctx, id, func(ctx context.Context) (account, error) {
-		u, err := d.store.UserByID(ctx, id)
-		if err != nil {
-			return account{}, fmt.Errorf("demo: look up account: %w", err)
-		}
-		return account{ID: u.ID, Email: u.Email, Org: u.Org, Groups: u.Groups, Disabled: u.Disabled}, nil
-	})
+	u, err := d.users.UserByID(ctx, id)
+	if err != nil {
+		return account{}, fmt.Errorf("demo: look up account: %w", err)
+	}
+	return account{ID: u.ID, Email: u.Email, Org: u.Org, Groups: u.Groups, Disabled: u.Disabled}, nil
 }
 
 // orgEmails returns the e-mail addresses of an organization's users, sorted.
@@ -97,6 +99,5 @@ func (d *directory) orgEmails(ctx context.Context, org string) ([]string, error)
 
 // Close detaches the caches from their backend.
 func (d *directory) Close() error {
-	d.accounts.Close()
-	return d.emails.Close()
+	return errors.Join(d.users.Close(), d.emails.Close())
 }

@@ -182,7 +182,7 @@ func (w *walker) seeds000() {
 	}
 	again := w.env.StoreReads() - before
 	w.step("000", "alice: 3 more calls; identity store reads via cache", 200, 200, ok && again == 0,
-		fmt.Sprintf("store reads: first call %d, next 3 calls %d (without the cache: 2 per call)", first, again))
+		fmt.Sprintf("store reads: first call %d, next 3 calls %d (without the cache: 3 per call)", first, again))
 }
 
 func (w *walker) seeds001() {
