@@ -193,8 +193,11 @@ func newClientDeleteCmd(e *env) *cobra.Command {
 		Long: `Delete a client: it can no longer authenticate, so it gets no new tokens and
 its refresh tokens stop working at once; its access tokens issued until now
 go on the deny list, which running auth servers apply at their next reload
-(within 30s). Services that verify tokens themselves accept an access token
-until it expires.`,
+(within 30s). With --redis URL (or authserver.redis in --config) the
+revocation is also published to every guard, gateway and auth server that
+shares that Redis, which refuse the tokens within a second; without it,
+services that verify tokens themselves accept an access token until it
+expires.`,
 		Example: `  gatehouse client delete legacy-batch`,
 		Args:    oneArg("client ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {

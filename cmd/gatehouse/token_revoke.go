@@ -151,10 +151,13 @@ reload and publish it again at start. With --redis URL (or authserver.redis
 in the --config file) it is also published to every guard, gateway and auth
 server that shares that Redis, which refuse the tokens within a second. If
 publishing fails the command exits 2 and says so; the entry is stored, and
-running it again is harmless.`,
-		Example: `  gatehouse token revoke --jti 01J9Z8... --until 2026-11-28T21:15:00Z --redis redis://127.0.0.1:6379/0
-  gatehouse token revoke --sub 3f6c1e0a... --config gatehouse.yaml
-  gatehouse token revoke --client legacy-batch --store postgres://gatehouse@db/gatehouse --redis rediss://gatehouse:secret@redis:6380/0`,
+running it again is harmless. For example:
+
+  gatehouse token revoke --sub 3f6c1e0a9b --store postgres://gatehouse@db/gatehouse \
+      --redis rediss://gatehouse:PASSWORD@redis.internal:6380/0`,
+		Example: `  gatehouse token revoke --jti 01J9Z8XKQ3M4 --until 2099-01-01T00:00:00Z
+  gatehouse token revoke --sub 3f6c1e0a9b --config gatehouse.yaml
+  gatehouse token revoke --client legacy-batch --data ./gatehouse-data`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path := cmd.CommandPath()

@@ -194,9 +194,12 @@ func newUserDisableCmd(e *env) *cobra.Command {
 		Long: `Disable a user: it can no longer log in or refresh, every refresh token of
 the user is revoked at once, and its access tokens issued until now go on
 the deny list, which running auth servers apply at their next reload
-(within 30s). Services that verify tokens themselves accept an access token
-until it expires. --enable lets the user log in again; revoked tokens stay
-revoked.`,
+(within 30s). With --redis URL (or authserver.redis in --config) the
+revocation is also published to every guard, gateway and auth server that
+shares that Redis, which refuse the tokens within a second, and their
+identity caches drop the user; without it, services that verify tokens
+themselves accept an access token until it expires. --enable lets the user
+log in again; revoked tokens stay revoked.`,
 		Example: `  gatehouse user disable dave
   gatehouse user disable dave --enable`,
 		Args: oneArg("USERNAME"),

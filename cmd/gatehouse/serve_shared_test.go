@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/gatehousehq/gatehouse/internal/redistest"
+)
+
+// Two auth server processes ('gatehouse serve' twice) on one PostgreSQL
+// store and one Redis: a token revoked at one is inactive at the other
+// within a second (not at its 30s reload), and a user disabled by the CLI
+// with --redis cannot log in at either at once (the identity cache is
+// invalidated).
+func TestServeSharesStateThroughRedis(t *testing.T) {
+	store := postgresURL(t)
+	rurl := revokeRedisURL(t)
+	listenList(t, rurl) // cleans the deny list of database 9 afterwards
+	// Names of their own: cache keys of database 9 outlive a run.
+	suffix := strings.ToLower(rand.Text()[:8])
+	user, clientID := "alice-"+suffix, "cli-"+suffix
+	const password = "alice-password-42"
+	mustGH(t, password+"\n", "user", "add", user, "--email", "alice@acme.test", "--password-stdin", "--store", store)
+	out := mustGH(t, "", "client", "add", clientID, "--grants", "password,refresh_token", "--audiences", "orders", "--store", store)
+	m := regexp.MustCompile(`(?m)^client_secret: (\S+)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("client add printed %q", out)
+	}
+	secret := m[1]
+	// One issuer (in production, the load balancer's URL), two listeners.
+	a := startServe(t, t.TempDir(), func(addr string) string {
+		return fmt.Sprintf("authserver:\n  issuer: http://%s\n  listen: %s\n  store: %s\n  redis: %s\n", addr, addr, store, rurl)
+	})
+	b := startServe(t, t.TempDir(), func(addr string) string {
+		return fmt.Sprintf("authserver:\n  issuer: %s\n  listen: %s\n  store: %s\n  redis: %s\n", a.url, addr, store, rurl)
+	})
+
+	ctx := context.Background()
+	login := func(s *served) (*oauth2.Token, error) {
+		cfg := oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: oauth2.Endpoint{TokenURL: s.url + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader}}
+		return cfg.PasswordCredentialsToken(ctx, user, password)
+	}
+	form := func(s *served, path, tok string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, s.url+path, strings.NewReader(url.Values{"token": {tok}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(clientID, secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	active := func(s *served, tok string) bool {
+		resp := form(s, "/oauth2/introspect", tok)
+		defer resp.Body.Close()
+		var out struct {
+			Active bool `json:"active"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("introspect: %d %v", resp.StatusCode, err)
+		}
+		return out.Active
+	}
+
+	tok, err := login(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !active(b, tok.AccessToken) {
+		t.Fatal("b: a fresh token of a is inactive")
+	}
+	resp := form(a, "/oauth2/revoke", tok.AccessToken)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("revoke at a: %d", resp.StatusCode)
+	}
+	took := redistest.Eventually(t, time.Second, "b calls the token revoked at a inactive", func() bool { return !active(b, tok.AccessToken) })
+	t.Logf("b saw a's revocation after %s", took)
+
+	// Both instances have the user cached now.
+	for _, s := range []*served{a, b} {
+		if _, err := login(s); err != nil {
+			t.Fatalf("login: %v", err)
+		}
+	}
+	mustGH(t, "", "user", "disable", user, "--store", store, "--redis", rurl)
+	for name, s := range map[string]*served{"a": a, "b": b} {
+		redistest.Eventually(t, time.Second, name+" refuses the disabled user", func() bool {
+			_, err := login(s)
+			return err != nil
+		})
+	}
+	for _, s := range []*served{a, b} {
+		if strings.Contains(s.stderr.String(), secret) || strings.Contains(s.stderr.String(), password) {
+			t.Fatal("a secret is in the log")
+		}
+	}
+}
