@@ -179,12 +179,12 @@ func (g *Gateway) reload(ctx context.Context, cfg *Config) error {
 	}
 	if cfg.TLS != nil {
 		if err := g.certs.setFiles(cfg.TLS.CertFile, cfg.TLS.KeyFile); err != nil {
-			st.close(nil)
+			st.close()
 			return err
 		}
 	}
 	g.state.Store(st)
-	old.close(st)
+	old.close()
 	g.log.Info("gateway configuration reloaded", "routes", len(cfg.Routes))
 	return nil
 }
@@ -198,7 +198,7 @@ func (g *Gateway) Close() error {
 		return nil
 	}
 	if st := g.state.Load(); st != nil {
-		st.close(nil)
+		st.close()
 	}
 	g.transport.CloseIdleConnections()
 	return g.closeRedis()

@@ -302,16 +302,21 @@ func isPreflight(r *http.Request) bool {
 // origin, method or a header is not allowed.
 func (rt *route) preflight(w http.ResponseWriter, r *http.Request) {
 	p := rt.cors
-	if infoFrom(r.Context()) != nil {
-		infoFrom(r.Context()).route = rt
+	info := infoFrom(r.Context())
+	info.route = rt
+	if !isPreflight(r) {
+		// OPTIONS that is not a preflight, on a route without OPTIONS
+		// among its methods: no route takes it.
+		noRoute(w, r)
+		return
+	}
+	if !rt.ip.allowed(info.client) {
+		refuse(w, http.StatusForbidden, TypeIPDenied, reasonIPDenied, "requests from this address are not allowed on this route")
+		return
 	}
 	h := w.Header()
 	h.Add("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers")
 	origin := r.Header.Get("Origin")
-	if !isPreflight(r) {
-		rt.ServeHTTP(w, r)
-		return
-	}
 	if !p.originAllowed(origin) {
 		refuse(w, http.StatusForbidden, TypeCORSRefused, reasonCORS, "this origin may not call this route")
 		return

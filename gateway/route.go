@@ -146,7 +146,13 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
+		// The server's own writer, so that it closes the connection
+		// after a body over the limit instead of reading the rest.
+		bw := w
+		if rec, ok := w.(*recorder); ok {
+			bw = rec.ResponseWriter
+		}
+		r.Body = http.MaxBytesReader(bw, r.Body, rt.maxBody)
 	}
 	if rt.preLimit != nil && !rt.preLimit.check(w, r, info, nil) {
 		return

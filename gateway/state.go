@@ -88,9 +88,8 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, old *state) (*state, e
 	return st, nil
 }
 
-// close stops the state's health checks. Limiters that next took over stay
-// counted; the failures of the others are kept for the metric.
-func (st *state) close(next *state) {
+// close stops the state's health checks; requests in flight on it finish.
+func (st *state) close() {
 	if st == nil {
 		return
 	}
