@@ -49,6 +49,7 @@ type runningGateway struct {
 	admin  *http.Server
 	served chan error
 	wg     sync.WaitGroup
+	shared *sharedState // serve_shared.go; nil without Redis
 }
 
 // startGateway builds the gateway of the gateway section, binds its
@@ -60,8 +61,15 @@ func startGateway(ctx context.Context, e *env, path, file string, node *yaml.Nod
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	gw, err := gateway.New(ctx, cfg, gateway.Options{Logger: log.With("component", "gateway"), Registerer: reg})
+	// Shared state (serve_shared.go): with ratelimit.backend redis, the
+	// deny list on the same Redis client as the rate limits.
+	shared, err := sharedForGateway(ctx, cfg, reg, log)
 	if err != nil {
+		return nil, usagef("%s: %v", path, err)
+	}
+	gw, err := gateway.New(ctx, cfg, shared.gatewayOptions(gateway.Options{Logger: log.With("component", "gateway"), Registerer: reg}))
+	if err != nil {
+		shared.close()
 		var ce *gateway.ConfigError
 		if errors.As(err, &ce) {
 			return nil, usagef("%s", ce.Error())
@@ -77,7 +85,7 @@ func startGateway(ctx context.Context, e *env, path, file string, node *yaml.Nod
 		gw.Close()
 		return nil, listenError(path, addr, err)
 	}
-	rg := &runningGateway{gw: gw, srv: gw.NewServer(), served: make(chan error, 2)}
+	rg := &runningGateway{gw: gw, srv: gw.NewServer(), served: make(chan error, 2), shared: shared}
 	adminAddr := cfg.AdminListen
 	if adminAddr == "" {
 		adminAddr = defaultAdminListen
@@ -183,4 +191,5 @@ func (rg *runningGateway) shutdown(ctx context.Context, log *slog.Logger) {
 	}
 	rg.wg.Wait()
 	rg.gw.Close()
+	rg.shared.close() // serve_shared.go
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehousehq/gatehouse/authserver"
 	"github.com/gatehousehq/gatehouse/cache"
+	"github.com/gatehousehq/gatehouse/gateway"
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/internal/config"
 	"github.com/gatehousehq/gatehouse/revocation"
@@ -292,4 +293,31 @@ func sharedForAuthServer(ctx context.Context, a *config.AuthServer, st identity.
 	}
 	log.Info("sharing revocations and the identity cache through redis", "redis", redactURL(u))
 	return s, cached, s.revocations, nil
+}
+
+// sharedForGateway opens the shared state of a gateway section: with
+// ratelimit.backend redis, the deny list on the same Redis, whose one
+// client then serves the rate limits too; its metrics go to reg. Without
+// Redis it returns nil, and the gateway checks no shared deny list.
+func sharedForGateway(ctx context.Context, cfg *gateway.Config, reg prometheus.Registerer, log *slog.Logger) (*sharedState, error) {
+	if cfg.RateLimit.Backend != "redis" || cfg.RateLimit.RedisURL == "" {
+		return nil, nil
+	}
+	s, err := openShared(ctx, cfg.RateLimit.RedisURL, sharedOptions{wait: sharedStartWait}, log)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: ratelimit.redis_url: %w", err)
+	}
+	if err := s.register(reg); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// gatewayOptions adds the shared Redis client and deny list to o.
+func (s *sharedState) gatewayOptions(o gateway.Options) gateway.Options {
+	if s != nil {
+		o.Redis, o.Revoker = s.client, s.revocations
+	}
+	return o
 }

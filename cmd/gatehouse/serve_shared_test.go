@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -105,4 +108,91 @@ func TestServeSharesStateThroughRedis(t *testing.T) {
 			t.Fatal("a secret is in the log")
 		}
 	}
+}
+
+// A gateway process whose rate limits are on Redis checks the deny list on
+// the same Redis: a token revoked at the auth server (another process) is
+// refused by the gateway within a second.
+func TestServeGatewayRefusesTokenRevokedAtAuthServer(t *testing.T) {
+	rurl := revokeRedisURL(t)
+	listenList(t, rurl)
+	data := filepath.Join(t.TempDir(), "data")
+	suffix := strings.ToLower(rand.Text()[:8])
+	user, clientID := "gwuser-"+suffix, "gwcli-"+suffix
+	const password = "alice-password-42"
+	mustGH(t, password+"\n", "user", "add", user, "--email", "alice@acme.test", "--password-stdin", "--data", data)
+	out := mustGH(t, "", "client", "add", clientID, "--grants", "password", "--audiences", "orders", "--data", data)
+	m := regexp.MustCompile(`(?m)^client_secret: (\S+)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("client add printed %q", out)
+	}
+	secret := m[1]
+	auth := startServe(t, t.TempDir(), func(addr string) string {
+		return fmt.Sprintf("authserver:\n  issuer: http://%s\n  listen: %s\n  data: %s\n  redis: %s\n", addr, addr, data, rurl)
+	})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer upstream.Close()
+	gwAddr := freeAddr(t)
+	runServe(t, fmt.Sprintf(`gateway:
+  listen: %s
+  admin_listen: "-"
+  ratelimit: {backend: redis, redis_url: "%s"}
+  issuers:
+    - {name: main, issuer: %s, audiences: [orders]}
+  routes:
+    - {name: orders, path: /orders, upstreams: [%s], auth: jwt, issuers: [main]}
+`, gwAddr, rurl, auth.url, upstream.URL))
+
+	cfg := oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: oauth2.Endpoint{TokenURL: auth.url + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader}}
+	tok, err := cfg.PasswordCredentialsToken(context.Background(), user, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func() int {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+gwAddr+"/orders", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	redistest.Eventually(t, 10*time.Second, "the gateway serves the token", func() bool { return status() == http.StatusOK })
+	req, _ := http.NewRequest(http.MethodPost, auth.url+"/oauth2/revoke", strings.NewReader(url.Values{"token": {tok.AccessToken}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(clientID, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	took := redistest.Eventually(t, time.Second, "the gateway refuses the revoked token", func() bool { return status() == http.StatusUnauthorized })
+	t.Logf("gateway refused the token %s after the revocation", took)
+}
+
+// runServe runs 'gatehouse serve' on config until the test ends.
+func runServe(t *testing.T, config string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	stderr := &syncBuffer{}
+	go func() {
+		done <- runContext(ctx, []string{"serve", "--config", file}, strings.NewReader(""), &syncBuffer{}, stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Errorf("gatehouse serve did not stop within 15s")
+		}
+		if t.Failed() {
+			t.Logf("serve stderr:\n%s", stderr)
+		}
+	})
 }
