@@ -9,8 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2/clientcredentials"
 )
 
 // TestServeGateway runs 'gatehouse serve' on a file with only a gateway
@@ -110,6 +113,25 @@ func TestServeGateway(t *testing.T) {
 		t.Fatalf("after a refused reload: %q", body)
 	}
 
+	// SIGHUP reloads at once, also when the mtime says nothing changed.
+	seen := modTime(file)
+	if err := os.WriteFile(file, []byte(conf(one)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(file, seen, seen); err != nil { // the mtime the poller has seen
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the SIGHUP reload", 10*time.Second, func() bool {
+		_, body := get("http://" + listen + "/svc/d")
+		return body == "one /svc/d"
+	})
+	if !strings.Contains(stderr.String(), `"trigger":"SIGHUP"`) {
+		t.Errorf("the reload does not name SIGHUP:\n%s", stderr)
+	}
+
 	cancel()
 	select {
 	case code := <-done:
@@ -118,6 +140,80 @@ func TestServeGateway(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+}
+
+// TestServeAuthServerAndGateway runs both sections in one process: the
+// gateway trusts the auth server next to it (discovery at start), and a
+// client credentials token from it passes the gateway's JWT check.
+func TestServeAuthServerAndGateway(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "sub=%s client=%s", r.Header.Get("X-Gatehouse-Subject"), r.Header.Get("X-Gatehouse-Client"))
+	}))
+	t.Cleanup(upstream.Close)
+	dir := t.TempDir()
+	gwAddr, adminAddr := freeAddr(t), freeAddr(t)
+	const secret = "svc-secret-0123456789abcdef"
+	s := startServe(t, dir, func(addr string) string {
+		return fmt.Sprintf(`authserver:
+  issuer: http://%[1]s
+  listen: %[1]s
+  data: %[2]s
+  clients:
+    - id: svc-reports
+      secret: %[3]s
+      grants: [client_credentials]
+      scopes: [reports:read]
+      audiences: [gateway]
+gateway:
+  listen: %[4]s
+  admin_listen: %[5]s
+  issuers:
+    - name: local
+      issuer: http://%[1]s
+      audiences: [gateway]
+  routes:
+    - name: reports
+      path: /reports
+      upstreams: [%[6]s]
+      auth: jwt
+      rules: {scopes: ["reports:read"]}
+      forward_claims: {X-Gatehouse-Subject: sub, X-Gatehouse-Client: client_id}
+`, addr, filepath.Join(dir, "data"), secret, gwAddr, adminAddr, upstream.URL)
+	})
+	// The auth server answers first; the gateway starts after it.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(s.stderr.String(), "gatehouse: gateway listening on http://"+gwAddr); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no gateway ready line:\n%s", s.stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cc := clientcredentials.Config{ClientID: "svc-reports", ClientSecret: secret, TokenURL: s.url + "/oauth2/token", Scopes: []string{"reports:read"}}
+	tok, err := cc.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", "http://"+gwAddr+"/reports/1", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "sub=svc-reports client=svc-reports" {
+		t.Fatalf("through the gateway: %d %s", resp.StatusCode, body)
+	}
+	resp, err = http.Get("http://" + gwAddr + "/reports/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer realm=") {
+		t.Fatalf("without a token: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	if code := s.stop(); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, s.stderr)
 	}
 }
 
