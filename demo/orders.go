@@ -63,22 +63,25 @@ func newOrders(p *platform, paymentsURL, secret string, owners map[string]string
 	if err != nil {
 		return nil, err
 	}
-	exchange, err := relay.NewExchange(relay.ExchangeConfig{TokenURL: p.tokenURL, ClientID: "orders", ClientSecret: secret, Audience: "payments"})
+	tokenClient := &http.Client{Transport: p.base, Timeout: 10 * time.Second}
+	exchange, err := relay.NewExchange(relay.ExchangeConfig{TokenURL: p.tokenURL, ClientID: "orders", ClientSecret: secret,
+		Audience: "payments", HTTPClient: tokenClient})
 	if err != nil {
 		return nil, fmt.Errorf("demo: orders: %w", err)
 	}
 	own, err := relay.NewClientCredentials(relay.ClientCredentialsConfig{
-		OAuth2:   clientcredentials.Config{ClientID: "orders", ClientSecret: secret, TokenURL: p.tokenURL, Scopes: []string{"payments:read"}},
-		Audience: "payments",
+		OAuth2:     clientcredentials.Config{ClientID: "orders", ClientSecret: secret, TokenURL: p.tokenURL, Scopes: []string{"payments:read"}},
+		Audience:   "payments",
+		HTTPClient: tokenClient,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: orders: %w", err)
 	}
-	onBehalf, err := relay.NewTransport(p.base, exchange, relay.WithTimeout(2*time.Second))
+	onBehalf, err := relay.NewTransport(p.base, exchange, relay.WithTimeout(5*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("demo: orders: %w", err)
 	}
-	asItself, err := relay.NewTransport(p.base, own, relay.WithTimeout(2*time.Second), relay.WithRetries(1))
+	asItself, err := relay.NewTransport(p.base, own, relay.WithTimeout(5*time.Second), relay.WithRetries(1))
 	if err != nil {
 		return nil, fmt.Errorf("demo: orders: %w", err)
 	}

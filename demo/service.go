@@ -42,7 +42,7 @@ func (p *platform) guardFor(audience string, opts ...guard.Option) (*guard.Guard
 
 // outbound returns an http.Client over t with an overall timeout.
 func outbound(t http.RoundTripper) *http.Client {
-	return &http.Client{Transport: t, Timeout: 5 * time.Second}
+	return &http.Client{Transport: t, Timeout: 15 * time.Second}
 }
 
 // writeJSON answers v as JSON with status.
