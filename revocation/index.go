@@ -34,23 +34,32 @@ func (x *index) mapOf(k Kind) map[string]Entry {
 	}
 }
 
-// revoked reports whether an entry that holds at now matches c.
-func (x *index) revoked(c *token.Claims, now time.Time) bool {
+// revoked reports whether an entry that holds at now() matches c. The
+// clock is read only when an entry matches: most tokens match none, and
+// reading the clock costs more than the lookups on some machines.
+func (x *index) revoked(c *token.Claims, now func() time.Time) bool {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	var at time.Time
+	holds := func(e Entry) bool {
+		if at.IsZero() {
+			at = now()
+		}
+		return at.Before(e.Until)
+	}
 	if c.ID != "" {
-		if e, ok := x.tokens[c.ID]; ok && now.Before(e.Until) {
+		if e, ok := x.tokens[c.ID]; ok && holds(e) {
 			return true
 		}
 	}
 	iat := c.IssuedAt.Time() // zero without iat: revoked by any entry
 	if c.Subject != "" {
-		if e, ok := x.subjects[c.Subject]; ok && now.Before(e.Until) && !iat.After(e.IssuedBefore) {
+		if e, ok := x.subjects[c.Subject]; ok && !iat.After(e.IssuedBefore) && holds(e) {
 			return true
 		}
 	}
 	if c.ClientID != "" {
-		if e, ok := x.clients[c.ClientID]; ok && now.Before(e.Until) && !iat.After(e.IssuedBefore) {
+		if e, ok := x.clients[c.ClientID]; ok && !iat.After(e.IssuedBefore) && holds(e) {
 			return true
 		}
 	}
