@@ -186,7 +186,7 @@ func (rt *route) authorized(w http.ResponseWriter, r *http.Request) {
 			status, detail := http.StatusBadGateway, "the token for the upstream service could not be obtained"
 			if errors.Is(err, relay.ErrTokenExpired) {
 				status, detail = http.StatusUnauthorized, "the access token expires too soon to be exchanged; renew it"
-				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="the access token expires too soon"`)
+				w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="invalid_token", error_description="the access token expires too soon to be exchanged"`)
 			}
 			refuse(w, status, TypeBadGateway, reasonExchange, detail)
 			return
