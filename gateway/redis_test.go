@@ -28,14 +28,14 @@ routes:
     path: /
     upstreams: ["{{U}}"]
     auth: none
-    rate_limit: {key: "header:X-Api-Key", replenish_rate: 100, burst_capacity: 50}
+    rate_limit: {key: "header:X-Api-Key", replenish_rate: 20, burst_capacity: 20}
 `
 	vars := map[string]string{"U": u.URL, "P": prefix}
 	gws := []*testGW{
 		startGW(t, yml, vars, func(o *Options) { o.Redis = redistest.Client(t, "gw-a") }),
 		startGW(t, yml, vars, func(o *Options) { o.Redis = redistest.Client(t, "gw-b") }),
 	}
-	const burst, rate = 50, 100.0
+	const burst, rate = 20, 20.0 // well below what 16 workers send, so the limit always binds
 	var admitted, limited, other atomic.Int64
 	var perGW [2]atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
