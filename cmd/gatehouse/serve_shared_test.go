@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,9 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/oauth2"
 
 	"github.com/gatehousehq/gatehouse/internal/redistest"
+	"github.com/gatehousehq/gatehouse/revocation"
 )
 
 // Two auth server processes ('gatehouse serve' twice) on one PostgreSQL
@@ -195,4 +198,41 @@ func runServe(t *testing.T, config string) {
 			t.Logf("serve stderr:\n%s", stderr)
 		}
 	})
+}
+
+func TestSharedStateMetrics(t *testing.T) {
+	rurl := revokeRedisURL(t)
+	for _, u := range []string{"", rurl} {
+		s, err := openShared(context.Background(), u, sharedOptions{wait: 5 * time.Second}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := prometheus.NewRegistry()
+		if err := s.register(reg); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.revocations.Add(context.Background(), revocation.ByToken("metrics-"+rand.Text()[:8], time.Now().Add(time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, mf := range mfs {
+			m := mf.GetMetric()[0]
+			if m.GetGauge() != nil {
+				got[mf.GetName()] = m.GetGauge().GetValue()
+			} else {
+				got[mf.GetName()] = m.GetCounter().GetValue()
+			}
+		}
+		if got["gatehouse_revocation_entries"] < 1 || got["gatehouse_revocation_synced"] != 1 || len(got) != 15 {
+			t.Errorf("redis %q: metrics %v", u, got)
+		}
+		if err := s.register(reg); err == nil {
+			t.Error("registering twice: no error")
+		}
+		s.close()
+	}
 }
