@@ -107,6 +107,7 @@ func TestRevocationPublishing(t *testing.T) {
 		t.Fatal("the revocation endpoint did not publish the jti")
 	}
 	other := claimsOf(t, e, aliceToken(t, e).AccessToken)
+	revokedAlice := time.Now()
 	if err := e.srv.RevokeSubject(ctx, e.alice.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +132,9 @@ func TestRevocationPublishing(t *testing.T) {
 
 	// Publishing fails: 503 (RFC 6749 temporarily_unavailable), the entry
 	// is stored and applied by the auth server itself.
+	// iat has second precision, so alice's tokens of the second of
+	// RevokeSubject count as issued before it: the next one must be later.
+	time.Sleep(time.Until(revokedAlice.Truncate(time.Second).Add(time.Second)))
 	tok = aliceToken(t, e)
 	c = claimsOf(t, e, tok.AccessToken)
 	pub.down.Store(true)

@@ -66,7 +66,7 @@ func (s *syncBuffer) String() string {
 
 func mustHash(t testing.TB, secret string) string {
 	t.Helper()
-	h, err := identity.HashSecret(secret)
+	h, err := identity.HashPasswordWith(secret, testHashCost)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func newEnv(t testing.TB, tweak ...func(*authserver.Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	pw, err := identity.HashPassword(alicePassword)
+	pw, err := identity.HashPasswordWith(alicePassword, testHashCost)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,3 +365,7 @@ func login(t testing.TB, authURL, username, password string) *url.URL {
 func htmlUnescape(s string) string {
 	return strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&#34;", `"`, "&#39;", "'", "&#43;", "+").Replace(s)
 }
+
+// testHashCost makes the tests' password and secret hashes cheap: the
+// default argon2id costs are for guessing, not for test runs.
+var testHashCost = identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}

@@ -40,7 +40,7 @@ func startAuthServer(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	pw, err := identity.HashPassword(e2ePassword)
+	pw, err := identity.HashPasswordWith(e2ePassword, testHashCost)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func startAuthServer(t *testing.T) string {
 		t.Fatal(err)
 	}
 	hash := func(s string) string {
-		h, err := identity.HashSecret(s)
+		h, err := identity.HashPasswordWith(s, testHashCost)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,3 +170,7 @@ func TestAuthServerEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// testHashCost makes the tests' password and secret hashes cheap: the
+// default argon2id costs are for guessing, not for test runs.
+var testHashCost = identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}

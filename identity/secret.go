@@ -30,9 +30,46 @@ const (
 
 var b64 = base64.RawStdEncoding
 
-// HashPassword returns the argon2id hash of password in PHC string form:
+// Argon2Params are the costs of an argon2id hash (RFC 9106 §3.1). Every
+// hash records its own, so hashes of different costs verify side by side.
+type Argon2Params struct {
+	// MemoryKiB is the memory size m in KiB (at least 8 per thread).
+	MemoryKiB uint32
+	// Time is the number of passes t.
+	Time uint32
+	// Threads is the degree of parallelism p.
+	Threads uint8
+}
+
+// DefaultArgon2Params are the costs of [HashPassword]: OWASP's first
+// recommendation for argon2id, 19 MiB, two passes, one lane.
+func DefaultArgon2Params() Argon2Params {
+	return Argon2Params{MemoryKiB: argonMemoryKiB, Time: argonTime, Threads: argonThreads}
+}
+
+// validate checks p against the bounds VerifyPassword accepts.
+func (p Argon2Params) validate() error {
+	if p.Threads == 0 || p.Threads > 64 || p.Time == 0 || p.Time > 64 || p.MemoryKiB < 8*uint32(p.Threads) || p.MemoryKiB > 1<<20 {
+		return fmt.Errorf("identity: argon2id parameters m=%d,t=%d,p=%d are out of bounds (1 ≤ p ≤ 64, 1 ≤ t ≤ 64, 8·p ≤ m ≤ 1 GiB)",
+			p.MemoryKiB, p.Time, p.Threads)
+	}
+	return nil
+}
+
+// HashPassword returns the argon2id hash of password with
+// [DefaultArgon2Params], in PHC string form:
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>.
 func HashPassword(password string) (string, error) {
+	return HashPasswordWith(password, DefaultArgon2Params())
+}
+
+// HashPasswordWith is [HashPassword] with other costs. Lower costs are for
+// tests, which hash and verify many passwords (see the example), or for a
+// machine that cannot afford the default; higher ones for those that can.
+func HashPasswordWith(password string, params Argon2Params) (string, error) {
+	if err := params.validate(); err != nil {
+		return "", err
+	}
 	if password == "" {
 		return "", errors.New("identity: empty password")
 	}
@@ -43,8 +80,8 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("identity: salt: %w", err)
 	}
-	sum := argon2.IDKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemoryKiB, argonTime, argonThreads,
+	sum := argon2.IDKey([]byte(password), salt, params.Time, params.MemoryKiB, params.Threads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, params.MemoryKiB, params.Time, params.Threads,
 		b64.EncodeToString(salt), b64.EncodeToString(sum)), nil
 }
 

@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -89,4 +90,42 @@ func FuzzVerifyPassword(f *testing.F) {
 			t.Fatal("match with an error")
 		}
 	})
+}
+
+func TestHashPasswordWith(t *testing.T) {
+	cheap := identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
+	h, err := identity.HashPasswordWith("pw", cheap)
+	if err != nil || !strings.HasPrefix(h, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Fatalf("hash %q %v", h, err)
+	}
+	if ok, err := identity.VerifyPassword(h, "pw"); !ok || err != nil {
+		t.Fatalf("a cheap hash does not verify: %v %v", ok, err)
+	}
+	if ok, _ := identity.VerifyPassword(h, "other"); ok {
+		t.Fatal("a cheap hash verified a wrong password")
+	}
+	for _, p := range []identity.Argon2Params{
+		{MemoryKiB: 64, Time: 0, Threads: 1},
+		{MemoryKiB: 64, Time: 1, Threads: 0},
+		{MemoryKiB: 7, Time: 1, Threads: 1},
+		{MemoryKiB: 2 << 20, Time: 1, Threads: 1},
+		{MemoryKiB: 64, Time: 65, Threads: 1},
+	} {
+		if _, err := identity.HashPasswordWith("pw", p); err == nil {
+			t.Errorf("params %+v accepted", p)
+		}
+	}
+	if d := identity.DefaultArgon2Params(); d.MemoryKiB != 19*1024 || d.Time != 2 || d.Threads != 1 {
+		t.Errorf("default params %+v, want OWASP's 19 MiB, t=2, p=1", d)
+	}
+}
+
+// Tests that create many users and clients hash with low costs: argon2id's
+// default costs are what make guessing expensive, and cost the same in tests.
+func ExampleHashPasswordWith() {
+	testCost := identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
+	hash, _ := identity.HashPasswordWith("correct horse battery staple", testCost)
+	ok, _ := identity.VerifyPassword(hash, "correct horse battery staple")
+	fmt.Println(ok)
+	// Output: true
 }

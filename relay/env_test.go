@@ -60,7 +60,7 @@ func (s *syncBuffer) String() string {
 
 func mustHash(t testing.TB, secret string) string {
 	t.Helper()
-	h, err := identity.HashSecret(secret)
+	h, err := identity.HashPasswordWith(secret, testHashCost)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func newAuthEnv(t testing.TB) *authEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	pw, err := identity.HashPassword(alicePassword)
+	pw, err := identity.HashPasswordWith(alicePassword, testHashCost)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,3 +273,7 @@ func newTestServer(t testing.TB, h http.Handler) *httptest.Server {
 	t.Cleanup(s.Close)
 	return s
 }
+
+// testHashCost makes the tests' password and secret hashes cheap: the
+// default argon2id costs are for guessing, not for test runs.
+var testHashCost = identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
