@@ -30,7 +30,8 @@
 //	...
 //	err = users.Invalidate(ctx, id) // after a write; every process drops it
 //
-// Package identity/cached puts these caches in front of an identity store.
+// identity.Cached puts these caches in front of an identity store (users
+// by ID and by username, clients by ID), with invalidation on every write.
 //
 // # Guarantees
 //
@@ -54,7 +55,7 @@
 //     lookup that the load function can answer.
 //
 // Values in the local tier are shared by every caller: treat them as
-// read-only, or copy them (identity/cached returns copies).
+// read-only, or copy them (identity.CachedStore returns copies).
 //
 // # Why go-redis and pub/sub, not rueidis client-side caching
 //

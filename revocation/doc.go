@@ -18,10 +18,20 @@
 //	list, _ := revocation.NewRedis(rdb)           // or NewMemory()
 //	v, _ := token.NewVerifier(src, issuer, audience, token.WithRevoker(list))
 //
-// A check reads the list in memory (a few map lookups); it never waits for
-// the network. The verifier checks the list for cached tokens too, so a
-// revocation holds at once; [List.OnRevoke] lets a guard also drop revoked
-// tokens from the verifier's cache (Verifier.ForgetID, ForgetSubject).
+// A check reads the list in memory (a few map lookups; the clock only when
+// an entry matches); it never waits for the network. The verifier checks
+// the list for cached tokens too, so a revocation holds at once;
+// [ForgetIn] also drops revoked tokens from the verifier's cache:
+//
+//	defer revocation.ForgetIn(list, v)()
+//
+// # Publishing
+//
+// The auth server publishes every revocation it records (its revocation
+// endpoint, logout everywhere, a reused authorization code) when its
+// authserver.Config.Revocations is a List, and adds the stored entries again
+// at start; `gatehouse token revoke`, `gatehouse user disable` and
+// `gatehouse client delete` publish with --redis. See docs/deployment.md.
 //
 // # Redis: push, and resync after a loss
 //
