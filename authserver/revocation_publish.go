@@ -64,14 +64,14 @@ func (s *Server) startPublishing(ctx context.Context) {
 		s.log.WarnContext(ctx, "could not read the stored revocations to publish them", "error", err)
 		return
 	}
-	failed := 0
-	for _, r := range revs {
+	for i, r := range revs {
+		// The first failure ends the loop: Redis is most likely down, and
+		// each further Add would wait for its own timeout.
 		if err := p.Add(ctx, entryOf(r)); err != nil {
-			failed++
+			s.log.WarnContext(ctx, "stored revocations could not be published; they stay in the store and the next start publishes them",
+				"published", i, "total", len(revs), "error", err)
+			return
 		}
-	}
-	if failed > 0 {
-		s.log.WarnContext(ctx, "some stored revocations could not be published; they stay in the store", "failed", failed, "total", len(revs))
 	}
 }
 

@@ -297,3 +297,30 @@ func TestGuardProcess(t *testing.T) {
 	buf := make([]byte, 1)
 	os.Stdin.Read(buf) // EOF when the parent closes it
 }
+
+// counting fails every Add and counts the calls.
+type counting struct{ calls atomic.Int32 }
+
+func (c *counting) Add(context.Context, revocation.Entry) error {
+	c.calls.Add(1)
+	return revocation.ErrUnavailable
+}
+
+// With Redis down at start, the server publishes nothing but does not wait
+// for one timeout per stored entry: it stops at the first failure.
+func TestStartWithPublisherDown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	now := time.Now()
+	for i := range 20 {
+		if err := e.store.AddRevocation(ctx, identity.Revocation{Kind: identity.RevokeToken, Value: fmt.Sprint("t", i), Until: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub := &counting{}
+	startOn(t, e.store, func(c *authserver.Config) { c.Revocations = pub })
+	if n := pub.calls.Load(); n != 1 {
+		t.Fatalf("%d Add calls with the publisher down, want 1", n)
+	}
+}
