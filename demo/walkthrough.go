@@ -32,7 +32,7 @@ var ErrStepsFailed = errors.New("demo: walkthrough steps failed")
 // stops profiles, so run it once per start.
 func Walkthrough(ctx context.Context, env *Env, out io.Writer) error {
 	jar, _ := cookiejar.New(nil)
-	w := &walker{ctx: ctx, env: env, out: out, hc: &http.Client{Timeout: 10 * time.Second, Jar: jar,
+	w := &walker{ctx: ctx, env: env, out: out, hc: &http.Client{Timeout: 30 * time.Second, Jar: jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	start := time.Now()
 	w.seeds000()
