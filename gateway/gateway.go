@@ -230,9 +230,11 @@ func (g *Gateway) NewServer() *http.Server {
 		Handler:           g.Handler(),
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
 		IdleTimeout:       l.IdleTimeout,
-		MaxHeaderBytes:    l.MaxHeaderBytes,
-		TLSConfig:         g.TLSConfig(),
-		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		// The handler answers 431 as problem+json up to twice the limit;
+		// past that net/http cuts the request itself (plain text).
+		MaxHeaderBytes: 2 * l.MaxHeaderBytes,
+		TLSConfig:      g.TLSConfig(),
+		ErrorLog:       slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 	}
 }
 
@@ -285,6 +287,11 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(rec, http.StatusRequestURITooLong, TypeURITooLong, reasonURITooLong, fmt.Sprintf("the request target is longer than %d bytes", st.limits.MaxURLLength))
 		return
 	}
+	if n := headerBytes(r); n > st.limits.MaxHeaderBytes {
+		refuse(rec, http.StatusRequestHeaderFieldsTooLarge, TypeHeadersTooLarge, reasonHeadersTooLarge,
+			fmt.Sprintf("the request header fields are larger than %d bytes", st.limits.MaxHeaderBytes))
+		return
+	}
 	info.client, info.trusted = st.clientAddr(r)
 	if !st.ip.allowed(info.client) {
 		refuse(rec, http.StatusForbidden, TypeIPDenied, reasonIPDenied, "requests from this address are not allowed")
@@ -300,4 +307,16 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st.mux.ServeHTTP(rec, r)
+}
+
+// headerBytes is the size of r's header fields as sent on the wire (name,
+// ": ", value, CRLF), with the Host field.
+func headerBytes(r *http.Request) int {
+	n := len("Host: \r\n") + len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }
