@@ -125,6 +125,11 @@ type RateLimitBackend struct {
 	Prefix string `yaml:"prefix"`
 	// Timeout bounds a Redis decision (default 200ms).
 	Timeout time.Duration `yaml:"timeout"`
+	// OnRevocationUnavailable is what 'gatehouse serve' does with a token
+	// while the shared deny list on this Redis is not synced: closed
+	// (default: 503, no possibly revoked token passes) or open (answer from
+	// the deny list as it was). See docs/deployment.md.
+	OnRevocationUnavailable string `yaml:"on_revocation_unavailable"`
 }
 
 // Issuer is a token issuer that routes may trust.
@@ -484,6 +489,11 @@ func (c *Config) Validate() error {
 	case "", "open", "closed":
 	default:
 		return c.errAt(top("ratelimit"), "ratelimit.on_redis_error", "%q: use open or closed", c.RateLimit.OnRedisError)
+	}
+	switch c.RateLimit.OnRevocationUnavailable {
+	case "", "open", "closed":
+	default:
+		return c.errAt(top("ratelimit"), "ratelimit.on_revocation_unavailable", "%q: use closed or open", c.RateLimit.OnRevocationUnavailable)
 	}
 	if c.RateLimit.Timeout < 0 {
 		return c.errAt(top("ratelimit"), "ratelimit.timeout", "must not be negative")

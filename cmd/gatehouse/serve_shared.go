@@ -303,7 +303,8 @@ func sharedForGateway(ctx context.Context, cfg *gateway.Config, reg prometheus.R
 	if cfg.RateLimit.Backend != "redis" || cfg.RateLimit.RedisURL == "" {
 		return nil, nil
 	}
-	s, err := openShared(ctx, cfg.RateLimit.RedisURL, sharedOptions{wait: sharedStartWait}, log)
+	opt := sharedOptions{wait: sharedStartWait, failOpen: cfg.RateLimit.OnRevocationUnavailable == "open"}
+	s, err := openShared(ctx, cfg.RateLimit.RedisURL, opt, log)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: ratelimit.redis_url: %w", err)
 	}

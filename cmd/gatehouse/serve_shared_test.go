@@ -21,6 +21,8 @@ import (
 
 	"github.com/gatehousehq/gatehouse/internal/redistest"
 	"github.com/gatehousehq/gatehouse/revocation"
+	"github.com/gatehousehq/gatehouse/token"
+	"github.com/gatehousehq/gatehouse/tokentest"
 )
 
 // Two auth server processes ('gatehouse serve' twice) on one PostgreSQL
@@ -234,5 +236,65 @@ func TestSharedStateMetrics(t *testing.T) {
 			t.Error("registering twice: no error")
 		}
 		s.close()
+	}
+}
+
+// The gateway's revocation policy when its Redis connection is cut
+// (ratelimit.on_revocation_unavailable): closed answers 503, open lets
+// the token through; both serve again when the connection comes back.
+func TestServeGatewayRevocationPolicy(t *testing.T) {
+	for _, mode := range []string{"closed", "open"} {
+		t.Run(mode, func(t *testing.T) {
+			iss := tokentest.NewIssuer(t, tokentest.WithAudience("orders"))
+			proxy := redistest.NewProxy(t)
+			u, err := url.Parse(revokeRedisURL(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.Host = proxy.Addr()
+			upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+			defer upstream.Close()
+			gwAddr := freeAddr(t)
+			runServe(t, fmt.Sprintf(`gateway:
+  listen: %s
+  admin_listen: "-"
+  ratelimit: {backend: redis, redis_url: "%s", on_revocation_unavailable: %s}
+  issuers:
+    - {name: main, issuer: %s, audiences: [orders]}
+  routes:
+    - {name: orders, path: /orders, upstreams: [%s], auth: jwt, issuers: [main]}
+`, gwAddr, u.String(), mode, iss.URL, upstream.URL))
+			raw := iss.Token(token.Claims{Subject: "alice"})
+			status := func() int {
+				req, _ := http.NewRequest(http.MethodGet, "http://"+gwAddr+"/orders", nil)
+				req.Header.Set("Authorization", "Bearer "+raw)
+				start := time.Now()
+				resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+				if err != nil {
+					return 0
+				}
+				resp.Body.Close()
+				if d := time.Since(start); d > 5*time.Second {
+					t.Fatalf("a request took %s", d)
+				}
+				return resp.StatusCode
+			}
+			redistest.Eventually(t, 10*time.Second, "the gateway serves", func() bool { return status() == http.StatusOK })
+			proxy.Cut()
+			want := http.StatusServiceUnavailable
+			if mode == "open" {
+				want = http.StatusOK
+			}
+			// The loss is seen within two health-check intervals (1s each).
+			time.Sleep(100 * time.Millisecond)
+			redistest.Eventually(t, 5*time.Second, "the policy applies", func() bool { return status() == want })
+			for range 3 {
+				if got := status(); got != want {
+					t.Fatalf("Redis cut, %s: answered %d, want %d", mode, got, want)
+				}
+			}
+			proxy.Restore()
+			redistest.Eventually(t, 10*time.Second, "the gateway serves again", func() bool { return status() == http.StatusOK })
+		})
 	}
 }
