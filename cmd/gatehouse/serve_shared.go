@@ -322,3 +322,8 @@ func (s *sharedState) gatewayOptions(o gateway.Options) gateway.Options {
 	}
 	return o
 }
+
+// quietRedisLog discards go-redis's own log lines (main sets it).
+type quietRedisLog struct{}
+
+func (quietRedisLog) Printf(context.Context, string, ...any) {}

@@ -246,6 +246,12 @@ func kindName(k identity.RevocationKind) string {
 
 // publishError says why publishing failed without the URL.
 func publishError(err error) string {
+	// revocation wraps the client's error after ErrUnavailable: show that.
+	if m, ok := err.(interface{ Unwrap() []error }); ok {
+		if errs := m.Unwrap(); len(errs) > 1 {
+			err = errs[len(errs)-1]
+		}
+	}
 	msg := err.Error()
 	if strings.Contains(msg, "@") {
 		return "redis unreachable"
