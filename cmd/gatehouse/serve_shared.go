@@ -226,7 +226,9 @@ func redisURLError(err error) error {
 }
 
 // register exports the counters of the shared state as Prometheus
-// metrics on reg (a registry of the process, never the global one).
+// metrics on reg (a registry of the process, never the global one): the
+// deny list's, and the identity cache's when wrapStore put a store behind
+// it.
 func (s *sharedState) register(reg prometheus.Registerer) error {
 	counter := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "gatehouse", Name: name, Help: help}, f)
@@ -235,19 +237,14 @@ func (s *sharedState) register(reg prometheus.Registerer) error {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "gatehouse", Name: name, Help: help}, f)
 	}
 	rs := func() revocation.Stats { return s.revocations.Stats() }
-	cs := func() cache.Stats {
-		if s.cached == nil {
-			return cache.Stats{}
-		}
-		return s.cached.Stats()
-	}
+	cs := func() cache.Stats { return s.cached.Stats() }
 	b := func(v bool) float64 {
 		if v {
 			return 1
 		}
 		return 0
 	}
-	cs1 := []prometheus.Collector{
+	collectors := []prometheus.Collector{
 		gauge("revocation_entries", "Entries on the local deny list.", func() float64 { return float64(rs().Entries) }),
 		gauge("revocation_synced", "1 while the deny list is complete (Redis subscription live and resynced).", func() float64 { return b(rs().Synced) }),
 		counter("revocation_resyncs_total", "Full reloads of the deny list from Redis.", func() float64 { return float64(rs().Resyncs) }),
@@ -256,15 +253,19 @@ func (s *sharedState) register(reg prometheus.Registerer) error {
 		counter("revocation_published_total", "Deny-list entries written to Redis.", func() float64 { return float64(rs().Published) }),
 		counter("revocation_unavailable_total", "Revocation checks refused because the list was not synced (fail closed).", func() float64 { return float64(rs().Unavailable) }),
 		counter("revocation_stale_total", "Revocation checks answered from a list that was not synced (fail open).", func() float64 { return float64(rs().Stale) }),
-		counter("cache_hits_total", "Identity lookups answered by the local cache tier.", func() float64 { return float64(cs().Hits) }),
-		counter("cache_misses_total", "Identity lookups the local cache tier could not answer.", func() float64 { return float64(cs().Misses) }),
-		counter("cache_shared_hits_total", "Identity cache misses answered by the shared tier.", func() float64 { return float64(cs().SharedHits) }),
-		counter("cache_loads_total", "Identity store reads made by the cache.", func() float64 { return float64(cs().Loads) }),
-		counter("cache_load_errors_total", "Identity store reads that failed.", func() float64 { return float64(cs().LoadErrors) }),
-		counter("cache_invalidations_total", "Identity cache keys invalidated here or elsewhere.", func() float64 { return float64(cs().Invalidations) }),
-		counter("cache_backend_errors_total", "Failed shared-tier calls of the identity cache.", func() float64 { return float64(cs().BackendErrors) }),
 	}
-	for _, c := range cs1 {
+	if s.cached != nil { // the identity cache, where a store is behind it
+		collectors = append(collectors,
+			counter("cache_hits_total", "Identity lookups answered by the local cache tier.", func() float64 { return float64(cs().Hits) }),
+			counter("cache_misses_total", "Identity lookups the local cache tier could not answer.", func() float64 { return float64(cs().Misses) }),
+			counter("cache_shared_hits_total", "Identity cache misses answered by the shared tier.", func() float64 { return float64(cs().SharedHits) }),
+			counter("cache_loads_total", "Identity store reads made by the cache.", func() float64 { return float64(cs().Loads) }),
+			counter("cache_load_errors_total", "Identity store reads that failed.", func() float64 { return float64(cs().LoadErrors) }),
+			counter("cache_invalidations_total", "Identity cache keys invalidated here or elsewhere.", func() float64 { return float64(cs().Invalidations) }),
+			counter("cache_backend_errors_total", "Failed shared-tier calls of the identity cache.", func() float64 { return float64(cs().BackendErrors) }),
+		)
+	}
+	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}

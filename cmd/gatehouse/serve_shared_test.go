@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/oauth2"
 
+	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/internal/redistest"
 	"github.com/gatehousehq/gatehouse/revocation"
 	"github.com/gatehousehq/gatehouse/token"
@@ -209,6 +210,9 @@ func TestSharedStateMetrics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := s.wrapStore(openTestStoreAt(t)); err != nil {
+			t.Fatal(err)
+		}
 		reg := prometheus.NewRegistry()
 		if err := s.register(reg); err != nil {
 			t.Fatal(err)
@@ -297,4 +301,15 @@ func TestServeGatewayRevocationPolicy(t *testing.T) {
 			redistest.Eventually(t, 10*time.Second, "the gateway serves again", func() bool { return status() == http.StatusOK })
 		})
 	}
+}
+
+// openTestStoreAt opens an empty SQLite store for the test.
+func openTestStoreAt(t *testing.T) identity.Store {
+	t.Helper()
+	st, err := openStore(context.Background(), storeLocation{dir: t.TempDir()}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
