@@ -44,6 +44,7 @@ generated secret, printed once; the store keeps only its argon2id hash.`,
 func newClientAddCmd(e *env) *cobra.Command {
 	var (
 		sf                           storeFlags
+		rf                           redisFlags // token_revoke.go
 		name                         string
 		grantList, scopes, audiences []string
 		redirectURIs                 []string
@@ -88,7 +89,14 @@ tokens for, the first being the default; --scopes the scopes it may ask.`,
 				c.SecretHash = hash
 			}
 			return withStore(cmd, &sf, true, func(st identity.Store) error {
-				err := st.CreateClient(cmd.Context(), c)
+				// With --redis: drop what the shared identity cache remembers
+				// about the id (token_revoke.go).
+				sh, st, err := openAdminShared(cmd, &rf, &sf, st)
+				if err != nil {
+					return err
+				}
+				defer sh.close()
+				err = st.CreateClient(cmd.Context(), c)
 				if errors.Is(err, identity.ErrConflict) {
 					return usagef("%s: client %s already exists; delete it first with 'gatehouse client delete' to replace it", path, quoteShort(id))
 				}
@@ -116,6 +124,7 @@ tokens for, the first being the default; --scopes the scopes it may ask.`,
 	f.DurationVar(&refreshTTL, "refresh-token-ttl", 0, "refresh token lifetime of this client (default: the server's)")
 	f.StringVar(&name, "name", "", "display name")
 	sf.register(cmd)
+	rf.register(cmd)
 	_ = cmd.MarkFlagRequired("grants")
 	return cmd
 }

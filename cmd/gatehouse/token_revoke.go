@@ -103,6 +103,14 @@ func (s *adminStore) DeleteClient(ctx context.Context, id string) error {
 	return s.warn(s.CachedStore.DeleteClient(ctx, id))
 }
 
+func (s *adminStore) CreateUser(ctx context.Context, u *identity.User) error {
+	return s.warn(s.CachedStore.CreateUser(ctx, u))
+}
+
+func (s *adminStore) CreateClient(ctx context.Context, c *identity.Client) error {
+	return s.warn(s.CachedStore.CreateClient(ctx, c))
+}
+
 func (a *adminShared) enabled() bool { return a.s != nil }
 
 // publish adds r to the shared deny list; nothing without Redis.

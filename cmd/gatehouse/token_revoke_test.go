@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"log/slog"
 	"net/url"
 	"path/filepath"
@@ -212,4 +213,38 @@ func TestOpenRedisURLs(t *testing.T) {
 			t.Errorf("openRedis(%s) = %s (%v), want %s", tt.url, got, err, tt.want)
 		}
 	}
+}
+
+// A user or client added with --redis is found at once by a running
+// process that had cached its absence.
+func TestAddWithRedisDropsNegativeEntries(t *testing.T) {
+	rurl := revokeRedisURL(t)
+	data := filepath.Join(t.TempDir(), "data")
+	suffix := strings.ToLower(rand.Text()[:10])
+	user, client := "erin-"+suffix, "svc-"+suffix
+	mustGH(t, "", "user", "add", "placeholder-"+suffix, "--email", "p@acme.test", "--data", data)
+	st := openTestStore(t, data)
+	sh, err := openShared(context.Background(), rurl, sharedOptions{wait: 5 * time.Second}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.close()
+	running, err := sh.wrapStore(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := running.UserByUsername(ctx, user); !errors.Is(err, identity.ErrNotFound) {
+		t.Fatalf("before: %v", err)
+	}
+	if _, err := running.ClientByID(ctx, client); !errors.Is(err, identity.ErrNotFound) {
+		t.Fatalf("before: %v", err)
+	}
+	mustGH(t, "", "user", "add", user, "--email", "erin@acme.test", "--data", data, "--redis", rurl)
+	mustGH(t, "", "client", "add", client, "--grants", "client_credentials", "--data", data, "--redis", rurl)
+	redistest.Eventually(t, time.Second, "the running process finds the new user and client", func() bool {
+		_, uerr := running.UserByUsername(ctx, user)
+		_, cerr := running.ClientByID(ctx, client)
+		return uerr == nil && cerr == nil
+	})
 }

@@ -38,6 +38,7 @@ and revocations at their next reload, within 30s.`,
 func newUserAddCmd(e *env) *cobra.Command {
 	var (
 		sf                storeFlags
+		rf                redisFlags // token_revoke.go
 		email, name, org  string
 		groups, roles     []string
 		passwordFromStdin bool
@@ -82,6 +83,13 @@ go into the user's access tokens.`,
 				Org: org, Groups: cleanList(groups), Roles: cleanList(roles)}
 			return withStore(cmd, &sf, true, func(st identity.Store) error {
 				ctx := cmd.Context()
+				// With --redis: drop what the shared identity cache remembers
+				// about the name (token_revoke.go).
+				sh, st, err := openAdminShared(cmd, &rf, &sf, st)
+				if err != nil {
+					return err
+				}
+				defer sh.close()
 				if org != "" {
 					orgs, err := st.ListOrganizations(ctx)
 					if err != nil {
@@ -91,7 +99,7 @@ go into the user's access tokens.`,
 						return usagef("%s: organization %s is not in the store; known: %s", path, quoteShort(org), orgList(orgs))
 					}
 				}
-				err := st.CreateUser(ctx, u)
+				err = st.CreateUser(ctx, u)
 				if errors.Is(err, identity.ErrConflict) {
 					return usagef("%s: user %s already exists; 'gatehouse user list' shows the users", path, quoteShort(username))
 				}
@@ -115,6 +123,7 @@ go into the user's access tokens.`,
 	f.StringSliceVar(&roles, "roles", nil, "roles, comma-separated")
 	f.BoolVar(&passwordFromStdin, "password-stdin", false, "read the password from stdin (else one is generated and printed once)")
 	sf.register(cmd)
+	rf.register(cmd)
 	_ = cmd.MarkFlagRequired("email")
 	return cmd
 }
