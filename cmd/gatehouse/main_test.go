@@ -272,14 +272,14 @@ func TestREADMECommands(t *testing.T) {
 		if strings.Contains(block, "gatehouse serve") {
 			continue // runs until stopped; TestServeEndToEnd covers it
 		}
-		for _, c := range []string{"gatehouse keys", "gatehouse token", "gatehouse user", "gatehouse client"} {
+		for _, c := range []string{"gatehouse keys", "gatehouse token", "gatehouse user", "gatehouse client", "gatehouse ca"} {
 			if strings.Contains(block, c) {
 				script.WriteString(block)
 				break
 			}
 		}
 	}
-	for _, c := range []string{"gatehouse token verify", "gatehouse user add", "gatehouse client add", "gatehouse keys rotate"} {
+	for _, c := range []string{"gatehouse token verify", "gatehouse user add", "gatehouse client add", "gatehouse keys rotate", "gatehouse token revoke", "gatehouse ca issue"} {
 		if !strings.Contains(script.String(), c) {
 			t.Fatalf("README.md shows no %s:\n%s", c, script.String())
 		}
