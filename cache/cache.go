@@ -234,7 +234,13 @@ func (c *Cache[V]) Invalidate(ctx context.Context, keys ...string) error {
 		return nil
 	}
 	c.invalidated(keys)
-	if err := c.backend.invalidate(ctx, c.name, c.origin, keys); err != nil {
+	err := c.backend.invalidate(ctx, c.name, c.origin, keys)
+	// A Get of this cache between the first drop and the shared tier's may
+	// have read the old shared value and kept it (its fill began after the
+	// epoch moved). The backend skips its own origin's message, so drop
+	// again now that the shared tier no longer holds it, whatever err.
+	c.drop(keys)
+	if err != nil {
 		c.backendErrors.Add(1)
 		return err
 	}
@@ -263,12 +269,18 @@ func (c *Cache[V]) Close() error {
 func (c *Cache[V]) id() string { return c.origin }
 
 func (c *Cache[V]) invalidated(keys []string) {
+	c.drop(keys)
+	c.invalidations.Add(uint64(len(keys)))
+}
+
+// drop moves the epoch and drops keys from the local tier and from the
+// loads in flight, without counting an invalidation.
+func (c *Cache[V]) drop(keys []string) {
 	c.epoch.Add(1)
 	for _, k := range keys {
 		c.local.Invalidate(k)
 		c.flight.Forget(k)
 	}
-	c.invalidations.Add(uint64(len(keys)))
 }
 
 func (c *Cache[V]) flush() {

@@ -2,6 +2,8 @@ package cache_test
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -243,5 +245,51 @@ func TestRedisFaultAndRecovery(t *testing.T) {
 			}
 			redistest.Eventually(t, time.Second, "b hears invalidations again", func() bool { return get(t, b, src, "alice") == "v3" })
 		})
+	}
+}
+
+// Gets of the invalidating process racing its Invalidate must not keep the
+// old value: the Redis message of its own origin is skipped.
+func TestRedisInvalidateWinsOverOwnConcurrentGets(t *testing.T) {
+	prefix := redistest.Prefix(t)
+	rb := newRedisBackend(t, redistest.Client(t, "race"), prefix)
+	c, err := cache.New[int64]("u", rb, cache.WithTTL(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	var src atomic.Int64
+	load := func(context.Context) (int64, error) { return src.Load(), nil }
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c.Get(ctx, "k", load)
+			}
+		}()
+	}
+	stale := 0
+	for i := int64(1); i <= 100; i++ {
+		src.Store(i)
+		if err := c.Invalidate(ctx, "k"); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := c.Get(ctx, "k", load); v != i {
+			stale++
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if stale > 0 {
+		t.Fatalf("%d of 100 Gets after Invalidate returned answered an old value", stale)
 	}
 }
