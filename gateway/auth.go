@@ -147,8 +147,8 @@ func (a *routeAuth) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *routeAuth) pick(r *http.Request) http.Handler {
-	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || len(raw) > 16<<10 {
+	scheme, raw, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || len(raw) > 16<<10 {
 		return a.candidates[0].handler
 	}
 	_, payload, err := token.ParseUnverified(strings.TrimSpace(raw))

@@ -51,6 +51,11 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For and Forwarded
 	// headers name the client. Others are the client themselves.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ClientIPHeader is the header the trusted proxies write the client
+	// address to: "x-forwarded-for" (the default) or "forwarded" (RFC
+	// 7239). Only that one is read: a proxy that writes one passes the
+	// other on as the client sent it.
+	ClientIPHeader string `yaml:"client_ip_header"`
 	// Limits bound requests and the upstream wait.
 	Limits Limits `yaml:"limits"`
 	// SecurityHeaders are set on every response.
@@ -461,6 +466,11 @@ func (c *Config) Validate() error {
 			return c.errAt(top("trusted_proxies"), fmt.Sprintf("trusted_proxies[%d]", i), "%v", err)
 		}
 	}
+	switch strings.ToLower(c.ClientIPHeader) {
+	case "", "x-forwarded-for", "forwarded":
+	default:
+		return c.errAt(top("client_ip_header"), "client_ip_header", "%q is not x-forwarded-for or forwarded", c.ClientIPHeader)
+	}
 	if c.TLS != nil && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
 		return c.errAt(top("tls"), "tls", "cert_file and key_file are both required")
 	}
@@ -735,6 +745,14 @@ func parsePrefix(s string) (netip.Prefix, error) {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
 			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR prefix (such as 10.0.0.0/8 or 2001:db8::/32)", s)
+		}
+		if p.Addr().Is4In6() {
+			// Client addresses are unmapped (::ffff:10.0.0.1 is 10.0.0.1):
+			// so must prefixes be, or they never match.
+			if p.Bits() < 96 {
+				return netip.Prefix{}, fmt.Errorf("%q mixes IPv4-mapped and other IPv6 addresses: write the IPv4 prefix (such as 10.0.0.0/8)", s)
+			}
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
 		return p.Masked(), nil
 	}

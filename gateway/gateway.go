@@ -9,6 +9,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -292,7 +295,21 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("the request header fields are larger than %d bytes", st.limits.MaxHeaderBytes))
 		return
 	}
+	r.Host = normalizeHost(r.Host)
+	if why := ambiguousPath(r); why != "" {
+		refuse(rec, http.StatusBadRequest, TypeAmbiguousPath, reasonAmbiguousPath, why)
+		return
+	}
+	if why := st.caseAmbiguous(r); why != "" {
+		refuse(rec, http.StatusBadRequest, TypeAmbiguousPath, reasonAmbiguousPath, why)
+		return
+	}
 	info.client, info.trusted = st.clientAddr(r)
+	if !info.client.IsValid() {
+		refuse(rec, http.StatusBadRequest, TypeBadClientAddress, reasonBadClientAddress,
+			"the client address the trusted proxy forwarded cannot be read")
+		return
+	}
 	if !st.ip.allowed(info.client) {
 		refuse(rec, http.StatusForbidden, TypeIPDenied, reasonIPDenied, "requests from this address are not allowed")
 		return
@@ -319,4 +336,44 @@ func headerBytes(r *http.Request) int {
 		}
 	}
 	return n
+}
+
+// normalizeHost lowercases host and drops a trailing dot of its name, so
+// that "ADMIN.example." is matched (and forwarded) as "admin.example".
+func normalizeHost(host string) string {
+	name, port := host, ""
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		name, port = host[:i], host[i:]
+	}
+	return strings.TrimSuffix(strings.ToLower(name), ".") + port
+}
+
+// ambiguousPath explains why the path of r could be read differently by
+// the gateway and by the upstream, or "" when it cannot: encoded slashes,
+// backslashes and dots, path parameters (";"), dot segments, empty
+// segments and segments ending in a dot. The gateway routes (and decides
+// on authentication) by the path as it reads it; an upstream that decoded
+// "%2F" or resolved "..;" would serve another resource than the route's.
+func ambiguousPath(r *http.Request) string {
+	raw := r.URL.EscapedPath()
+	lower := strings.ToLower(raw)
+	for _, bad := range []string{"%2f", "%5c", "%2e", "%00", ";", "\\"} {
+		if strings.Contains(lower, bad) {
+			return "the request path holds " + strconv.Quote(bad) + ", which servers read in different ways; send the path without it"
+		}
+	}
+	p := r.URL.Path
+	clean := path.Clean("/" + p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	if clean != p {
+		return "the request path is not in canonical form (dot segments or empty segments); send " + strconv.Quote(clean)
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if strings.HasSuffix(seg, ".") {
+			return "a segment of the request path ends with a dot, which some servers drop; send the path without it"
+		}
+	}
+	return ""
 }

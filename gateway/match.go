@@ -85,19 +85,20 @@ func buildMatcher(routes []Route, target func(i int) matchTarget) (mux *http.Ser
 // routePatterns returns the methods and the host+path patterns of r.
 func routePatterns(r *Route) (methods, paths []string) {
 	methods = r.Methods
+	host := normalizeHost(r.Host) // requests' hosts are normalized the same way
 	if r.Pattern != "" {
 		p := strings.TrimSpace(r.Pattern)
 		if m, rest, ok := strings.Cut(p, " "); ok {
 			methods = []string{m}
 			p = strings.TrimLeft(rest, " ")
 		}
-		return methods, []string{r.Host + p}
+		return methods, []string{host + p}
 	}
 	p := r.Path
 	if p == "/" || strings.HasSuffix(p, "/") {
-		return methods, []string{r.Host + p}
+		return methods, []string{host + p}
 	}
-	return methods, []string{r.Host + p, r.Host + p + "/"}
+	return methods, []string{host + p, host + p + "/"}
 }
 
 // preflightDispatch answers a preflight on a path that several routes

@@ -19,6 +19,12 @@ const (
 	TypeCORSRefused = problemBase + "cors-refused"
 	// TypePayloadTooLarge: the request body exceeds the limit (413).
 	TypePayloadTooLarge = problemBase + "payload-too-large"
+	// TypeAmbiguousPath: the request path or host could be read
+	// differently by the gateway and the upstream (400).
+	TypeAmbiguousPath = problemBase + "ambiguous-path"
+	// TypeBadClientAddress: a trusted proxy forwarded a client address
+	// that cannot be read (400).
+	TypeBadClientAddress = problemBase + "bad-client-address"
 	// TypeHeadersTooLarge: the request header fields exceed the limit (431).
 	TypeHeadersTooLarge = problemBase + "headers-too-large"
 	// TypeURITooLong: the request target exceeds the limit (414).
@@ -38,19 +44,21 @@ const (
 // Reasons of refused requests, the reason label of
 // gatehouse_gateway_refused_total and the "refused" field of the access log.
 const (
-	reasonRateLimited     = "rate_limited"
-	reasonRateLimitErr    = "ratelimit_unavailable"
-	reasonIPDenied        = "ip_denied"
-	reasonCORS            = "cors"
-	reasonBodyTooLarge    = "body_too_large"
-	reasonURITooLong      = "uri_too_long"
-	reasonHeadersTooLarge = "headers_too_large"
-	reasonOverloaded      = "overloaded"
-	reasonNoRoute         = "no_route"
-	reasonUnauthorized    = "unauthorized"
-	reasonForbidden       = "forbidden"
-	reasonAuthError       = "auth_error"
-	reasonExchange        = "exchange_failed"
+	reasonRateLimited      = "rate_limited"
+	reasonRateLimitErr     = "ratelimit_unavailable"
+	reasonIPDenied         = "ip_denied"
+	reasonCORS             = "cors"
+	reasonBodyTooLarge     = "body_too_large"
+	reasonURITooLong       = "uri_too_long"
+	reasonHeadersTooLarge  = "headers_too_large"
+	reasonAmbiguousPath    = "ambiguous_path"
+	reasonBadClientAddress = "bad_client_address"
+	reasonOverloaded       = "overloaded"
+	reasonNoRoute          = "no_route"
+	reasonUnauthorized     = "unauthorized"
+	reasonForbidden        = "forbidden"
+	reasonAuthError        = "auth_error"
+	reasonExchange         = "exchange_failed"
 )
 
 // refuse writes a problem and notes the reason for logs and metrics.

@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,7 +131,20 @@ routes:
 		}
 		problemOf(t, gw.do(t, "GET", "/internal", map[string]string{"X-Forwarded-For": "10.6.6.6"}, nil), 403, TypeIPDenied)
 		problemOf(t, gw.do(t, "GET", "/internal", map[string]string{"X-Forwarded-For": "203.0.113.9"}, nil), 403, TypeIPDenied)
+		// Garbage where the proxy's address should be: the client is unknown, refused.
+		problemOf(t, gw.do(t, "GET", "/internal", map[string]string{"X-Forwarded-For": "10.1.2.3, nonsense"}, nil), 400, TypeBadClientAddress)
+		// X-Forwarded-For is the header read: a Forwarded header is the client's own.
+		problemOf(t, gw.do(t, "GET", "/internal", map[string]string{"Forwarded": `for="[fd00::1]:443"`}, nil), 403, TypeIPDenied)
+	})
+	t.Run("trusted proxy writing Forwarded", func(t *testing.T) {
+		gw := startGW(t, "trusted_proxies: [127.0.0.1/32, \"::1/128\"]\nclient_ip_header: forwarded\n"+routes, vars)
 		readEcho(t, gw.do(t, "GET", "/internal", map[string]string{"Forwarded": `for="[fd00::1]:443";proto=https`}, nil))
+		// The proxy writes Forwarded and passes the client's X-Forwarded-For on: not read.
+		problemOf(t, gw.do(t, "GET", "/internal", map[string]string{"Forwarded": "for=203.0.113.9", "X-Forwarded-For": "10.1.1.1"}, nil), 403, TypeIPDenied)
+	})
+	t.Run("IPv4-mapped prefixes match IPv4 clients", func(t *testing.T) {
+		gw := startGW(t, "ip: {deny: [\"::ffff:127.0.0.0/104\"]}\n"+routes, vars)
+		problemOf(t, gw.do(t, "GET", "/open", nil, nil), 403, TypeIPDenied)
 	})
 	t.Run("global deny", func(t *testing.T) {
 		gw := startGW(t, "ip: {deny: [127.0.0.0/8]}\n"+routes, vars)
@@ -141,11 +153,12 @@ routes:
 }
 
 func TestClientAddr(t *testing.T) {
-	st := &state{}
+	st, fwd := &state{}, &state{forwarded: true}
 	for _, p := range []string{"10.0.0.0/8", "2001:db8::/32"} {
 		pf, _ := parsePrefix(p)
 		st.trusted = append(st.trusted, pf)
 	}
+	fwd.trusted = st.trusted
 	tests := []struct {
 		name, remote, xff, fwd, want string
 	}{
@@ -155,7 +168,8 @@ func TestClientAddr(t *testing.T) {
 		{"rightmost untrusted", "10.0.0.1:1", "6.6.6.6, 1.2.3.4, 10.9.9.9", "", "1.2.3.4"},
 		{"trusted v6 peer", "[2001:db8::5]:1", "2001:db9::7", "", "2001:db9::7"},
 		{"forwarded", "10.0.0.1:1", "", `for=192.0.2.60;proto=http, for="[2001:db9::8]:4711"`, "2001:db9::8"},
-		{"garbage stops", "10.0.0.1:1", "1.2.3.4, nonsense", "", "10.0.0.1"},
+		{"garbage is no address", "10.0.0.1:1", "1.2.3.4, nonsense", "", "invalid IP"},
+		{"forwarded is not read by default", "10.0.0.1:1", "", `for=192.0.2.60`, "10.0.0.1"},
 		{"only proxies", "10.0.0.1:1", "10.0.0.2", "", "10.0.0.2"},
 		{"mapped v4", "[::ffff:10.0.0.1]:1", "1.2.3.4", "", "1.2.3.4"},
 	}
@@ -169,8 +183,12 @@ func TestClientAddr(t *testing.T) {
 			if tc.fwd != "" {
 				r.Header.Set("Forwarded", tc.fwd)
 			}
-			got, _ := st.clientAddr(r)
-			if got != netip.MustParseAddr(tc.want) {
+			s := st
+			if tc.fwd != "" && tc.xff == "" && tc.name != "forwarded is not read by default" {
+				s = fwd
+			}
+			got, _ := s.clientAddr(r)
+			if got.String() != tc.want {
 				t.Fatalf("client %s, want %s", got, tc.want)
 			}
 		})

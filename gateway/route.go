@@ -224,6 +224,16 @@ func (rt *route) pick() *upstream {
 	return ups[n%uint64(len(ups))]
 }
 
+// spoofable are request headers that tell some servers a client address,
+// the original URL or another method; a client never gets to set them
+// upstream (the gateway sets X-Forwarded-* and Forwarded itself).
+var spoofable = map[string]bool{
+	"X-Real-Ip": true, "True-Client-Ip": true, "X-Client-Ip": true, "Cf-Connecting-Ip": true,
+	"X-Forwarded-Port": true, "X-Forwarded-Prefix": true, "X-Forwarded-Ssl": true, "X-Forwarded-Scheme": true,
+	"X-Original-Url": true, "X-Rewrite-Url": true, "X-Original-Uri": true,
+	"X-Http-Method-Override": true, "X-Http-Method": true, "X-Method-Override": true,
+}
+
 // rewrite builds the outbound request (httputil.ReverseProxy.Rewrite; the
 // proxy has already removed hop-by-hop and X-Forwarded-* headers).
 func (rt *route) rewrite(pr *httputil.ProxyRequest) {
@@ -242,8 +252,10 @@ func (rt *route) rewrite(pr *httputil.ProxyRequest) {
 		}
 	}
 	pr.SetXForwarded()
-	for _, f := range rt.forward {
-		delete(out.Header, f[0])
+	for k := range out.Header {
+		if rt.st.claimHeaders[claimHeaderKey(k)] || spoofable[k] {
+			delete(out.Header, k)
+		}
 	}
 	if p, ok := guard.PrincipalFrom(pr.In.Context()); ok {
 		for _, f := range rt.forward {

@@ -27,6 +27,13 @@ type state struct {
 	hsts      string
 	accessLog bool
 	cancel    context.CancelFunc // stops the health checks
+	// claimHeaders are the forward_claims header names of every route,
+	// lowercased with "_" as "-": no request carries them upstream unless
+	// the gateway set them, on any route.
+	claimHeaders map[string]bool
+	// forwarded: the client address is read from Forwarded, not
+	// X-Forwarded-For (client_ip_header).
+	forwarded bool
 }
 
 // build turns cfg into a state; old, when not nil, lends it the limiters
@@ -47,6 +54,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, old *state) (*state, e
 		pf, _ := parsePrefix(p)
 		st.trusted = append(st.trusted, pf)
 	}
+	st.forwarded = strings.EqualFold(cfg.ClientIPHeader, "forwarded")
 	st.ip = newIPFilter(cfg.IP)
 	st.buildHeaders(cfg.SecurityHeaders)
 
@@ -69,6 +77,12 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, old *state) (*state, e
 			return nil, err
 		}
 		st.routes = append(st.routes, rt)
+	}
+	st.claimHeaders = map[string]bool{}
+	for _, rt := range st.routes {
+		for _, f := range rt.forward {
+			st.claimHeaders[claimHeaderKey(f[0])] = true
+		}
 	}
 	st.mux, err = buildMatcher(cfg.Routes, func(i int) matchTarget {
 		rt := st.routes[i]
@@ -161,8 +175,8 @@ func (st *state) clientAddr(r *http.Request) (netip.Addr, bool) {
 		return peer, false
 	}
 	var hops []string
-	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-		for _, v := range xff {
+	if !st.forwarded {
+		for _, v := range r.Header.Values("X-Forwarded-For") {
 			for _, h := range strings.Split(v, ",") {
 				hops = append(hops, strings.TrimSpace(h))
 			}
@@ -182,7 +196,10 @@ func (st *state) clientAddr(r *http.Request) (netip.Addr, bool) {
 	for i := len(hops) - 1; i >= 0; i-- {
 		a, ok := parseHop(hops[i])
 		if !ok {
-			break // garbage: stop at the last address we could trust
+			// Garbage where a trusted proxy should have written the
+			// address it saw: the client is unknown (an invalid Addr,
+			// which serveHTTP refuses), never the proxy itself.
+			return netip.Addr{}, true
 		}
 		if !st.isTrusted(a) {
 			return a, true
@@ -233,4 +250,30 @@ func policyName(route string) string {
 		return "global"
 	}
 	return fmt.Sprintf("route.%s", route)
+}
+
+// caseAmbiguous explains why the path of r would match another route if
+// compared without regard to case, or "" when it would not. Many servers
+// (Express, ASP.NET Core, Windows hosts) route case-insensitively: a
+// request for "/api/ADMIN" that the gateway routes by the rules of "/api"
+// could be served by the upstream's "/api/admin".
+func (st *state) caseAmbiguous(r *http.Request) string {
+	p := r.URL.Path
+	if strings.ToLower(p) == p {
+		return ""
+	}
+	_, pattern := st.mux.Handler(r)
+	lower := r.Clone(r.Context())
+	lower.URL.Path, lower.URL.RawPath = strings.ToLower(p), ""
+	if _, other := st.mux.Handler(lower); other != pattern {
+		return "the request path matches another route when compared without case (" + other + "); send it in the case of the route"
+	}
+	return ""
+}
+
+// claimHeaderKey is how header names are compared with the forward_claims
+// names: without case, and with "_" as "-" (CGI and WSGI servers read
+// X_User and X-User as one).
+func claimHeaderKey(name string) string {
+	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
 }
