@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -89,26 +90,69 @@ func openStore(ctx context.Context, loc storeLocation, create bool) (identity.St
 	return s, nil
 }
 
-// redactURL hides the password of a URL (and the whole URL when it does
-// not parse: it may hold a password in a form we cannot find).
+// redactURL hides the passwords of a URL: the user's, and those of query
+// parameters such as Redis Sentinel's ?password= and ?sentinel_password=
+// or pgx's ?password= and ?sslpassword=. A string that does not parse as a
+// URL with a scheme (it may hold a password in a form we cannot find, such
+// as a "host=... password=..." DSN) is hidden whole.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable store URL)"
+	if err != nil || u.Scheme == "" {
+		return "(unparsable URL)"
+	}
+	q := u.Query()
+	masked := false
+	for k, vs := range q {
+		if secretParam(k) {
+			for i := range vs {
+				vs[i] = "xxxxx"
+			}
+			masked = true
+		}
+	}
+	if masked {
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }
 
-// scrubPassword removes the URL's password from a driver's message, in
-// case one repeats it.
+// dsnPassword finds the password of a keyword/value connection string.
+var dsnPassword = regexp.MustCompile(`(?i)password\s*=\s*('[^']*'|\S+)`)
+
+// secretParam reports whether a URL query parameter holds a secret.
+func secretParam(k string) bool {
+	k = strings.ToLower(k)
+	return strings.Contains(k, "password") || strings.Contains(k, "passwd") ||
+		strings.Contains(k, "secret") || strings.Contains(k, "token")
+}
+
+// scrubPassword removes the URL's passwords from a driver's message, in
+// case one repeats them.
 func scrubPassword(msg, raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "the store URL does not parse"
 	}
-	if p, ok := u.User.Password(); ok && p != "" {
+	var secrets []string
+	if p, ok := u.User.Password(); ok {
+		secrets = append(secrets, p)
+	}
+	for k, vs := range u.Query() {
+		if secretParam(k) {
+			secrets = append(secrets, vs...)
+		}
+	}
+	// A "host=... password=..." DSN parses as a relative URL.
+	for _, m := range dsnPassword.FindAllStringSubmatch(raw, -1) {
+		secrets = append(secrets, strings.Trim(m[1], "'"))
+	}
+	for _, p := range secrets {
+		if p == "" {
+			continue
+		}
 		msg = strings.ReplaceAll(msg, p, "xxxxx")
 		msg = strings.ReplaceAll(msg, url.QueryEscape(p), "xxxxx")
+		msg = strings.ReplaceAll(msg, url.PathEscape(p), "xxxxx")
 	}
 	return msg
 }
