@@ -78,17 +78,10 @@ func (s *Server) startPublishing(ctx context.Context) {
 // applyEntry applies an entry received from the publisher to the server's
 // own deny list.
 func (s *Server) applyEntry(e revocation.Entry) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	switch e.Kind {
-	case revocation.Token:
-		if e.Until.After(s.revoked[e.Value]) {
-			s.revoked[e.Value] = e.Until
-		}
-	case revocation.Subject, revocation.Client:
-		k := string(e.Kind) + ":" + e.Value
-		if e.IssuedBefore.After(s.revSubs[k]) {
-			s.revSubs[k] = e.IssuedBefore
-		}
+	case revocation.Token, revocation.Subject, revocation.Client:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.denyLocked(string(e.Kind), e.Value, e.IssuedBefore, e.Until)
 	}
 }

@@ -94,8 +94,8 @@ type Server struct {
 	signedAt time.Time // creation of the active key
 	verifyBy map[string]*keys.Key
 	jwks     []byte
-	revoked  map[string]time.Time // jti → until
-	revSubs  map[string]time.Time // "sub:"+v or "client:"+v → issued before
+	revoked  map[string]time.Time     // jti → until
+	revSubs  map[string]subRevocation // "sub:"+v or "client:"+v
 
 	loadedAt time.Time
 	reloadMu sync.Mutex
@@ -327,24 +327,61 @@ func (s *Server) reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("authserver: load revocations: %w", err)
 	}
-	revoked, revSubs := map[string]time.Time{}, map[string]time.Time{}
-	for _, r := range revs {
-		switch r.Kind {
-		case identity.RevokeToken:
-			revoked[r.Value] = r.Until
-		default:
-			k := string(r.Kind) + ":" + r.Value
-			if r.IssuedBefore.After(revSubs[k]) {
-				revSubs[k] = r.IssuedBefore
-			}
-		}
-	}
 	s.mu.Lock()
 	s.signing, s.signedAt, s.verifyBy, s.jwks = active, activeSince, verifyBy, jwks
-	s.revoked, s.revSubs = revoked, revSubs
+	// Merge rather than replace: entries applied since ListRevocations
+	// read the store (a revocation made here meanwhile, or one received
+	// from the publisher, perhaps never stored here) must stay.
+	s.dropExpiredLocked(now)
+	for _, r := range revs {
+		s.denyLocked(string(r.Kind), r.Value, r.IssuedBefore, r.Until)
+	}
 	s.loadedAt = now
 	s.mu.Unlock()
 	return nil
+}
+
+// subRevocation is a Subject or Client entry of the server's deny list.
+type subRevocation struct {
+	before time.Time // tokens issued at or before are revoked
+	until  time.Time // the entry is dropped after
+}
+
+// denyLocked adds an entry to the deny list, keeping the wider of it and
+// any entry already there. s.mu is held.
+func (s *Server) denyLocked(kind, value string, issuedBefore, until time.Time) {
+	if s.revoked == nil {
+		s.revoked, s.revSubs = map[string]time.Time{}, map[string]subRevocation{}
+	}
+	if kind == string(identity.RevokeToken) {
+		if cur, ok := s.revoked[value]; !ok || until.After(cur) {
+			s.revoked[value] = until
+		}
+		return
+	}
+	k := kind + ":" + value
+	cur := s.revSubs[k]
+	if issuedBefore.After(cur.before) {
+		cur.before = issuedBefore
+	}
+	if until.After(cur.until) {
+		cur.until = until
+	}
+	s.revSubs[k] = cur
+}
+
+// dropExpiredLocked drops the entries whose Until has passed. s.mu is held.
+func (s *Server) dropExpiredLocked(now time.Time) {
+	for k, until := range s.revoked {
+		if !until.After(now) {
+			delete(s.revoked, k)
+		}
+	}
+	for k, r := range s.revSubs {
+		if !r.until.After(now) {
+			delete(s.revSubs, k)
+		}
+	}
 }
 
 // Reload reads signing keys and revocations from the store now.
@@ -375,10 +412,10 @@ func (s *Server) Revoked(_ context.Context, c *token.Claims) (bool, error) {
 		return true, nil
 	}
 	iat := c.IssuedAt.Time()
-	if t, ok := s.revSubs["sub:"+c.Subject]; ok && !iat.After(t) {
+	if r, ok := s.revSubs["sub:"+c.Subject]; ok && !iat.After(r.before) {
 		return true, nil
 	}
-	if t, ok := s.revSubs["client:"+c.ClientID]; ok && c.ClientID != "" && !iat.After(t) {
+	if r, ok := s.revSubs["client:"+c.ClientID]; ok && c.ClientID != "" && !iat.After(r.before) {
 		return true, nil
 	}
 	return false, nil
@@ -399,15 +436,7 @@ func (s *Server) addRevocation(ctx context.Context, r identity.Revocation) error
 func (s *Server) applyRevocation(r identity.Revocation) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch r.Kind {
-	case identity.RevokeToken:
-		s.revoked[r.Value] = r.Until
-	default:
-		k := string(r.Kind) + ":" + r.Value
-		if r.IssuedBefore.After(s.revSubs[k]) {
-			s.revSubs[k] = r.IssuedBefore
-		}
-	}
+	s.denyLocked(string(r.Kind), r.Value, r.IssuedBefore, r.Until)
 }
 
 func (s *Server) issuerFor(ttl time.Duration) (*token.Issuer, error) {
