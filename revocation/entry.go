@@ -42,6 +42,9 @@ type Entry struct {
 }
 
 // ByToken returns the entry that revokes the token with jti until exp.
+// Verifiers accept a token until its exp plus their leeway (30s by
+// default, token.DefaultLeeway): pass the exp with that leeway added, or
+// the token is accepted again between exp and exp + leeway.
 func ByToken(jti string, exp time.Time) Entry { return Entry{Kind: Token, Value: jti, Until: exp} }
 
 // BySubject returns the entry that revokes every token of sub issued at or

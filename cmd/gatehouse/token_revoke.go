@@ -12,6 +12,7 @@ import (
 	"github.com/gatehousehq/gatehouse/cache"
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/revocation"
+	"github.com/gatehousehq/gatehouse/token"
 )
 
 // adminPublishTimeout bounds what an admin command waits for Redis.
@@ -146,8 +147,8 @@ func newTokenRevokeCmd(e *env) *cobra.Command {
 		Long: `Revoke access tokens before they expire:
 
   --jti ID       one token, by its jti (gatehouse token decode shows it),
-                 kept on the list until --until (the token's exp; default
-                 24h from now);
+                 kept on the list until --until (the token's exp) plus
+                 the verifiers' leeway (default 24h from now);
   --sub SUBJECT  every token of the subject (a user's ID, the sub claim)
                  issued until now, and every refresh token of the user:
                  logout everywhere;
@@ -188,10 +189,12 @@ running it again is harmless. For example:
 					if err != nil {
 						return usagef("%s: --until %s is not an RFC 3339 time like 2026-11-28T21:15:00Z", path, quoteShort(until))
 					}
-					if !t.After(now) {
+					// Verifiers accept a token until exp plus their leeway:
+					// keep the entry that long, as the revoke endpoint does.
+					if !t.Add(token.DefaultLeeway).After(now) {
 						return usagef("%s: --until is in the past: a token that has expired needs no revocation", path)
 					}
-					r.Until = t
+					r.Until = t.Add(token.DefaultLeeway)
 				}
 			case sub != "":
 				r.Kind, r.Value = identity.RevokeSubject, sub

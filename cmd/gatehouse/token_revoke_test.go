@@ -248,3 +248,24 @@ func TestAddWithRedisDropsNegativeEntries(t *testing.T) {
 		return uerr == nil && cerr == nil
 	})
 }
+
+// A --jti entry lasts until --until plus the verifiers' leeway: they
+// accept the token that long after its exp.
+func TestTokenRevokeUntilCoversTheLeeway(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	mustGH(t, "", "user", "add", "alice", "--email", "alice@acme.test", "--data", data)
+	exp := time.Now().Add(time.Hour).Truncate(time.Second).UTC()
+	mustGH(t, "", "token", "revoke", "--jti", "leeway-jti", "--until", exp.Format(time.RFC3339), "--data", data)
+	st := openTestStore(t, data)
+	revs, err := st.ListRevocations(context.Background(), exp.Add(token.DefaultLeeway-time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range revs {
+		found = found || r.Value == "leeway-jti"
+	}
+	if !found {
+		t.Fatalf("the entry is gone within the leeway after --until: %+v", revs)
+	}
+}
