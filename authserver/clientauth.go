@@ -46,7 +46,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (*iden
 	if id == "" {
 		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "client authentication required")
 	}
-	c, err := s.store.ClientByID(ctx, id)
+	c, err := s.clientWithSecret(ctx, id)
 	if errors.Is(err, identity.ErrNotFound) {
 		identity.VerifyNoUser(secret)
 		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "unknown client or bad credentials")
@@ -113,4 +113,22 @@ func (c *secretCache) verify(client *identity.Client, secret string) bool {
 	c.ok[client.ID] = cachedSecret{hash: client.SecretHash, mac: mac}
 	c.mu.Unlock()
 	return true
+}
+
+// userCredentials reads the user whose password is checked, with its hash:
+// through identity.CredentialReader when the store leaves hashes out of its
+// ordinary reads (identity.CachedStore).
+func (s *Server) userCredentials(ctx context.Context, username string) (*identity.User, error) {
+	if cr, ok := s.store.(identity.CredentialReader); ok {
+		return cr.UserCredentials(ctx, username)
+	}
+	return s.store.UserByUsername(ctx, username)
+}
+
+// clientWithSecret reads the client whose secret is checked, with its hash.
+func (s *Server) clientWithSecret(ctx context.Context, id string) (*identity.Client, error) {
+	if cr, ok := s.store.(identity.CredentialReader); ok {
+		return cr.ClientCredentials(ctx, id)
+	}
+	return s.store.ClientByID(ctx, id)
 }

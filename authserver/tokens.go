@@ -247,7 +247,7 @@ func (s *Server) checkLogin(ctx context.Context, r *http.Request, username, pass
 	if username == "" || password == "" {
 		return nil, badRequest(errInvalidRequest, "username and password are required")
 	}
-	u, err := s.store.UserByUsername(ctx, username)
+	u, err := s.userCredentials(ctx, username)
 	switch {
 	case errors.Is(err, identity.ErrNotFound):
 		identity.VerifyNoUser(password)

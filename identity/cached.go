@@ -32,10 +32,14 @@ var ErrNotInvalidated = errors.New("identity: stored, but the shared cache was n
 // same backend (an old binary, SQL by hand) are seen after the TTL. It is
 // safe for concurrent use; returned values are copies.
 //
-// The cached values are whole users and clients, with the argon2id hashes
-// of passwords and client secrets that the store holds (the auth server
-// checks them on the cached path). On Redis, give the cache the protection
-// of the store itself: an ACL user, TLS (rediss://), no public address.
+// The cached values are users and clients without the argon2id hashes of
+// their passwords and client secrets: what a shared cache (Redis) holds
+// could not help anyone guess a password offline. Its reads return them
+// without hashes too; the auth server reads the user or client whose
+// credentials it checks through [CachedStore.UserCredentials] and
+// [CachedStore.ClientCredentials] (identity.CredentialReader), which go to
+// the store. Still, on Redis, give the cache the protection of the store:
+// an ACL user, TLS (rediss://), no public address.
 type CachedStore struct {
 	Store
 	users     *cache.Cache[*User] // by ID
@@ -44,8 +48,9 @@ type CachedStore struct {
 }
 
 var (
-	_ Store       = (*CachedStore)(nil)
-	_ GrantPruner = (*CachedStore)(nil)
+	_ Store            = (*CachedStore)(nil)
+	_ GrantPruner      = (*CachedStore)(nil)
+	_ CredentialReader = (*CachedStore)(nil)
 )
 
 // Cached puts store behind caches on backend (cache.NewMemory for one
@@ -83,7 +88,9 @@ func (s *CachedStore) Unwrap() Store { return s.Store }
 
 // UserByID returns the user with id, from the cache when it can.
 func (s *CachedStore) UserByID(ctx context.Context, id string) (*User, error) {
-	u, err := s.users.Get(ctx, id, func(ctx context.Context) (*User, error) { return s.Store.UserByID(ctx, id) })
+	u, err := s.users.Get(ctx, id, func(ctx context.Context) (*User, error) {
+		return withoutHash(s.Store.UserByID(ctx, id))
+	})
 	return cloneUser(u), err
 }
 
@@ -91,14 +98,16 @@ func (s *CachedStore) UserByID(ctx context.Context, id string) (*User, error) {
 // can.
 func (s *CachedStore) UserByUsername(ctx context.Context, username string) (*User, error) {
 	u, err := s.usernames.Get(ctx, username, func(ctx context.Context) (*User, error) {
-		return s.Store.UserByUsername(ctx, username)
+		return withoutHash(s.Store.UserByUsername(ctx, username))
 	})
 	return cloneUser(u), err
 }
 
 // ClientByID returns the client with id, from the cache when it can.
 func (s *CachedStore) ClientByID(ctx context.Context, id string) (*Client, error) {
-	c, err := s.clients.Get(ctx, id, func(ctx context.Context) (*Client, error) { return s.Store.ClientByID(ctx, id) })
+	c, err := s.clients.Get(ctx, id, func(ctx context.Context) (*Client, error) {
+		return withoutSecret(s.Store.ClientByID(ctx, id))
+	})
 	return cloneClient(c), err
 }
 
@@ -203,6 +212,36 @@ func (s *CachedStore) invalidateClient(ctx context.Context, id string) error {
 		return fmt.Errorf("%w (client %s; other instances may serve the old entry until its TTL): %w", ErrNotInvalidated, id, err)
 	}
 	return nil
+}
+
+// UserCredentials returns the user with username from the store, with its
+// password hash, never from the cache (CredentialReader).
+func (s *CachedStore) UserCredentials(ctx context.Context, username string) (*User, error) {
+	return s.Store.UserByUsername(ctx, username)
+}
+
+// ClientCredentials returns the client with id from the store, with its
+// secret hash, never from the cache (CredentialReader).
+func (s *CachedStore) ClientCredentials(ctx context.Context, id string) (*Client, error) {
+	return s.Store.ClientByID(ctx, id)
+}
+
+func withoutHash(u *User, err error) (*User, error) {
+	if u != nil {
+		c := *u
+		c.PasswordHash = ""
+		u = &c
+	}
+	return u, err
+}
+
+func withoutSecret(c *Client, err error) (*Client, error) {
+	if c != nil {
+		d := *c
+		d.SecretHash = ""
+		c = &d
+	}
+	return c, err
 }
 
 func cloneUser(u *User) *User {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -344,5 +345,52 @@ func TestCachedNeedsAStoreAndABackend(t *testing.T) {
 	}
 	if _, err := identity.Cached(openSQLite(t), newMemoryBackend(t), cache.WithTTL(-1)); err == nil {
 		t.Error("negative TTL accepted")
+	}
+}
+
+// TestCachedKeepsHashesOutOfTheCache: what the cache holds, in the process
+// and in Redis, has no password or secret hash; the credential reads go to
+// the store and carry them.
+func TestCachedKeepsHashesOutOfTheCache(t *testing.T) {
+	ctx := context.Background()
+	store := openSQLite(t)
+	pw, _ := identity.HashPasswordWith("pw", identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1})
+	u := &identity.User{Username: "alice", PasswordHash: pw}
+	if err := store.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateClient(ctx, &identity.Client{ID: "svc", SecretHash: pw, Grants: []string{identity.GrantClientCredentials}}); err != nil {
+		t.Fatal(err)
+	}
+	prefix := redistest.Prefix(t)
+	c := cached(t, store, newRedisBackend(t, "hashes", prefix))
+	byID, err := c.UserByID(ctx, u.ID)
+	if err != nil || byID.PasswordHash != "" {
+		t.Fatalf("UserByID through the cache: hash %q, %v", byID.PasswordHash, err)
+	}
+	if byName, err := c.UserByUsername(ctx, "alice"); err != nil || byName.PasswordHash != "" {
+		t.Fatalf("UserByUsername through the cache: %+v %v", byName, err)
+	}
+	if cl, err := c.ClientByID(ctx, "svc"); err != nil || cl.SecretHash != "" {
+		t.Fatalf("ClientByID through the cache: %+v %v", cl, err)
+	}
+	if cr, err := c.UserCredentials(ctx, "alice"); err != nil || cr.PasswordHash != pw {
+		t.Fatalf("UserCredentials: %+v %v", cr, err)
+	}
+	if cr, err := c.ClientCredentials(ctx, "svc"); err != nil || cr.SecretHash != pw {
+		t.Fatalf("ClientCredentials: %+v %v", cr, err)
+	}
+	rdb := redistest.Client(t, "hashes-admin")
+	keys, err := rdb.Keys(ctx, prefix+"*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("no cache keys under %s: %v", prefix, err)
+	}
+	for _, k := range keys {
+		if v, _ := rdb.Get(ctx, k).Result(); strings.Contains(v, "argon2id") {
+			t.Fatalf("Redis key %s holds a hash: %s", k, v)
+		}
+		if h, _ := rdb.HGetAll(ctx, k).Result(); strings.Contains(fmt.Sprint(h), "argon2id") {
+			t.Fatalf("Redis hash %s holds a password hash", k)
+		}
 	}
 }

@@ -134,6 +134,18 @@ type Store interface {
 	Close() error
 }
 
+// CredentialReader is implemented by stores whose ordinary reads leave out
+// the password and client secret hashes, such as [CachedStore], which keeps
+// them out of caches shared with other processes. Whoever checks a password
+// or a secret (the auth server) reads the user or client through it when the
+// store has it; the entries it returns carry their hashes.
+type CredentialReader interface {
+	// UserCredentials returns the user with username, with PasswordHash.
+	UserCredentials(ctx context.Context, username string) (*User, error)
+	// ClientCredentials returns the client with id, with SecretHash.
+	ClientCredentials(ctx context.Context, id string) (*Client, error)
+}
+
 // GrantPruner is implemented by stores that can drop spent grants, so that
 // codes and refresh tokens do not pile up: call it now and then, like
 // PruneRevocations. Both engines implement it.
