@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -75,6 +76,7 @@ type Env struct {
 	store    identity.Store
 	reads    *countingStore
 	profiles *server
+	mtls     *mesh // the CA and identities of orders → payments
 	servers  []*server
 	closers  []func() error
 	log      *slog.Logger
@@ -178,6 +180,7 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 		"profiles": ports.Profiles, "orders": ports.Orders, "payments": ports.Payments, "legacy": ports.Legacy} {
 		env.Services[name] = url(port)
 	}
+	env.Services["payments"] = "https://127.0.0.1:" + strconv.Itoa(ports.Payments) // mutual TLS (mtls.go)
 	// Until a server owns its listener, Close must close it.
 	env.closers = append(env.closers, func() error {
 		for _, l := range listeners {
@@ -261,8 +264,17 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	env.closers = append(env.closers, dirA.Close, dirB.Close)
 
 	// serveOn starts serving a component on its bound listener.
+	mtls, err := newMesh()
+	if err != nil {
+		return nil, err
+	}
+	env.closers = append(env.closers, mtls.close)
+	env.mtls = mtls
 	serveOn := func(name string, h http.Handler) {
 		s := &server{name: name, addr: listeners[name].Addr().String(), handler: h, log: log}
+		if name == "payments" {
+			s.tls = mtls.paymentsTLS()
+		}
 		s.serve(listeners[name])
 		delete(listeners, name)
 		env.servers = append(env.servers, s)
@@ -284,7 +296,7 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 		{"users", func() (http.Handler, error) { return newUsers(p, env.Services["profiles"]) }},
 		{"profiles", func() (http.Handler, error) { return newProfiles(p) }},
 		{"orders", func() (http.Handler, error) {
-			return newOrders(p, env.Services["payments"], sec.clients["orders"], owners)
+			return newOrders(p, env.Services["payments"], mtls.ordersToPayments(), sec.clients["orders"], owners)
 		}},
 		{"payments", func() (http.Handler, error) { return newPayments(p) }},
 	}
@@ -393,6 +405,7 @@ type server struct {
 	name, addr string
 	handler    http.Handler
 	log        *slog.Logger
+	tls        *tls.Config // mutual TLS, or nil for plain HTTP
 
 	mu  sync.Mutex
 	srv *http.Server
@@ -401,6 +414,9 @@ type server struct {
 func (s *server) serve(l net.Listener) {
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second,
 		MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	if s.tls != nil {
+		l = tls.NewListener(l, s.tls)
+	}
 	s.mu.Lock()
 	s.srv = srv
 	s.mu.Unlock()

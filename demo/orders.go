@@ -58,7 +58,11 @@ func (b *orderBook) visible(id, org string) (order, error) {
 //     act orders.
 //   - GET /api/orders/settlement calls payments as orders itself, with the
 //     client credentials grant (no user).
-func newOrders(p *platform, paymentsURL, secret string, owners map[string]string) (http.Handler, error) {
+//
+// orders reaches payments over mutual TLS (toPayments, mtls.go): each side
+// proves which service it is with its SPIFFE certificate, and the token
+// says for whom.
+func newOrders(p *platform, paymentsURL string, toPayments http.RoundTripper, secret string, owners map[string]string) (http.Handler, error) {
 	g, err := p.guardFor(apiAudience)
 	if err != nil {
 		return nil, err
@@ -77,11 +81,11 @@ func newOrders(p *platform, paymentsURL, secret string, owners map[string]string
 	if err != nil {
 		return nil, fmt.Errorf("demo: orders: %w", err)
 	}
-	onBehalf, err := relay.NewTransport(p.base, exchange, relay.WithTimeout(5*time.Second))
+	onBehalf, err := relay.NewTransport(toPayments, exchange, relay.WithTimeout(5*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("demo: orders: %w", err)
 	}
-	asItself, err := relay.NewTransport(p.base, own, relay.WithTimeout(5*time.Second), relay.WithRetries(1))
+	asItself, err := relay.NewTransport(toPayments, own, relay.WithTimeout(5*time.Second), relay.WithRetries(1))
 	if err != nil {
 		return nil, fmt.Errorf("demo: orders: %w", err)
 	}

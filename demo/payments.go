@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gatehousehq/gatehouse/guard"
+	"github.com/gatehousehq/gatehouse/workload"
 )
 
 // newPayments is the payment service of seeds/003. It accepts only tokens
@@ -14,6 +15,9 @@ import (
 //     Needs scope orders:write and act orders.
 //   - GET /payments/settlement: as orders itself, by client credentials;
 //     sub is the client, no user. Needs scope payments:read.
+//
+// It serves over mutual TLS and admits only orders' workload certificate
+// (mtls.go); peer in its answers is the SPIFFE ID the handshake verified.
 func newPayments(p *platform) (http.Handler, error) {
 	g, err := p.guardFor("payments")
 	if err != nil {
@@ -30,12 +34,23 @@ func newPayments(p *platform) (http.Handler, error) {
 	mux.HandleFunc("POST /payments/{order}", func(w http.ResponseWriter, r *http.Request) {
 		caller, _ := guard.PrincipalFrom(r.Context())
 		writeJSON(w, http.StatusOK, map[string]any{"order": r.PathValue("order"), "status": "paid",
-			"user": caller.Subject, "email": caller.Email, "act": caller.Claims.Actor.Subject, "aud": "payments"})
+			"user": caller.Subject, "email": caller.Email, "act": caller.Claims.Actor.Subject, "aud": "payments",
+			"peer": peerOf(r)})
 	}, guard.Scope("orders:write"), actingOrders)
 	mux.HandleFunc("GET /payments/settlement", func(w http.ResponseWriter, r *http.Request) {
 		caller, _ := guard.PrincipalFrom(r.Context())
 		writeJSON(w, http.StatusOK, map[string]any{"caller": caller.Subject, "client_id": caller.ClientID,
-			"user": "", "settled_orders": 2})
+			"user": "", "settled_orders": 2, "peer": peerOf(r)})
 	}, guard.Scope("payments:read"))
 	return mux, nil
+}
+
+// peerOf is the SPIFFE ID of the workload that called, from its verified
+// client certificate.
+func peerOf(r *http.Request) string {
+	id, err := workload.PeerID(r)
+	if err != nil {
+		return ""
+	}
+	return id.String()
 }

@@ -13,9 +13,11 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 	"golang.org/x/oauth2"
 
 	"github.com/gatehousehq/gatehouse/token"
@@ -108,13 +110,18 @@ func (w *walker) do(method, rawURL, bearer string, body any, hdr ...string) resu
 
 // step prints one line and counts a failure when ok is false.
 func (w *walker) step(scenario, what string, want, got int, ok bool, detail string) {
+	w.check(scenario, what, strconv.Itoa(want), strconv.Itoa(got), ok && want == got, detail)
+}
+
+// check is step for outcomes that are not an HTTP status.
+func (w *walker) check(scenario, what, want, got string, ok bool, detail string) {
 	w.steps++
 	mark := "ok  "
-	if !ok || want != got {
+	if !ok {
 		mark = "FAIL"
 		w.failed++
 	}
-	fmt.Fprintf(w.out, "%s %s  %-52s want %d got %d  %s\n", mark, scenario, what, want, got, detail)
+	fmt.Fprintf(w.out, "%s %s  %-52s want %s got %s  %s\n", mark, scenario, what, want, got, detail)
 }
 
 // password gets a token for user with the cli client; extra adds form
@@ -304,14 +311,30 @@ func (w *walker) seeds003() {
 	payer, _ := w.password("alice", url.Values{"audience": {"api", "orders"}})
 	r = w.do("POST", gw+"/api/orders/A-1001/pay", payer, nil)
 	m := r.json()
-	w.step("003", "alice: pay A-1001 → orders exchanges → payments", 200, r.status, m["act"] == "orders" && m["user"] == claims(alice).Subject,
-		fmt.Sprintf("payments saw sub=alice's id, act=%v", m["act"]))
+	w.step("003", "alice: pay A-1001 → orders exchanges → payments", 200, r.status,
+		m["act"] == "orders" && m["user"] == claims(alice).Subject && m["peer"] == ordersID.String(),
+		fmt.Sprintf("payments saw sub=alice's id, act=%v, over mTLS from %v", m["act"], m["peer"]))
 	r = w.do("POST", gw+"/api/orders/A-1001/pay", alice, nil)
 	w.step("003", "pay with a token not issued for orders", 403, r.status, true, fmt.Sprint(r.json()["detail"]))
 	r = w.do("GET", gw+"/api/orders/settlement", alice, nil)
 	m = r.json()
 	w.step("003", "settlement: orders → payments, client credentials", 200, r.status, m["caller"] == "orders" && m["user"] == "",
 		fmt.Sprintf("payments saw sub=%v, no user", m["caller"]))
+	// payments admits orders' workload certificate only: a caller with a
+	// valid token but no certificate does not get past the handshake.
+	got := "200"
+	noCert := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: tlsconfig.TLSClientConfig(w.env.mtls.ca.Bundle(), tlsconfig.AuthorizeID(paymentsID))}}
+	req, _ := http.NewRequestWithContext(w.ctx, http.MethodGet, w.env.Services["payments"]+"/payments/settlement", nil)
+	req.Header.Set("Authorization", "Bearer "+alice)
+	if resp, err := noCert.Do(req); err != nil {
+		got = "refused"
+	} else {
+		resp.Body.Close()
+		got = strconv.Itoa(resp.StatusCode)
+	}
+	w.check("003", "payments directly: valid token, no workload cert", "refused", got, got == "refused",
+		"mTLS: payments admits "+ordersID.String()+" only, at the handshake")
 
 	r = w.do("POST", gw+"/api/orders", alice, bytes.Repeat([]byte("x"), ordersMaxBody+1))
 	w.step("003", fmt.Sprintf("POST /api/orders with a %d KiB body", (ordersMaxBody+1)>>10), 413, r.status, true, "refused at the gateway")
