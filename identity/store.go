@@ -86,6 +86,9 @@ type RefreshTokens interface {
 	RevokeFamily(ctx context.Context, familyID string, now time.Time) error
 	// RevokeSubjectFamilies revokes every family of a user (logout everywhere).
 	RevokeSubjectFamilies(ctx context.Context, subject string, now time.Time) error
+	// RevokeClientFamilies revokes every family issued to a client (a
+	// revoked client's refresh tokens die with its access tokens).
+	RevokeClientFamilies(ctx context.Context, clientID string, now time.Time) error
 	// FamilyRevoked reports whether a family was revoked; false for a
 	// family the store does not know.
 	FamilyRevoked(ctx context.Context, familyID string) (bool, error)

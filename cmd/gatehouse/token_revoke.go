@@ -152,7 +152,8 @@ func newTokenRevokeCmd(e *env) *cobra.Command {
   --sub SUBJECT  every token of the subject (a user's ID, the sub claim)
                  issued until now, and every refresh token of the user:
                  logout everywhere;
-  --client ID    every token issued to the client until now.
+  --client ID    every token issued to the client until now, and every
+                 refresh token issued to it.
 
 The entry is recorded in the auth server's store (--data, --store or
 --config, as for 'gatehouse user'), so auth servers apply it at their next
@@ -219,13 +220,21 @@ running it again is harmless. For example:
 					return err
 				}
 				defer sh.close()
+				// The refresh tokens first: a refresh between the two
+				// writes would otherwise mint an access token issued after
+				// the entry's IssuedBefore.
+				var families error
+				switch r.Kind {
+				case identity.RevokeSubject:
+					families = st.RevokeSubjectFamilies(ctx, r.Value, now)
+				case identity.RevokeClient:
+					families = st.RevokeClientFamilies(ctx, r.Value, now)
+				}
 				if err := st.AddRevocation(ctx, r); err != nil {
 					return storeError(cmd, err)
 				}
-				if r.Kind == identity.RevokeSubject {
-					if err := st.RevokeSubjectFamilies(ctx, r.Value, now); err != nil {
-						return usagef("%s: the access tokens are revoked, but revoking the refresh tokens failed: %v", path, err)
-					}
+				if families != nil {
+					return usagef("%s: the access tokens are revoked, but revoking the refresh tokens failed: %v", path, families)
 				}
 				if err := sh.publish(ctx, r); err != nil {
 					return usagef("%s: recorded in the store, but publishing through Redis failed (%s); run the command again", path, publishError(err))

@@ -269,3 +269,31 @@ func TestTokenRevokeUntilCoversTheLeeway(t *testing.T) {
 		t.Fatalf("the entry is gone within the leeway after --until: %+v", revs)
 	}
 }
+
+// --client revokes the client's refresh tokens too, as --sub does the
+// user's.
+func TestTokenRevokeClientRevokesItsRefreshTokens(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	mustGH(t, "", "user", "add", "alice", "--email", "alice@acme.test", "--data", data)
+	st := openTestStore(t, data)
+	ctx := context.Background()
+	now := time.Now()
+	for _, rt := range []*identity.RefreshToken{
+		{Hash: identity.HashToken(identity.NewSecret()), FamilyID: "fam-batch", ClientID: "batch", Subject: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+		{Hash: identity.HashToken(identity.NewSecret()), FamilyID: "fam-other", ClientID: "other", Subject: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+	} {
+		if err := st.SaveRefreshToken(ctx, rt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustGH(t, "", "token", "revoke", "--client", "batch", "--data", data)
+	for fam, want := range map[string]bool{"fam-batch": true, "fam-other": false} {
+		got, err := st.FamilyRevoked(ctx, fam)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("FamilyRevoked(%s) = %v, want %v", fam, got, want)
+		}
+	}
+}

@@ -220,6 +220,16 @@ func (s *Store) RevokeSubjectFamilies(ctx context.Context, subject string, now t
 	return nil
 }
 
+// RevokeClientFamilies implements [identity.RefreshTokens].
+func (s *Store) RevokeClientFamilies(ctx context.Context, clientID string, now time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE refresh_families SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL`,
+		stamp(now), clientID)
+	if err != nil {
+		return wrap("revoke client families", err)
+	}
+	return nil
+}
+
 // FamilyRevoked implements [identity.RefreshTokens].
 func (s *Store) FamilyRevoked(ctx context.Context, familyID string) (bool, error) {
 	var revoked bool

@@ -209,6 +209,16 @@ func (s *Store) RevokeSubjectFamilies(ctx context.Context, subject string, now t
 	return nil
 }
 
+// RevokeClientFamilies implements [identity.RefreshTokens].
+func (s *Store) RevokeClientFamilies(ctx context.Context, clientID string, now time.Time) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE refresh_families SET revoked_at = ? WHERE client_id = ? AND revoked_at = 0`,
+		ms(stamp(now)), clientID)
+	if err != nil {
+		return wrap("revoke client families", err)
+	}
+	return nil
+}
+
 // FamilyRevoked implements [identity.RefreshTokens].
 func (s *Store) FamilyRevoked(ctx context.Context, familyID string) (bool, error) {
 	var revokedAt int64

@@ -404,6 +404,27 @@ func testRefreshTokens(t *testing.T, open opener) {
 		must(t, "RotateRefreshToken(bob's)", err)
 		must(t, "RevokeSubjectFamilies(nobody)", s.RevokeSubjectFamilies(t.Context(), "nobody", at))
 	})
+	t.Run("RevokeClientFamilies", func(t *testing.T) {
+		s := open(t)
+		at := now()
+		w1 := newRefresh(at, "web-1", "alice")
+		w2 := newRefresh(at, "web-2", "bob")
+		c1 := newRefresh(at, "cli-1", "alice")
+		w1.ClientID, w2.ClientID, c1.ClientID = "web", "web", "cli"
+		for _, rt := range []*identity.RefreshToken{w1, w2, c1} {
+			must(t, "SaveRefreshToken", s.SaveRefreshToken(t.Context(), rt))
+		}
+		w1next := next(w1, at)
+		_, err := s.RotateRefreshToken(t.Context(), w1.Hash, w1next, at)
+		must(t, "RotateRefreshToken", err)
+		must(t, "RevokeClientFamilies", s.RevokeClientFamilies(t.Context(), "web", at))
+		wantRevoked(t, s, map[string]bool{"web-1": true, "web-2": true, "cli-1": false})
+		_, err = s.RotateRefreshToken(t.Context(), w1next.Hash, next(w1next, at), at)
+		wantErr(t, "RotateRefreshToken(web's newest)", err, identity.ErrFamilyRevoked)
+		_, err = s.RotateRefreshToken(t.Context(), c1.Hash, next(c1, at), at)
+		must(t, "RotateRefreshToken(cli's)", err)
+		must(t, "RevokeClientFamilies(nobody)", s.RevokeClientFamilies(t.Context(), "nobody", at))
+	})
 }
 
 func wantRevoked(t *testing.T, s identity.Store, want map[string]bool) {
