@@ -93,6 +93,10 @@ type Limits struct {
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	UpstreamTimeout   time.Duration `yaml:"upstream_timeout"`
 	MaxConcurrent     int           `yaml:"max_concurrent"`
+	// MaxConcurrentPerClient bounds the requests in flight of one client
+	// address (0: no bound), so that one client, reading slowly or holding
+	// streams open, cannot take every max_concurrent slot.
+	MaxConcurrentPerClient int `yaml:"max_concurrent_per_client"`
 }
 
 // SecurityHeaders are response header fields the gateway sets, replacing
@@ -476,7 +480,7 @@ func (c *Config) Validate() error {
 	}
 	l := c.Limits
 	if l.MaxBodyBytes < 0 || l.MaxHeaderBytes < 0 || l.MaxURLLength < 0 || l.ReadHeaderTimeout < 0 ||
-		l.IdleTimeout < 0 || l.UpstreamTimeout < 0 || l.MaxConcurrent < 0 {
+		l.IdleTimeout < 0 || l.UpstreamTimeout < 0 || l.MaxConcurrent < 0 || l.MaxConcurrentPerClient < 0 {
 		return c.errAt(top("limits"), "limits", "limits must not be negative")
 	}
 	for k, v := range c.SecurityHeaders.Extra {

@@ -314,6 +314,15 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(rec, http.StatusForbidden, TypeIPDenied, reasonIPDenied, "requests from this address are not allowed")
 		return
 	}
+	if st.inFlight != nil {
+		if !st.inFlight.take(info.client) {
+			rec.Header().Set("Retry-After", "1")
+			refuse(rec, http.StatusTooManyRequests, TypeTooManyInFlight, reasonTooManyInFlight,
+				fmt.Sprintf("this client has %d requests in flight, the most allowed; retry when one has finished", st.inFlight.max))
+			return
+		}
+		defer st.inFlight.give(info.client)
+	}
 	if r.ContentLength > st.limits.MaxBodyBytes {
 		refuse(rec, http.StatusRequestEntityTooLarge, TypePayloadTooLarge, reasonBodyTooLarge, fmt.Sprintf("the request body is larger than %d bytes", st.limits.MaxBodyBytes))
 		return

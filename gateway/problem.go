@@ -25,6 +25,9 @@ const (
 	// TypeBadClientAddress: a trusted proxy forwarded a client address
 	// that cannot be read (400).
 	TypeBadClientAddress = problemBase + "bad-client-address"
+	// TypeTooManyInFlight: the client has max_concurrent_per_client
+	// requests in flight (429).
+	TypeTooManyInFlight = problemBase + "too-many-in-flight"
 	// TypeHeadersTooLarge: the request header fields exceed the limit (431).
 	TypeHeadersTooLarge = problemBase + "headers-too-large"
 	// TypeURITooLong: the request target exceeds the limit (414).
@@ -53,6 +56,7 @@ const (
 	reasonHeadersTooLarge  = "headers_too_large"
 	reasonAmbiguousPath    = "ambiguous_path"
 	reasonBadClientAddress = "bad_client_address"
+	reasonTooManyInFlight  = "too_many_in_flight"
 	reasonOverloaded       = "overloaded"
 	reasonNoRoute          = "no_route"
 	reasonUnauthorized     = "unauthorized"

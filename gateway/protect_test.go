@@ -433,3 +433,45 @@ func writeCert(t testing.TB, certFile, keyFile, cn string) {
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 }
+
+// TestMaxConcurrentPerClient: one client cannot hold more slots than its
+// share; when its request ends, the slot is free again.
+func TestMaxConcurrentPerClient(t *testing.T) {
+	entered, block := make(chan struct{}, 1), make(chan struct{})
+	u := newUpstream(t, "u", map[string]http.HandlerFunc{
+		"/block": func(w http.ResponseWriter, r *http.Request) {
+			entered <- struct{}{}
+			<-block
+		},
+	})
+	gw := startGW(t, `
+limits: {max_concurrent: 10, max_concurrent_per_client: 1}
+routes:
+  - name: u
+    path: /
+    upstreams: ["{{U}}"]
+    auth: none
+`, map[string]string{"U": u.URL})
+	done := make(chan int)
+	go func() {
+		req, _ := http.NewRequest("GET", gw.srv.URL+"/block", nil)
+		resp, err := gw.srv.Client().Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	<-entered
+	resp := gw.do(t, "GET", "/x", nil, nil)
+	problemOf(t, resp, 429, TypeTooManyInFlight)
+	if resp.Header.Get("Retry-After") != "1" {
+		t.Fatalf("Retry-After %q", resp.Header.Get("Retry-After"))
+	}
+	close(block)
+	if status := <-done; status != 200 {
+		t.Fatalf("the blocked request: %d", status)
+	}
+	readEcho(t, gw.do(t, "GET", "/x", nil, nil))
+}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehousehq/gatehouse/ratelimit"
@@ -31,6 +32,9 @@ type state struct {
 	// lowercased with "_" as "-": no request carries them upstream unless
 	// the gateway set them, on any route.
 	claimHeaders map[string]bool
+	// inFlight counts the requests in flight per client address, when
+	// limits.max_concurrent_per_client is set.
+	inFlight *clientSlots
 	// forwarded: the client address is read from Forwarded, not
 	// X-Forwarded-For (client_ip_header).
 	forwarded bool
@@ -49,6 +53,9 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, old *state) (*state, e
 	l.UpstreamTimeout = orDefault(l.UpstreamTimeout, DefaultUpstreamTimeout)
 	l.MaxConcurrent = orDefault(l.MaxConcurrent, DefaultMaxConcurrent)
 	st.sem = make(chan struct{}, l.MaxConcurrent)
+	if l.MaxConcurrentPerClient > 0 {
+		st.inFlight = &clientSlots{max: l.MaxConcurrentPerClient, n: map[netip.Addr]int{}}
+	}
 	st.accessLog = cfg.AccessLog == nil || *cfg.AccessLog
 	for _, p := range cfg.TrustedProxies {
 		pf, _ := parsePrefix(p)
@@ -276,4 +283,33 @@ func (st *state) caseAmbiguous(r *http.Request) string {
 // X_User and X-User as one).
 func claimHeaderKey(name string) string {
 	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
+}
+
+// clientSlots bounds the requests in flight per client address.
+type clientSlots struct {
+	max int
+	mu  sync.Mutex
+	n   map[netip.Addr]int // only addresses with requests in flight
+}
+
+// take reports whether a has a free slot, and takes it.
+func (c *clientSlots) take(a netip.Addr) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[a] >= c.max {
+		return false
+	}
+	c.n[a]++
+	return true
+}
+
+// give returns a slot of a.
+func (c *clientSlots) give(a netip.Addr) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[a] <= 1 {
+		delete(c.n, a)
+		return
+	}
+	c.n[a]--
 }
