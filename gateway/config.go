@@ -280,6 +280,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error is "FILE:LINE: key: reason".
 func (e *ConfigError) Error() string {
 	loc := e.Path
 	if e.Line > 0 {

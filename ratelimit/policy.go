@@ -71,10 +71,12 @@ type PolicyError struct {
 	Reason string
 }
 
+// Error says which field is wrong and why.
 func (e *PolicyError) Error() string {
 	return "ratelimit: invalid policy: " + e.Field + " " + e.Reason
 }
 
+// Unwrap makes errors.Is(err, ErrInvalidPolicy) hold.
 func (e *PolicyError) Unwrap() error { return ErrInvalidPolicy }
 
 func policyErr(field, format string, args ...any) error {

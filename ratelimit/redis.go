@@ -69,6 +69,7 @@ const (
 	FailClosed
 )
 
+// String is the mode's configuration name.
 func (m FailureMode) String() string {
 	switch m {
 	case FailOpen:

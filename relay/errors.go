@@ -48,6 +48,7 @@ type TokenError struct {
 	Description string
 }
 
+// Error names the grant, the status and the RFC 6749 error; never a token.
 func (e *TokenError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "token endpoint refused the %s grant: HTTP %d", e.Grant, e.StatusCode)

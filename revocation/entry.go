@@ -87,6 +87,7 @@ type EntryError struct {
 	Reason string
 }
 
+// Error says which field of the entry is wrong and why.
 func (e *EntryError) Error() string { return "revocation: entry " + e.Field + ": " + e.Reason }
 
 // merge returns e with the later IssuedBefore and the later Until of e and

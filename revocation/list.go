@@ -31,6 +31,7 @@ const (
 	FailOpen
 )
 
+// String is the mode's configuration name.
 func (m FailureMode) String() string {
 	if m == FailOpen {
 		return "open"

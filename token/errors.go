@@ -50,6 +50,7 @@ type Error struct {
 	cause  error
 }
 
+// Error describes the refusal without the token's contents.
 func (e *Error) Error() string {
 	if e.Reason == "" {
 		return "token: " + e.Kind.Error()
