@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/revocation"
@@ -40,17 +41,29 @@ func (s *Server) publish(ctx context.Context, r identity.Revocation) error {
 		return nil
 	}
 	if err := s.cfg.Revocations.Add(ctx, entryOf(r)); err != nil {
+		s.unpublished.Store(true) // a later reload publishes it
 		return fmt.Errorf("%w: %w", errNotPublished, err)
 	}
 	return nil
 }
 
+// publisherStats is the optional ability of a publisher to report its
+// state: *revocation.List has it. Resyncs moves when the subscription was
+// lost and made again, as it is when Redis restarts (perhaps without its
+// data); Synced says whether Redis answers now.
+type publisherStats interface {
+	Stats() revocation.Stats
+}
+
+// republishTimeout bounds a republication started by a reload.
+const republishTimeout = time.Minute
+
 // startPublishing re-adds the stored, unexpired revocations to
 // Config.Revocations (a Redis that restarted without persistence gets them
 // back; processes that start later load them from Redis) and subscribes
 // the server's own deny list to the entries added elsewhere. A failure to
-// re-add is logged, not fatal: the entries stay in the store, and the next
-// start or revocation retries.
+// re-add is logged, not fatal: the entries stay in the store, and a later
+// reload retries (see maybeRepublish).
 func (s *Server) startPublishing(ctx context.Context) {
 	p := s.cfg.Revocations
 	if p == nil {
@@ -59,20 +72,59 @@ func (s *Server) startPublishing(ctx context.Context) {
 	if sub, ok := p.(revocationSubscriber); ok {
 		sub.OnRevoke(s.applyEntry)
 	}
+	s.republishStored(ctx)
+}
+
+// republishStored re-adds the stored, unexpired revocations to
+// Config.Revocations; a failure leaves s.unpublished set, for a later
+// reload to retry.
+func (s *Server) republishStored(ctx context.Context) {
+	p := s.cfg.Revocations
+	// Taken first: a resync during the republication triggers another.
+	if ps, ok := p.(publisherStats); ok {
+		s.pubResyncs.Store(ps.Stats().Resyncs)
+	}
+	s.unpublished.Store(true)
 	revs, err := s.store.ListRevocations(ctx, s.now())
 	if err != nil {
-		s.log.WarnContext(ctx, "could not read the stored revocations to publish them", "error", err)
+		s.log.WarnContext(ctx, "could not read the stored revocations to publish them; a later reload retries", "error", err)
 		return
 	}
 	for i, r := range revs {
 		// The first failure ends the loop: Redis is most likely down, and
 		// each further Add would wait for its own timeout.
 		if err := p.Add(ctx, entryOf(r)); err != nil {
-			s.log.WarnContext(ctx, "stored revocations could not be published; they stay in the store and the next start publishes them",
+			s.log.WarnContext(ctx, "stored revocations could not be published; they stay in the store and a later reload publishes them",
 				"published", i, "total", len(revs), "error", err)
 			return
 		}
 	}
+	s.unpublished.Store(false)
+}
+
+// maybeRepublish re-adds the stored revocations when a previous attempt
+// failed, or when the publisher resynced since the last one (Redis may
+// have restarted without its data, and no process would have the entries
+// made before). It waits for a publisher that reports itself synced, so
+// that a Redis that stays down costs no timeout per reload.
+func (s *Server) maybeRepublish(ctx context.Context) {
+	p := s.cfg.Revocations
+	if p == nil {
+		return
+	}
+	need := s.unpublished.Load()
+	if ps, ok := p.(publisherStats); ok {
+		st := ps.Stats()
+		if !st.Synced {
+			return
+		}
+		need = need || st.Resyncs != s.pubResyncs.Load()
+	}
+	if !need || !s.republishing.CompareAndSwap(false, true) {
+		return
+	}
+	defer s.republishing.Store(false)
+	s.republishStored(ctx)
 }
 
 // applyEntry applies an entry received from the publisher to the server's

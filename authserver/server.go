@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehousehq/gatehouse/identity"
@@ -99,6 +100,13 @@ type Server struct {
 
 	loadedAt time.Time
 	reloadMu sync.Mutex
+
+	// unpublished is set while stored revocations may be missing from
+	// Config.Revocations (a failed publication); pubResyncs is the
+	// publisher's resync count at the last republication; republishing
+	// is set while one runs.
+	unpublished, republishing atomic.Bool
+	pubResyncs                atomic.Uint64
 }
 
 // New checks cfg, loads (or creates) the signing keys from the store and
@@ -289,6 +297,12 @@ func (s *Server) maybeReload(ctx context.Context) {
 	if err := s.reload(ctx); err != nil {
 		s.log.ErrorContext(ctx, "reload of signing keys and revocations failed; keeping the previous ones", "error", err)
 	}
+	// In the background: this runs on a request.
+	go func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), republishTimeout)
+		defer cancel()
+		s.maybeRepublish(rctx)
+	}()
 }
 
 // reload reads signing keys and revocations from the store.
@@ -384,8 +398,17 @@ func (s *Server) dropExpiredLocked(now time.Time) {
 	}
 }
 
-// Reload reads signing keys and revocations from the store now.
-func (s *Server) Reload(ctx context.Context) error { return s.reload(ctx) }
+// Reload reads signing keys and revocations from the store now, and
+// publishes the stored revocations again to Config.Revocations if an
+// earlier publication failed or the publisher resynced since (Redis
+// restarted, perhaps without its data).
+func (s *Server) Reload(ctx context.Context) error {
+	if err := s.reload(ctx); err != nil {
+		return err
+	}
+	s.maybeRepublish(ctx)
+	return nil
+}
 
 // SigningKey returns the active signing key (token.SigningKeys).
 func (s *Server) SigningKey() *keys.Key {
