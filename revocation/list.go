@@ -53,6 +53,10 @@ type List struct {
 	hooks  []*hook
 
 	unavailable, stale atomic.Uint64
+
+	// betweenReads runs in Revoked between the read of Synced and that of
+	// the local list (tests only).
+	betweenReads func()
 }
 
 type hook struct{ f func(Entry) }
@@ -109,10 +113,16 @@ func (l *List) Revoked(_ context.Context, c *token.Claims) (bool, error) {
 	if c == nil {
 		return false, errors.New("revocation: nil claims")
 	}
+	// Synced first: a resync that completes between the two reads must
+	// not turn "not revoked in a list that was stale" into "not revoked".
+	synced := l.remote == nil || l.remote.sub.Synced()
+	if l.betweenReads != nil {
+		l.betweenReads()
+	}
 	if l.idx.revoked(c, l.now) {
 		return true, nil
 	}
-	if l.remote != nil && !l.remote.sub.Synced() {
+	if !synced {
 		if l.mode == FailClosed {
 			l.unavailable.Add(1)
 			return false, ErrUnavailable
