@@ -180,8 +180,12 @@ running it again is harmless. For example:
 			if n != 1 {
 				return usagef("%s: give exactly one of --jti, --sub or --client", path)
 			}
+			span, err := revocationSpanOf(cmd, &sf)
+			if err != nil {
+				return err
+			}
 			now := time.Now()
-			r := identity.Revocation{IssuedBefore: now, Until: now.Add(revocationSpan)}
+			r := identity.Revocation{IssuedBefore: now, Until: now.Add(span)}
 			switch {
 			case jti != "":
 				r.Kind, r.Value, r.IssuedBefore = identity.RevokeToken, jti, time.Time{}
@@ -220,6 +224,9 @@ running it again is harmless. For example:
 					return err
 				}
 				defer sh.close()
+				if r.Kind == identity.RevokeSubject {
+					warnUsername(ctx, cmd, st, r.Value)
+				}
 				// The refresh tokens first: a refresh between the two
 				// writes would otherwise mint an access token issued after
 				// the entry's IssuedBefore.
@@ -252,6 +259,43 @@ running it again is harmless. For example:
 	sf.register(cmd)
 	rf.register(cmd)
 	return cmd
+}
+
+// revocationSpanOf is how long a subject or client entry must stay: the
+// longest access token lifetime plus the verifiers' leeway. The --config
+// file's authserver.access_token_ttl (and its clients' own) may exceed the
+// 24h of revocationSpan, which holds without --config.
+func revocationSpanOf(cmd *cobra.Command, sf *storeFlags) (time.Duration, error) {
+	if sf.config == "" {
+		return revocationSpan, nil
+	}
+	f, err := loadConfig(cmd, sf.config)
+	if err != nil {
+		return 0, err
+	}
+	span := revocationSpan
+	if a := f.AuthServer; a != nil {
+		span = max(span, a.AccessTokenTTL+token.DefaultLeeway)
+		for _, c := range a.Clients {
+			span = max(span, c.AccessTokenTTL+token.DefaultLeeway)
+		}
+	}
+	return span, nil
+}
+
+// warnUsername warns when --sub names no user ID but a username: the
+// entry matches the sub claim, a user's ID, and revokes nothing of that
+// user.
+func warnUsername(ctx context.Context, cmd *cobra.Command, st identity.Store, sub string) {
+	if _, err := st.UserByID(ctx, sub); !errors.Is(err, identity.ErrNotFound) {
+		return
+	}
+	u, err := st.UserByUsername(ctx, sub)
+	if err != nil {
+		return
+	}
+	cmd.PrintErrf("%s: warning: no user has the ID %q, but the user named %q has the ID %s; --sub takes the ID (the sub claim): run again with --sub %s\n",
+		cmd.CommandPath(), sub, u.Username, u.ID, u.ID)
 }
 
 func kindName(k identity.RevocationKind) string {

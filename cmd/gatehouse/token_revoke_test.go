@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -295,5 +296,50 @@ func TestTokenRevokeClientRevokesItsRefreshTokens(t *testing.T) {
 		if got != want {
 			t.Errorf("FamilyRevoked(%s) = %v, want %v", fam, got, want)
 		}
+	}
+}
+
+// With --config, a subject entry lasts as long as the configured access
+// tokens can live, beyond the 24h default.
+func TestTokenRevokeSpanFollowsTheConfiguredTTL(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	mustGH(t, "", "user", "add", "alice", "--email", "alice@acme.test", "--data", data)
+	cfg := filepath.Join(dir, "gatehouse.yaml")
+	yaml := "authserver:\n  issuer: http://127.0.0.1:1\n  data: " + data + "\n  access_token_ttl: 72h\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustGH(t, "", "token", "revoke", "--sub", "long-lived", "--config", cfg)
+	st := openTestStore(t, data)
+	revs, err := st.ListRevocations(context.Background(), time.Now().Add(71*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range revs {
+		found = found || r.Value == "long-lived"
+	}
+	if !found {
+		t.Fatalf("the entry is gone before the configured 72h access tokens expire: %+v", revs)
+	}
+}
+
+// --sub with a username (not the user's ID) warns and names the ID.
+func TestTokenRevokeSubWithAUsernameWarns(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	mustGH(t, "", "user", "add", "alice", "--email", "alice@acme.test", "--data", data)
+	st := openTestStore(t, data)
+	alice, err := st.UserByUsername(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gh(t, "", "token", "revoke", "--sub", "alice", "--data", data)
+	if r.code != 0 || !strings.Contains(r.stderr, "warning") || !strings.Contains(r.stderr, alice.ID) {
+		t.Fatalf("exit %d, stderr %q; want 0 and a warning naming %s", r.code, r.stderr, alice.ID)
+	}
+	r = gh(t, "", "token", "revoke", "--sub", alice.ID, "--data", data)
+	if r.code != 0 || strings.Contains(r.stderr, "warning") {
+		t.Fatalf("exit %d, stderr %q; want 0 and no warning", r.code, r.stderr)
 	}
 }
