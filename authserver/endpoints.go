@@ -149,16 +149,17 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 // every refresh token family of the user (logout everywhere).
 func (s *Server) RevokeSubject(ctx context.Context, subject string) error {
 	now := s.now()
+	// The refresh tokens first: a refresh between the two steps would
+	// otherwise mint an access token issued after the deny entry's cut-off.
+	if err := s.store.RevokeSubjectFamilies(ctx, subject, now); err != nil {
+		return err
+	}
 	err := s.addRevocation(ctx, identity.Revocation{Kind: identity.RevokeSubject, Value: subject, IssuedBefore: now, Until: now.Add(s.retention())})
 	if err != nil && !errors.Is(err, errNotPublished) {
 		return err
 	}
-	// Stored but not published: the refresh tokens go anyway.
-	if err := s.store.RevokeSubjectFamilies(ctx, subject, now); err != nil {
-		return err
-	}
 	s.audit(ctx, "subject_revoked", "sub", subject)
-	return err
+	return err // nil, or stored but not published
 }
 
 // userinfo is OpenID Connect Core §5.3, for access tokens with scope openid.
