@@ -88,6 +88,7 @@ type Server struct {
 	secrets  *secretCache
 	// assertions are the jtis of private_key_jwt client assertions seen.
 	assertions *assertionJTIs
+	stats      *stats          // token endpoint counters
 	verifier   *token.Verifier // own access tokens, any audience, with revocation
 
 	mu       sync.RWMutex
@@ -165,6 +166,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		throttle:   newThrottle(cfg.Throttle, cfg.Now),
 		secrets:    newSecretCache(),
 		assertions: newAssertionJTIs(),
+		stats:      newStats(),
 	}
 	if err := s.ensureSigningKey(ctx); err != nil {
 		return nil, err

@@ -61,6 +61,10 @@ func parseForm(r *http.Request) *oauthError {
 
 func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	writeOAuthError := func(w http.ResponseWriter, r *http.Request, e *oauthError) {
+		s.stats.refused(e.Code)
+		writeOAuthError(w, r, e)
+	}
 	if e := parseForm(r); e != nil {
 		writeOAuthError(w, r, e)
 		return
@@ -111,6 +115,7 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, r, err)
 		return
 	}
+	s.stats.issued(grant)
 	writeJSON(w, http.StatusOK, resp)
 }
 

@@ -136,6 +136,7 @@ func serve(cmd *cobra.Command, e *env, file string) error {
 // runningAuthServer is the auth server of 'gatehouse serve'.
 type runningAuthServer struct {
 	hs      *http.Server
+	admin   *http.Server // nil without authserver.admin_listen
 	served  chan error
 	stopped bool
 	close   func()
@@ -223,6 +224,20 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
 	}
 
+	// The admin listener (authserver.admin_listen): /metrics, /healthz, /readyz.
+	var admin *http.Server
+	if a.AdminListen != "" {
+		aln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", a.AdminListen)
+		if err != nil {
+			return nil, listenError(path, a.AdminListen, err)
+		}
+		if admin, err = startAuthAdmin(aln, srv, shared, handler); err != nil {
+			aln.Close()
+			return nil, usagef("%s: %v", path, err)
+		}
+		closers = append(closers, func() { admin.Close() })
+	}
+
 	// The listener is bound: connections wait in its queue until Serve
 	// takes them, so the server is ready. Printed before anything else may
 	// write to stderr.
@@ -234,7 +249,7 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 	// The pruner is done before the store closes.
 	closers = append(closers, func() { stopPrune(); wg.Wait() })
 
-	r := &runningAuthServer{hs: hs, served: make(chan error, 1), close: closeAll}
+	r := &runningAuthServer{hs: hs, admin: admin, served: make(chan error, 1), close: closeAll}
 	go func() { r.served <- hs.Serve(ln) }()
 	return r, nil
 }
@@ -251,6 +266,7 @@ func (r *runningAuthServer) shutdown(log *slog.Logger) {
 		log.Warn("graceful shutdown did not finish in time; closing the remaining connections", "error", err)
 		r.hs.Close()
 	}
+	shutdownAdmin(sctx, r.admin)
 }
 
 // listenError explains why addr cannot be listened on.

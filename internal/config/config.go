@@ -53,6 +53,9 @@ type AuthServer struct {
 	// other instances and the services through Redis.
 	Redis    string `yaml:"redis"`
 	RedisEnv string `yaml:"redis_env"`
+	// AdminListen is the address of the auth server's /metrics, /healthz
+	// and /readyz; empty: none. Keep it private.
+	AdminListen string `yaml:"admin_listen"`
 }
 
 // Legacy configures the legacy-session bridge of token exchange.
