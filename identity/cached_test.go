@@ -2,10 +2,8 @@ package identity_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gatehousehq/gatehouse/cache"
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/identity/postgres"
 	"github.com/gatehousehq/gatehouse/identity/sqlite"
+	"github.com/gatehousehq/gatehouse/internal/pgtest"
 	"github.com/gatehousehq/gatehouse/internal/redistest"
 )
 
@@ -58,7 +56,7 @@ func openSQLite(t testing.TB) identity.Store {
 // each call opens another pool on the same schema, like another process.
 func openPostgres(t testing.TB, schema string) identity.Store {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(postgresURL(t))
+	cfg, err := pgxpool.ParseConfig(pgtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,45 +67,6 @@ func openPostgres(t testing.TB, schema string) identity.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("GATEHOUSE_TEST_POSTGRES")
-	if u == "" {
-		const msg = "GATEHOUSE_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)"
-		if os.Getenv("GATEHOUSE_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg + " and GATEHOUSE_TEST_REQUIRE_SERVICES=1")
-		}
-		t.Skip(msg + "; skipping the PostgreSQL test")
-	}
-	return u
-}
-
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	u := postgresURL(t)
-	schema := "gh_test_" + strings.ToLower(rand.Text()[:16])
-	exec := func(ctx context.Context, sql string) error {
-		conn, err := pgx.Connect(ctx, u)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := exec(context.Background(), "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	return schema
 }
 
 func newMemoryBackend(t testing.TB, opts ...cache.MemoryOption) *cache.Memory {
@@ -301,7 +260,7 @@ func TestCachedWritesInvalidate(t *testing.T) {
 // schema, two Redis backends. A write through one is seen by the other
 // within a second, and the unchanged entries keep being shared.
 func TestCachedTwoInstancesOnRedisAndPostgres(t *testing.T) {
-	schema := freshSchema(t)
+	schema := pgtest.Schema(t)
 	prefix := redistest.Prefix(t)
 	srcA := &countingStore{Store: openPostgres(t, schema)}
 	srcB := &countingStore{Store: openPostgres(t, schema)}

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/internal/pgtest"
 	"github.com/gatehousehq/gatehouse/internal/redistest"
 	"github.com/gatehousehq/gatehouse/revocation"
 	"github.com/gatehousehq/gatehouse/token"
@@ -32,7 +33,7 @@ import (
 // with --redis cannot log in at either at once (the identity cache is
 // invalidated).
 func TestServeSharesStateThroughRedis(t *testing.T) {
-	store := postgresURL(t)
+	store := pgtest.SchemaURL(t)
 	rurl := revokeRedisURL(t)
 	listenList(t, rurl) // cleans the deny list of database 9 afterwards
 	// Names of their own: cache keys of database 9 outlive a run.

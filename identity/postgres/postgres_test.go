@@ -2,11 +2,8 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/url"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,50 +14,8 @@ import (
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/identity/postgres"
 	"github.com/gatehousehq/gatehouse/identity/storetest"
+	"github.com/gatehousehq/gatehouse/internal/pgtest"
 )
-
-// serverURL is the test server's URL from GATEHOUSE_TEST_POSTGRES; without
-// it the test is skipped, or fails under GATEHOUSE_TEST_REQUIRE_SERVICES=1.
-func serverURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("GATEHOUSE_TEST_POSTGRES")
-	if u == "" {
-		const msg = "GATEHOUSE_TEST_POSTGRES is not set " +
-			"(e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)"
-		if os.Getenv("GATEHOUSE_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg + " and GATEHOUSE_TEST_REQUIRE_SERVICES=1")
-		}
-		t.Skip(msg + "; skipping the PostgreSQL tests")
-	}
-	return u
-}
-
-// freshSchema creates an empty schema for this test, dropped when it ends,
-// so that runs and packages in parallel do not see each other's rows.
-func freshSchema(t *testing.T, serverURL string) string {
-	t.Helper()
-	schema := "gh_test_" + strings.ToLower(rand.Text()[:16])
-	exec := func(ctx context.Context, sql string) error {
-		conn, err := pgx.Connect(ctx, serverURL)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := exec(t.Context(), "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	return schema
-}
 
 // openIn opens a store whose tables live in schema.
 func openIn(t *testing.T, serverURL, schema string) *postgres.Store {
@@ -78,17 +33,17 @@ func openIn(t *testing.T, serverURL, schema string) *postgres.Store {
 }
 
 func TestStore(t *testing.T) {
-	u := serverURL(t)
+	u := pgtest.URL(t)
 	storetest.Run(t, func(t *testing.T) identity.Store {
-		return openIn(t, u, freshSchema(t, u))
+		return openIn(t, u, pgtest.Schema(t))
 	})
 }
 
 // TestOpenURL opens with the schema in the URL and checks that the tables
 // land there, and that a second Open migrates nothing and sees the data.
 func TestOpenURL(t *testing.T) {
-	base := serverURL(t)
-	schema := freshSchema(t, base)
+	base := pgtest.URL(t)
+	schema := pgtest.Schema(t)
 	pu, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
@@ -132,8 +87,8 @@ func TestOpenURL(t *testing.T) {
 // TestConcurrentOpen starts several instances on one empty schema at once:
 // the migration lock makes them take turns, and all of them work.
 func TestConcurrentOpen(t *testing.T) {
-	u := serverURL(t)
-	schema := freshSchema(t, u)
+	u := pgtest.URL(t)
+	schema := pgtest.Schema(t)
 	const n = 3
 	stores := make([]*postgres.Store, n)
 	errs := make([]error, n)
