@@ -181,35 +181,34 @@ func openRedis(raw string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, redisURLError(err)
 		}
-		opt.ContextTimeoutEnabled = true
-		if opt.MaxRetries == 0 {
-			opt.MaxRetries = -1
-		}
-		opt.DialerRetries = 1
+		tuneRedis(&opt.ContextTimeoutEnabled, &opt.MaxRetries, &opt.DialerRetries)
 		return redis.NewFailoverClient(opt), nil
 	case q.Has("addr"):
 		opt, err := redis.ParseClusterURL(raw)
 		if err != nil {
 			return nil, redisURLError(err)
 		}
-		opt.ContextTimeoutEnabled = true
-		if opt.MaxRetries == 0 {
-			opt.MaxRetries = -1
-		}
-		opt.DialerRetries = 1
+		tuneRedis(&opt.ContextTimeoutEnabled, &opt.MaxRetries, &opt.DialerRetries)
 		return redis.NewClusterClient(opt), nil
 	default:
 		opt, err := redis.ParseURL(raw)
 		if err != nil {
 			return nil, redisURLError(err)
 		}
-		opt.ContextTimeoutEnabled = true
-		if opt.MaxRetries == 0 {
-			opt.MaxRetries = -1
-		}
-		opt.DialerRetries = 1
+		tuneRedis(&opt.ContextTimeoutEnabled, &opt.MaxRetries, &opt.DialerRetries)
 		return redis.NewClient(opt), nil
 	}
+}
+
+// tuneRedis sets the options openRedis promises on any kind of client:
+// commands honour their context's deadline, are not retried unless the URL
+// says so (max_retries), and a dial is made once.
+func tuneRedis(contextTimeout *bool, maxRetries, dialerRetries *int) {
+	*contextTimeout = true
+	if *maxRetries == 0 {
+		*maxRetries = -1
+	}
+	*dialerRetries = 1
 }
 
 // redisURLError keeps what go-redis says about a URL without the URL.
