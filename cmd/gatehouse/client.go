@@ -227,8 +227,17 @@ expires.`,
 				if err != nil {
 					return storeError(cmd, err)
 				}
+				span, err := revocationSpanOf(cmd, &sf)
+				if err != nil {
+					return err
+				}
 				now := time.Now()
-				r := identity.Revocation{Kind: identity.RevokeClient, Value: id, IssuedBefore: now, Until: now.Add(revocationSpan)}
+				// Its refresh tokens first (a client recreated with this id
+				// must not inherit them), then the deny entry.
+				if err := st.RevokeClientFamilies(ctx, id, now); err != nil {
+					return usagef("%s: client %s is deleted, but revoking its refresh tokens failed: %v", path, id, err)
+				}
+				r := identity.Revocation{Kind: identity.RevokeClient, Value: id, IssuedBefore: now, Until: now.Add(span)}
 				if err := st.AddRevocation(ctx, r); err != nil {
 					return usagef("%s: client %s is deleted, but revoking its access tokens failed: %v", path, id, err)
 				}

@@ -343,3 +343,27 @@ func TestTokenRevokeSubWithAUsernameWarns(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want 0 and no warning", r.code, r.stderr)
 	}
 }
+
+// client delete revokes the client's refresh tokens too: a client recreated
+// with the same id must not refresh the old client's tokens.
+func TestClientDeleteRevokesItsRefreshTokens(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	mustGH(t, "", "client", "add", "batch", "--grants", "client_credentials", "--data", data)
+	st := openTestStore(t, data)
+	ctx := context.Background()
+	now := time.Now()
+	for _, rt := range []*identity.RefreshToken{
+		{Hash: identity.HashToken(identity.NewSecret()), FamilyID: "fam-batch", ClientID: "batch", Subject: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+		{Hash: identity.HashToken(identity.NewSecret()), FamilyID: "fam-other", ClientID: "other", Subject: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+	} {
+		if err := st.SaveRefreshToken(ctx, rt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustGH(t, "", "client", "delete", "batch", "--data", data)
+	for fam, want := range map[string]bool{"fam-batch": true, "fam-other": false} {
+		if got, err := st.FamilyRevoked(ctx, fam); err != nil || got != want {
+			t.Errorf("FamilyRevoked(%s) = %v, %v; want %v", fam, got, err, want)
+		}
+	}
+}

@@ -234,11 +234,15 @@ log in again; revoked tokens stay revoked.`,
 					printf(e, "enabled user %s\n", u.Username)
 					return nil
 				}
+				span, err := revocationSpanOf(cmd, &sf)
+				if err != nil {
+					return err
+				}
 				now := time.Now()
 				if err := st.RevokeSubjectFamilies(ctx, u.ID, now); err != nil {
 					return usagef("%s: user %s is disabled, but revoking its refresh tokens failed: %v", path, u.Username, err)
 				}
-				r := identity.Revocation{Kind: identity.RevokeSubject, Value: u.ID, IssuedBefore: now, Until: now.Add(revocationSpan)}
+				r := identity.Revocation{Kind: identity.RevokeSubject, Value: u.ID, IssuedBefore: now, Until: now.Add(span)}
 				if err := st.AddRevocation(ctx, r); err != nil {
 					return usagef("%s: user %s is disabled, but revoking its access tokens failed: %v", path, u.Username, err)
 				}
