@@ -67,7 +67,7 @@ func (s *Server) authenticateAssertion(ctx context.Context, r *http.Request) (*i
 	if fid := r.PostForm.Get("client_id"); fid != "" && fid != id {
 		return nil, badRequest(errInvalidRequest, "client_id differs from the client assertion's sub")
 	}
-	c, err := s.store.ClientByID(ctx, id)
+	c, err := s.clientWithSecret(ctx, id) // from the store: keys just removed must not linger in a cache
 	if errors.Is(err, identity.ErrNotFound) {
 		return refuse(id, "unknown client or bad signature")
 	}
@@ -105,7 +105,9 @@ func (s *Server) authenticateAssertion(ctx context.Context, r *http.Request) (*i
 	if exp.Sub(now) > MaxAssertionLifetime {
 		return refuse(id, "the assertion lives longer than 5 minutes")
 	}
-	if !s.assertions.use(id, claims.ID, exp, now) {
+	// The verifier accepts an exp up to its leeway in the past: remember the
+	// jti that long too, or the assertion could be replayed in that window.
+	if !s.assertions.use(id, claims.ID, exp.Add(token.DefaultLeeway), now) {
 		return refuse(id, "the assertion's jti was used before")
 	}
 	return c, nil

@@ -89,6 +89,15 @@ func TestPrivateKeyJWT(t *testing.T) {
 	if _, err := cc.Token(context.Background()); err == nil || oauthErr(t, err) != "invalid_client" {
 		t.Fatalf("a replayed assertion: %v, want invalid_client", err)
 	}
+	// An assertion whose exp has just passed, within the verifier's leeway:
+	// accepted once, never twice.
+	late := assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) { c.ExpiresAt = token.At(time.Now().Add(-5 * time.Second)) }))
+	if status, body := post(t, e, "/oauth2/token", late, "", ""); status != http.StatusOK {
+		t.Fatalf("an assertion 5s past exp (within the leeway): %d %v", status, body)
+	}
+	if status, body := post(t, e, "/oauth2/token", late, "", ""); status != http.StatusUnauthorized {
+		t.Fatalf("the same assertion replayed within the leeway: %d %v", status, body)
+	}
 	// The issuer is an accepted audience too.
 	if status, body := post(t, e, "/oauth2/token", assertionForm(assertion(t, key, e.url)), "", ""); status != http.StatusOK {
 		t.Fatalf("aud = issuer: %d %v", status, body)

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -607,6 +608,18 @@ func (c *Config) validateRoute(i int, issuers, names map[string]bool) error {
 			return at("pattern", "the pattern names a host; drop host")
 		}
 	}
+	if hasCapitals(r.Path) {
+		return at("path", "%q has capital letters: the gateway matches paths with case, many servers without, so a request in other case could reach this route's upstream by another route's rules; write the path in lowercase", r.Path)
+	}
+	if r.Pattern != "" {
+		_, rest, ok := strings.Cut(strings.TrimSpace(r.Pattern), " ")
+		if !ok {
+			rest = strings.TrimSpace(r.Pattern)
+		}
+		if hasCapitals(rest) {
+			return at("pattern", "%q has capital letters outside {wildcards}: host names and paths are matched without case by many servers; write them in lowercase", r.Pattern)
+		}
+	}
 	for _, m := range r.Methods {
 		if m == "" || strings.ToUpper(m) != m || strings.ContainsAny(m, " /{}") {
 			return at("methods", "%q is not an HTTP method in capitals", m)
@@ -742,6 +755,23 @@ func (l *IPList) validate() error {
 		}
 	}
 	return nil
+}
+
+// hasCapitals reports whether s has an upper-case letter outside {...}
+// wildcard names.
+func hasCapitals(s string) bool {
+	depth := 0
+	for _, c := range s {
+		switch {
+		case c == '{':
+			depth++
+		case c == '}':
+			depth--
+		case depth == 0 && unicode.IsUpper(c):
+			return true
+		}
+	}
+	return false
 }
 
 // parsePrefix reads a CIDR prefix or a single address.

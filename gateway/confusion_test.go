@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -84,7 +85,8 @@ routes:
 `, map[string]string{"ISS": iss.URL, "U": u.URL})
 
 	spoof := map[string]string{"X-User": "root", "X_User": "root", "X-Original-URL": "/admin", "X-HTTP-Method-Override": "DELETE",
-		"X-Real-IP": "10.0.0.1", "True-Client-IP": "10.0.0.1"}
+		"X-Real-IP": "10.0.0.1", "True-Client-IP": "10.0.0.1",
+		"X_Real_IP": "10.0.0.1", "X_Forwarded_Proto": "https", "X_Forwarded_For": "10.0.0.1", "X_HTTP_Method_Override": "DELETE"}
 	e := readEcho(t, gw.do(t, "GET", "/public", spoof, nil))
 	for k := range spoof {
 		if v := e.Header.Get(k); v != "" {
@@ -96,6 +98,9 @@ routes:
 			t.Errorf("the upstream got %s: %q", k, vs)
 		}
 	}
+	if e.Header.Get("X-Forwarded-For") == "" || e.Header.Get("X-Forwarded-Proto") != "http" {
+		t.Errorf("the gateway's own X-Forwarded-* are missing: %v", e.Header)
+	}
 	hdr := map[string]string{"X-User": "root", "X_User": "root", "Authorization": "Bearer " + iss.Token(token.Claims{Subject: "alice"})}
 	e = readEcho(t, gw.do(t, "GET", "/admin", hdr, nil))
 	if got := e.Header.Values("X-User"); len(got) != 1 || got[0] != "alice" {
@@ -103,5 +108,33 @@ routes:
 	}
 	if v := e.Header.Get("X_user"); v != "" {
 		t.Fatalf("X_User reached the upstream: %q", v)
+	}
+}
+
+// Route paths and pattern hosts with capitals are refused at load: the
+// gateway could not tell a request in other case from another route's.
+func TestRoutesWithCapitalsAreRefused(t *testing.T) {
+	for _, route := range []string{
+		"path: /Admin", "pattern: \"GET /api/Orders/{id}\"", "pattern: \"Admin.example/x\"",
+	} {
+		yml := "routes:\n  - name: r\n    " + route + "\n    upstreams: [\"http://127.0.0.1:1\"]\n    auth: none\n"
+		if _, err := ParseConfig("gateway.yaml", []byte(yml)); err == nil || !strings.Contains(err.Error(), "capital letters") {
+			t.Errorf("%s: %v, want a refusal for capital letters", route, err)
+		}
+	}
+	// Wildcard names may have capitals.
+	yml := "routes:\n  - name: r\n    pattern: \"GET /api/orders/{orderID}\"\n    upstreams: [\"http://127.0.0.1:1\"]\n    auth: none\n"
+	if _, err := ParseConfig("gateway.yaml", []byte(yml)); err != nil {
+		t.Errorf("a wildcard name with capitals: %v", err)
+	}
+}
+
+// A zoned IPv6 peer is matched by the prefixes of the IP lists.
+func TestZonedAddressesMatchPrefixes(t *testing.T) {
+	if a := peerAddr("[fe80::1%eth0]:1234"); a.Zone() != "" || !netip.MustParsePrefix("fe80::/10").Contains(a) {
+		t.Fatalf("peerAddr kept the zone: %v", a)
+	}
+	if a, ok := parseHop("[fe80::1%eth0]:80"); !ok || a.Zone() != "" {
+		t.Fatalf("parseHop: %v %v", a, ok)
 	}
 }

@@ -224,14 +224,18 @@ func (rt *route) pick() *upstream {
 	return ups[n%uint64(len(ups))]
 }
 
-// spoofable are request headers that tell some servers a client address,
-// the original URL or another method; a client never gets to set them
-// upstream (the gateway sets X-Forwarded-* and Forwarded itself).
+// spoofable are request headers (by claimHeaderKey) that tell some servers
+// a client address, the original URL or another method; a client never
+// gets to set them upstream, in any spelling ("X_Real_IP" too, which CGI
+// and WSGI servers read as X-Real-IP). The gateway sets X-Forwarded-For,
+// -Host, -Proto and Forwarded itself: of those, only "_" spellings go.
 var spoofable = map[string]bool{
-	"X-Real-Ip": true, "True-Client-Ip": true, "X-Client-Ip": true, "Cf-Connecting-Ip": true,
-	"X-Forwarded-Port": true, "X-Forwarded-Prefix": true, "X-Forwarded-Ssl": true, "X-Forwarded-Scheme": true,
-	"X-Original-Url": true, "X-Rewrite-Url": true, "X-Original-Uri": true,
-	"X-Http-Method-Override": true, "X-Http-Method": true, "X-Method-Override": true,
+	"x-real-ip": true, "true-client-ip": true, "x-client-ip": true, "cf-connecting-ip": true,
+	"x-forwarded-port": true, "x-forwarded-prefix": true, "x-forwarded-ssl": true, "x-forwarded-scheme": true,
+	"x-original-url": true, "x-rewrite-url": true, "x-original-uri": true,
+	"x-http-method-override": true, "x-http-method": true, "x-method-override": true,
+	// Set by the gateway itself: only their "_" spellings are the client's.
+	"x-forwarded-for": false, "x-forwarded-host": false, "x-forwarded-proto": false, "forwarded": false,
 }
 
 // rewrite builds the outbound request (httputil.ReverseProxy.Rewrite; the
@@ -253,7 +257,9 @@ func (rt *route) rewrite(pr *httputil.ProxyRequest) {
 	}
 	pr.SetXForwarded()
 	for k := range out.Header {
-		if rt.st.claimHeaders[claimHeaderKey(k)] || spoofable[k] {
+		key := claimHeaderKey(k)
+		always, listed := spoofable[key]
+		if rt.st.claimHeaders[key] || always || (listed && strings.Contains(k, "_")) {
 			delete(out.Header, k)
 		}
 	}

@@ -228,24 +228,25 @@ func (st *state) isTrusted(a netip.Addr) bool {
 // peerAddr parses the RemoteAddr of a request.
 func peerAddr(remote string) netip.Addr {
 	if ap, err := netip.ParseAddrPort(remote); err == nil {
-		return ap.Addr().Unmap()
+		return ap.Addr().Unmap().WithZone("")
 	}
 	a, _ := netip.ParseAddr(remote)
-	return a.Unmap()
+	return a.Unmap().WithZone("")
 }
 
 // parseHop reads one X-Forwarded-For or Forwarded for= value: an address,
 // with or without port, IPv6 in brackets.
 func parseHop(s string) (netip.Addr, bool) {
+	// Zones are dropped: prefixes never contain a zoned address.
 	if a, err := netip.ParseAddr(s); err == nil {
-		return a.Unmap(), true
+		return a.Unmap().WithZone(""), true
 	}
 	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().Unmap(), true
+		return ap.Addr().Unmap().WithZone(""), true
 	}
 	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
 		if a, err := netip.ParseAddr(s[1 : len(s)-1]); err == nil {
-			return a.Unmap(), true
+			return a.Unmap().WithZone(""), true
 		}
 	}
 	return netip.Addr{}, false

@@ -18,9 +18,14 @@ import (
 // certificate and admits only clients with an SVID of bundle's trust
 // domain that authorize allows (tlsconfig.AuthorizeID,
 // tlsconfig.AuthorizeOneOf, tlsconfig.AuthorizeMemberOf, ...). TLS 1.3 only.
+//
+// Session tickets are off: a resumed TLS 1.3 session skips the peer
+// verification, so a client certificate from a replaced CA could go on
+// resuming; every connection is verified in full.
 func ServerConfig(svid x509svid.Source, bundle x509bundle.Source, authorize tlsconfig.Authorizer) *tls.Config {
 	c := tlsconfig.MTLSServerConfig(svid, bundle, authorize)
 	c.MinVersion = tls.VersionTLS13
+	c.SessionTicketsDisabled = true
 	return c
 }
 
@@ -38,8 +43,10 @@ func ClientConfig(svid x509svid.Source, bundle x509bundle.Source, authorize tlsc
 // ErrNoPeer: the request did not come over mutual TLS.
 var ErrNoPeer = errors.New("workload: the request has no client certificate (not mutual TLS)")
 
-// PeerID is the SPIFFE ID of the workload that sent r, from the client
-// certificate the TLS handshake verified.
+// PeerID is the SPIFFE ID of the workload that sent r, from its client
+// certificate. It trusts that the TLS config verified that certificate
+// against the trust bundle, as [ServerConfig]'s does: behind another config
+// (tls.RequestClientCert, say) any self-signed certificate would pass.
 func PeerID(r *http.Request) (spiffeid.ID, error) {
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return spiffeid.ID{}, ErrNoPeer
