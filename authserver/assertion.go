@@ -24,8 +24,9 @@ const (
 	// longer-lived assertion is refused, so that the replay cache holds at
 	// most this long of jtis.
 	MaxAssertionLifetime = 5 * time.Minute
-	// maxAssertionJTIs bounds the replay cache; when it is full of
-	// unexpired entries, new assertions are refused until some expire.
+	// maxAssertionJTIs is the scale of the replay cache: past
+	// maxAssertionJTIs/maxClientJTIs*10 clients, those with no unexpired
+	// jti left are dropped.
 	maxAssertionJTIs = 100_000
 )
 
@@ -120,36 +121,65 @@ func (s *Server) assertionAudienceOK(r *http.Request, aud token.Audience) bool {
 }
 
 // assertionJTIs remembers the jtis of client assertions until they expire,
-// so that each is used once (RFC 7523 §3, item 7). It is per process: with
-// several auth server instances, an assertion replayed to another instance
-// within its (at most five-minute) life is not caught.
+// so that each is used once (RFC 7523 §3, item 7). Each client has its own
+// quota (maxClientJTIs), so that one client cannot crowd out the others.
+// It is per process: with several auth server instances, an assertion
+// replayed to another instance within its (at most five-minute) life is
+// not caught.
 type assertionJTIs struct {
-	mu   sync.Mutex
-	seen map[string]time.Time // client id + "\x00" + jti → exp
+	mu    sync.Mutex
+	seen  map[string]map[string]time.Time // client id → jti → until
+	swept time.Time                       // the last sweep of every client
 }
 
-func newAssertionJTIs() *assertionJTIs { return &assertionJTIs{seen: map[string]time.Time{}} }
+// maxClientJTIs bounds the jtis remembered per client: a client that sends
+// more unexpired assertions than this is refused until some expire.
+const maxClientJTIs = 10_000
 
-// use records jti of client id until exp and reports whether it was new.
-func (a *assertionJTIs) use(id, jti string, exp, now time.Time) bool {
-	key := id + "\x00" + jti
+func newAssertionJTIs() *assertionJTIs {
+	return &assertionJTIs{seen: map[string]map[string]time.Time{}}
+}
+
+// use records jti of client id until the given time and reports whether it
+// was new.
+func (a *assertionJTIs) use(id, jti string, until, now time.Time) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if until, ok := a.seen[key]; ok && until.After(now) {
-		return false
-	}
-	if len(a.seen) >= maxAssertionJTIs {
-		for k, until := range a.seen {
-			if !until.After(now) {
-				delete(a.seen, k)
+	// Many clients: drop the ones with nothing left, at most once a second.
+	if len(a.seen) >= maxAssertionJTIs/maxClientJTIs*10 && now.Sub(a.swept) >= time.Second {
+		a.swept = now
+		for c, jtis := range a.seen {
+			prune(jtis, now)
+			if len(jtis) == 0 {
+				delete(a.seen, c)
 			}
 		}
-		if len(a.seen) >= maxAssertionJTIs {
+	}
+	jtis := a.seen[id]
+	if jtis == nil {
+		jtis = map[string]time.Time{}
+		a.seen[id] = jtis
+	}
+	if u, ok := jtis[jti]; ok && u.After(now) {
+		return false
+	}
+	if len(jtis) >= maxClientJTIs {
+		prune(jtis, now)
+		if len(jtis) >= maxClientJTIs {
 			return false
 		}
 	}
-	a.seen[key] = exp
+	jtis[jti] = until
 	return true
+}
+
+// prune drops the expired jtis.
+func prune(jtis map[string]time.Time, now time.Time) {
+	for j, u := range jtis {
+		if !u.After(now) {
+			delete(jtis, j)
+		}
+	}
 }
 
 func algNames(algs []keys.Algorithm) []string {
