@@ -24,10 +24,9 @@ const (
 	// longer-lived assertion is refused, so that the replay cache holds at
 	// most this long of jtis.
 	MaxAssertionLifetime = 5 * time.Minute
-	// maxAssertionJTIs is the scale of the replay cache: past
-	// maxAssertionJTIs/maxClientJTIs*10 clients, those with no unexpired
-	// jti left are dropped.
-	maxAssertionJTIs = 100_000
+	// sweepClients: past this many clients in the replay cache, those
+	// with no unexpired jti left are dropped (at most once a second).
+	sweepClients = 100
 )
 
 // assertionAlgorithms are the algorithms a client assertion may use:
@@ -145,8 +144,7 @@ func newAssertionJTIs() *assertionJTIs {
 func (a *assertionJTIs) use(id, jti string, until, now time.Time) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	// Many clients: drop the ones with nothing left, at most once a second.
-	if len(a.seen) >= maxAssertionJTIs/maxClientJTIs*10 && now.Sub(a.swept) >= time.Second {
+	if len(a.seen) >= sweepClients && now.Sub(a.swept) >= time.Second {
 		a.swept = now
 		for c, jtis := range a.seen {
 			prune(jtis, now)

@@ -372,17 +372,19 @@ func ambiguousPath(r *http.Request) string {
 		}
 	}
 	p := r.URL.Path
-	clean := path.Clean("/" + p)
+	clean := p
+	if !strings.HasPrefix(clean, "/") {
+		clean = "/" + clean
+	}
+	clean = path.Clean(clean) // no allocation when p is clean already
 	if strings.HasSuffix(p, "/") && clean != "/" {
 		clean += "/"
 	}
 	if clean != p {
 		return "the request path is not in canonical form (dot segments or empty segments); send " + strconv.Quote(clean)
 	}
-	for _, seg := range strings.Split(p, "/") {
-		if strings.HasSuffix(seg, ".") {
-			return "a segment of the request path ends with a dot, which some servers drop; send the path without it"
-		}
+	if strings.HasSuffix(p, ".") || strings.Contains(p, "./") { // a segment that ends with a dot
+		return "a segment of the request path ends with a dot, which some servers drop; send the path without it"
 	}
 	return ""
 }

@@ -257,9 +257,14 @@ func (rt *route) rewrite(pr *httputil.ProxyRequest) {
 	}
 	pr.SetXForwarded()
 	for k := range out.Header {
+		if strings.IndexByte(k, '_') < 0 { // canonical already: no allocation
+			if rt.st.dropHeaders[k] {
+				delete(out.Header, k)
+			}
+			continue
+		}
 		key := claimHeaderKey(k)
-		always, listed := spoofable[key]
-		if rt.st.claimHeaders[key] || always || (listed && strings.Contains(k, "_")) {
+		if _, listed := spoofable[key]; listed || rt.st.claimHeaders[key] {
 			delete(out.Header, k)
 		}
 	}

@@ -32,6 +32,10 @@ type state struct {
 	// lowercased with "_" as "-": no request carries them upstream unless
 	// the gateway set them, on any route.
 	claimHeaders map[string]bool
+	// dropHeaders are the canonical names of the claim headers and of the
+	// always-spoofable headers: the per-request check of a header name
+	// without "_", which needs no lowercasing.
+	dropHeaders map[string]bool
 	// inFlight counts the requests in flight per client address, when
 	// limits.max_concurrent_per_client is set.
 	inFlight *clientSlots
@@ -85,10 +89,17 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, old *state) (*state, e
 		}
 		st.routes = append(st.routes, rt)
 	}
-	st.claimHeaders = map[string]bool{}
+	st.claimHeaders, st.dropHeaders = map[string]bool{}, map[string]bool{}
 	for _, rt := range st.routes {
 		for _, f := range rt.forward {
-			st.claimHeaders[claimHeaderKey(f[0])] = true
+			key := claimHeaderKey(f[0])
+			st.claimHeaders[key] = true
+			st.dropHeaders[http.CanonicalHeaderKey(key)] = true
+		}
+	}
+	for key, always := range spoofable {
+		if always {
+			st.dropHeaders[http.CanonicalHeaderKey(key)] = true
 		}
 	}
 	st.mux, err = buildMatcher(cfg.Routes, func(i int) matchTarget {

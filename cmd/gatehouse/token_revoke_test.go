@@ -276,27 +276,9 @@ func TestTokenRevokeUntilCoversTheLeeway(t *testing.T) {
 func TestTokenRevokeClientRevokesItsRefreshTokens(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	mustGH(t, "", "user", "add", "alice", "--email", "alice@acme.test", "--data", data)
-	st := openTestStore(t, data)
-	ctx := context.Background()
-	now := time.Now()
-	for _, rt := range []*identity.RefreshToken{
-		{Hash: identity.HashToken(identity.NewSecret()), FamilyID: "fam-batch", ClientID: "batch", Subject: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
-		{Hash: identity.HashToken(identity.NewSecret()), FamilyID: "fam-other", ClientID: "other", Subject: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
-	} {
-		if err := st.SaveRefreshToken(ctx, rt); err != nil {
-			t.Fatal(err)
-		}
-	}
+	st := saveTwoFamilies(t, data)
 	mustGH(t, "", "token", "revoke", "--client", "batch", "--data", data)
-	for fam, want := range map[string]bool{"fam-batch": true, "fam-other": false} {
-		got, err := st.FamilyRevoked(ctx, fam)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != want {
-			t.Errorf("FamilyRevoked(%s) = %v, want %v", fam, got, want)
-		}
-	}
+	onlyBatchRevoked(t, st)
 }
 
 // With --config, a subject entry lasts as long as the configured access
@@ -349,21 +331,38 @@ func TestTokenRevokeSubWithAUsernameWarns(t *testing.T) {
 func TestClientDeleteRevokesItsRefreshTokens(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	mustGH(t, "", "client", "add", "batch", "--grants", "client_credentials", "--data", data)
+	st := saveTwoFamilies(t, data)
+	mustGH(t, "", "client", "delete", "batch", "--data", data)
+	onlyBatchRevoked(t, st)
+}
+
+// saveTwoFamilies stores a refresh token family of client batch and one of
+// client other in the store at data, and returns the store.
+func saveTwoFamilies(t *testing.T, data string) identity.Store {
+	t.Helper()
 	st := openTestStore(t, data)
-	ctx := context.Background()
 	now := time.Now()
 	for _, rt := range []*identity.RefreshToken{
 		{Hash: identity.HashToken(identity.NewSecret()), FamilyID: "fam-batch", ClientID: "batch", Subject: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
 		{Hash: identity.HashToken(identity.NewSecret()), FamilyID: "fam-other", ClientID: "other", Subject: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
 	} {
-		if err := st.SaveRefreshToken(ctx, rt); err != nil {
+		if err := st.SaveRefreshToken(context.Background(), rt); err != nil {
 			t.Fatal(err)
 		}
 	}
-	mustGH(t, "", "client", "delete", "batch", "--data", data)
+	return st
+}
+
+// onlyBatchRevoked checks that batch's family is revoked and other's not.
+func onlyBatchRevoked(t *testing.T, st identity.Store) {
+	t.Helper()
 	for fam, want := range map[string]bool{"fam-batch": true, "fam-other": false} {
-		if got, err := st.FamilyRevoked(ctx, fam); err != nil || got != want {
-			t.Errorf("FamilyRevoked(%s) = %v, %v; want %v", fam, got, err, want)
+		got, err := st.FamilyRevoked(context.Background(), fam)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("FamilyRevoked(%s) = %v, want %v", fam, got, want)
 		}
 	}
 }
