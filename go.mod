@@ -74,3 +74,5 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.61.1
 )
+
+ignore ./e2e/node_modules

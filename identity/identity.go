@@ -95,8 +95,16 @@ type Client struct {
 	// private_key_jwt client authentication of RFC 7523: the client signs
 	// an assertion with its private key instead of sending a secret. Empty:
 	// the client cannot authenticate that way.
-	JWKS      string
-	UpdatedAt time.Time
+	JWKS string
+	// AllowedOrigins are browser origins (scheme://host[:port]) the auth
+	// server answers CORS requests of this client from, beside the origins
+	// of its RedirectURIs, which are always allowed.
+	AllowedOrigins []string
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the
+	// browser back to (OpenID Connect RP-Initiated Logout 1.0 §3), matched
+	// exactly.
+	PostLogoutRedirectURIs []string
+	UpdatedAt              time.Time
 }
 
 // AllowsGrant reports whether the client may use grant.
