@@ -1,0 +1,500 @@
+// clients.mjs — gatehouse's auth server as openid-client 6 and jose 6 (panva's
+// certified, strict libraries) see it. Run by interop_test.go against a
+// `gatehouse serve --config` of its own; every check prints one line
+// ("ok", "FAIL" or "skip" and its name), and any FAIL or skip exits 1.
+// Nothing printed holds a token, a secret or a key: failures show the
+// HTTP status and the OAuth error (code and description) only.
+//
+// Environment (all required):
+//   GH_ISSUER                         the issuer URL (http://127.0.0.1:PORT)
+//   GH_BASIC_ID, GH_BASIC_SECRET      client_secret_basic; the secret has % & = + : and a space
+//   GH_POST_ID, GH_POST_SECRET        client_secret_post
+//   GH_RAW_ID, GH_RAW_SECRET          a secret that is not a valid form encoding (%zz, &, =)
+//   GH_CC_AUDIENCE                    the audience of the client credentials tokens
+//   GH_APP_ID, GH_APP_REDIRECT        the public client of the code flow and its redirect URI
+//   GH_USER, GH_PASSWORD              the user who logs in
+//   GH_EXCHANGE_ID, GH_EXCHANGE_SECRET  the confidential client that exchanges and introspects
+//                                     (the app's access tokens name it in aud)
+//   GH_EXCHANGE_AUDIENCE              the audience it exchanges for
+//   GH_KEY_DIR                        where keygen.mjs wrote the private JWKs; the
+//                                     private_key_jwt clients are pkjwt-<name>
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import * as client from 'openid-client'
+import { createRemoteJWKSet, decodeProtectedHeader, importJWK, jwtVerify } from 'jose'
+
+const env = (name) => {
+  const v = process.env[name]
+  if (!v) {
+    console.error(`clients.mjs: environment variable ${name} is not set`)
+    process.exit(2)
+  }
+  return v
+}
+
+const issuer = env('GH_ISSUER')
+const basic = { id: env('GH_BASIC_ID'), secret: env('GH_BASIC_SECRET') }
+const post = { id: env('GH_POST_ID'), secret: env('GH_POST_SECRET') }
+const raw = { id: env('GH_RAW_ID'), secret: env('GH_RAW_SECRET') }
+const ccAudience = env('GH_CC_AUDIENCE')
+const app = { id: env('GH_APP_ID'), redirect: env('GH_APP_REDIRECT') }
+const user = { name: env('GH_USER'), password: env('GH_PASSWORD') }
+const exchanger = { id: env('GH_EXCHANGE_ID'), secret: env('GH_EXCHANGE_SECRET'), audience: env('GH_EXCHANGE_AUDIENCE') }
+const keyDir = env('GH_KEY_DIR')
+
+// RFC 8693 §3 token type identifiers.
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
+// RFC 9068 §2.2: the claims every JWT access token has.
+const AT_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti']
+
+/** CheckFailure is a check's own finding (as opposed to a library's error). */
+class CheckFailure extends Error {}
+
+// describe turns an error into one line without tokens or secrets: the
+// libraries' messages name claims and parameters, never their values, and
+// their causes (which may hold claims) are left out.
+function describe(e) {
+  if (e instanceof CheckFailure) return e.message
+  if (e instanceof client.ResponseBodyError) {
+    return `HTTP ${e.status} ${e.error}${e.error_description ? `: ${e.error_description}` : ''}`
+  }
+  if (e instanceof client.WWWAuthenticateChallengeError) {
+    const ch = (e.cause ?? []).map((c) => `${c.scheme} ${JSON.stringify(c.parameters)}`).join(', ')
+    return `HTTP ${e.status} with WWW-Authenticate challenge(s) ${ch}`
+  }
+  if (e instanceof client.AuthorizationResponseError) {
+    return `authorization response error ${e.error}${e.error_description ? `: ${e.error_description}` : ''}`
+  }
+  const code = e?.code ? ` [${e.code}]` : ''
+  const cause = e?.cause instanceof Error ? ` (cause: ${e.cause.name}: ${e.cause.message})` : ''
+  return `${e?.name ?? 'Error'}: ${e?.message ?? String(e)}${code}${cause}`
+}
+
+const passed = new Set()
+let failures = 0
+
+// check runs one named check and prints its line; a check whose
+// prerequisites (needs) did not pass is skipped, and a skip fails the run.
+async function check(name, fn, needs = []) {
+  const missing = needs.filter((n) => !passed.has(n))
+  if (missing.length > 0) {
+    failures++
+    console.log(`skip ${name}: needs ${missing.join(', ')}`)
+    return
+  }
+  try {
+    const detail = await fn()
+    passed.add(name)
+    console.log(`ok   ${name}${detail ? ` (${detail})` : ''}`)
+  } catch (e) {
+    failures++
+    console.log(`FAIL ${name}: ${describe(e)}${await challengeBody(e)}`)
+  }
+}
+
+// challengeBody is the OAuth error of a 401 that openid-client reported as
+// a WWW-Authenticate challenge without reading its body.
+async function challengeBody(e) {
+  if (!(e instanceof client.WWWAuthenticateChallengeError) || !e.response) return ''
+  try {
+    const b = await e.response.json()
+    return `; body: ${b.error}${b.error_description ? `: ${b.error_description}` : ''}`
+  } catch {
+    return ''
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new CheckFailure(message)
+}
+
+// expectError awaits p and returns a summary when it was refused with the
+// OAuth error code want.
+async function expectError(p, want) {
+  try {
+    await p
+  } catch (e) {
+    if (e instanceof client.ResponseBodyError && e.error === want) return `HTTP ${e.status} ${e.error}`
+    throw new CheckFailure(`want error ${want}, got ${describe(e)}`)
+  }
+  throw new CheckFailure(`want error ${want}, the request succeeded`)
+}
+
+// discover runs OpenID Connect discovery for one client. allowInsecureRequests:
+// the test server listens on http://127.0.0.1, and openid-client refuses
+// plain http unless told; nothing else is relaxed.
+function discover(clientId, auth, options = {}) {
+  return client.discovery(new URL(issuer), clientId, undefined, auth, {
+    execute: [client.allowInsecureRequests],
+    ...options,
+  })
+}
+
+// rawCall sends a form POST with plain fetch and returns status, headers
+// and the parsed JSON body (null when there is none).
+async function rawCall(url, headers, form) {
+  const resp = await fetch(url, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...headers },
+    body: new URLSearchParams(form),
+  })
+  const text = await resp.text()
+  let body = null
+  try {
+    body = text ? JSON.parse(text) : null
+  } catch {
+    body = { unparsed: text.slice(0, 200) }
+  }
+  return { status: resp.status, headers: resp.headers, body }
+}
+
+// oauthSummary is an error body's code and description (no tokens).
+const oauthSummary = (r) =>
+  `HTTP ${r.status} ${r.body?.error ?? '(no error)'}${r.body?.error_description ? `: ${r.body.error_description}` : ''}`
+
+// unescapeHTML decodes the character references html/template writes.
+function unescapeHTML(s) {
+  return s
+    .replace(/&#x([0-9a-f]+);/gi, (_, h) => String.fromCodePoint(parseInt(h, 16)))
+    .replace(/&#(\d+);/g, (_, d) => String.fromCodePoint(Number(d)))
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+}
+
+function attributes(tag) {
+  const out = {}
+  for (const m of tag.matchAll(/([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*"([^"]*)")?/g)) {
+    out[m[1].toLowerCase()] = m[2] === undefined ? '' : unescapeHTML(m[2])
+  }
+  return out
+}
+
+// cookieHeader is what a browser sends to url from the Set-Cookie lines of
+// an earlier answer: name=value of each cookie whose Path matches.
+function cookieHeader(setCookies, url) {
+  const pairs = []
+  for (const line of setCookies) {
+    const [pair, ...attrs] = line.split(';').map((s) => s.trim())
+    const path = attrs.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) || '/'
+    if (url.pathname === path || url.pathname.startsWith(path.endsWith('/') ? path : path + '/')) pairs.push(pair)
+  }
+  return pairs.join('; ')
+}
+
+// login runs the authorization code flow with PKCE the way a browser would,
+// without one: openid-client builds the authorization URL; the login form
+// is fetched, its gatehouse_csrf cookie kept, and the form posted back with
+// its hidden fields and the user's credentials; the 303's Location is the
+// callback that openid-client then redeems (state, iss, PKCE, nonce and the
+// ID token checked by it). With sendRedirect false the authorization
+// request has no redirect_uri (the client has one registered) and the code
+// is returned unredeemed, with its verifier.
+async function login(cfg, scope, { sendRedirect = true } = {}) {
+  const codeVerifier = client.randomPKCECodeVerifier()
+  const codeChallenge = await client.calculatePKCECodeChallenge(codeVerifier)
+  const state = client.randomState()
+  const nonce = client.randomNonce()
+  const authURL = client.buildAuthorizationUrl(cfg, {
+    ...(sendRedirect ? { redirect_uri: app.redirect } : {}),
+    scope,
+    code_challenge: codeChallenge,
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  })
+  const page = await fetch(authURL, { redirect: 'manual' })
+  const html = await page.text()
+  assert(page.status === 200, `GET ${authURL.pathname} answered HTTP ${page.status}, want the login form (200)`)
+  const setCookies = page.headers.getSetCookie()
+  assert(setCookies.some((c) => c.startsWith('gatehouse_csrf=')), 'the login form set no gatehouse_csrf cookie')
+  const formTag = html.match(/<form\b[^>]*>/i)
+  assert(formTag, 'the login page has no form')
+  const form = attributes(formTag[0])
+  assert((form.method ?? '').toLowerCase() === 'post', `the login form's method is ${form.method}, want post`)
+  const action = new URL(form.action || authURL.pathname, authURL)
+  const fields = new URLSearchParams()
+  for (const m of html.matchAll(/<input\b[^>]*>/gi)) {
+    const a = attributes(m[0])
+    if (a.type === 'hidden' && a.name) fields.append(a.name, a.value ?? '')
+  }
+  fields.set('username', user.name)
+  fields.set('password', user.password)
+  const cookie = cookieHeader(setCookies, action)
+  assert(cookie.includes('gatehouse_csrf='), `the gatehouse_csrf cookie's Path does not cover the form's action ${action.pathname}`)
+  const posted = await fetch(action, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+    body: fields,
+  })
+  if (posted.status !== 303) {
+    const text = await posted.text()
+    const msg = text.match(/<p class="error"[^>]*>([^<]*)</)?.[1] ?? text.match(/<p>([^<]*)</)?.[1] ?? ''
+    throw new CheckFailure(`POST ${action.pathname} answered HTTP ${posted.status}, want 303${msg ? `: ${unescapeHTML(msg)}` : ''}`)
+  }
+  const location = new URL(posted.headers.get('location'), action)
+  assert(`${location.origin}${location.pathname}` === app.redirect, `the login redirected to ${location.origin}${location.pathname}, want ${app.redirect}`)
+  if (!sendRedirect) return { location, codeVerifier }
+  const checks = { pkceCodeVerifier: codeVerifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true }
+  const tokens = await client.authorizationCodeGrant(cfg, location, checks)
+  // replay redeems the same code again, as an attacker who read it would.
+  const replay = () => client.authorizationCodeGrant(cfg, location, checks)
+  return { tokens, nonce, replay }
+}
+
+// atHash is OpenID Connect Core §3.1.3.6: the left half of the hash of the
+// access token, with the hash of the ID token's alg.
+function atHash(alg, accessToken) {
+  const hash = { ES256: 'sha256', RS256: 'sha256', PS256: 'sha256', ES384: 'sha384', EdDSA: 'sha512', Ed25519: 'sha512' }[alg]
+  assert(hash, `no at_hash rule for alg ${alg}`)
+  const sum = createHash(hash).update(accessToken).digest()
+  return sum.subarray(0, sum.length / 2).toString('base64url')
+}
+
+// ---------------------------------------------------------------------------
+
+let jwks // jose's remote key set of the discovered jwks_uri
+let basicCfg, postCfg, appCfg, exchangeCfg
+const s = {} // what later checks use: tokens, never printed
+
+// 1. Discovery, with openid-client's own metadata checks (issuer match,
+// endpoints), for OpenID Connect and RFC 8414.
+await check('discovery (OpenID Connect)', async () => {
+  basicCfg = await discover(basic.id, client.ClientSecretBasic(basic.secret))
+  const md = basicCfg.serverMetadata()
+  assert(md.issuer === issuer, `issuer ${md.issuer}, want ${issuer}`)
+  for (const k of ['authorization_endpoint', 'token_endpoint', 'jwks_uri', 'userinfo_endpoint', 'introspection_endpoint', 'revocation_endpoint']) {
+    assert(typeof md[k] === 'string' && md[k].startsWith(issuer + '/'), `${k} is ${md[k]}`)
+  }
+  assert(md.supportsPKCE(), 'code_challenge_methods_supported does not list S256')
+  jwks = createRemoteJWKSet(new URL(md.jwks_uri))
+  return `jwks_uri ${new URL(md.jwks_uri).pathname}`
+})
+await check('discovery (RFC 8414)', async () => {
+  const cfg = await discover(basic.id, client.ClientSecretBasic(basic.secret), { algorithm: 'oauth2' })
+  assert(cfg.serverMetadata().issuer === issuer, `issuer ${cfg.serverMetadata().issuer}, want ${issuer}`)
+})
+
+// 8. An access token as a resource server checks it with jose: signature
+// from the remote JWKS, issuer, audience, typ at+jwt (RFC 9068 §2.1) and
+// the claims of RFC 9068 §2.2.
+async function verifyAccessToken(token, audience) {
+  const { payload, protectedHeader } = await jwtVerify(token, jwks, { issuer, audience, typ: 'at+jwt', requiredClaims: AT_CLAIMS })
+  return { payload, protectedHeader }
+}
+
+// 2. Client credentials.
+await check('client_credentials, client_secret_basic with % & = + : and space in the secret', async () => {
+  const t = await client.clientCredentialsGrant(basicCfg, { audience: ccAudience })
+  assert(t.token_type === 'bearer', `token_type ${t.token_type}`)
+  s.ccBasic = t.access_token
+  return `expires_in ${t.expires_in}`
+}, ['discovery (OpenID Connect)'])
+
+await check('client_credentials, client_secret_post', async () => {
+  postCfg = await discover(post.id, client.ClientSecretPost(post.secret))
+  const t = await client.clientCredentialsGrant(postCfg, { audience: ccAudience })
+  s.ccPost = t.access_token
+}, ['discovery (OpenID Connect)'])
+
+await check('client_credentials, raw Basic credentials that are not form-encoded (as Python requests sends)', async () => {
+  const md = basicCfg.serverMetadata()
+  const authz = 'Basic ' + Buffer.from(`${raw.id}:${raw.secret}`, 'utf8').toString('base64')
+  const r = await rawCall(md.token_endpoint, { authorization: authz }, { grant_type: 'client_credentials', audience: ccAudience })
+  assert(r.status === 200, `token endpoint: ${oauthSummary(r)}`)
+  assert(typeof r.body?.access_token === 'string', 'no access_token in the answer')
+  s.ccRaw = r.body.access_token
+}, ['discovery (OpenID Connect)'])
+
+await check('invalid_client without Basic carries no Basic challenge (RFC 6749 §5.2)', async () => {
+  const md = basicCfg.serverMetadata()
+  const r = await rawCall(md.token_endpoint, {}, { grant_type: 'client_credentials', client_id: post.id, client_secret: 'wrong-secret-0123456789' })
+  assert(r.status === 400 || r.status === 401, `HTTP ${r.status}, want 400 or 401`)
+  assert(r.body?.error === 'invalid_client', `error ${r.body?.error}, want invalid_client`)
+  const challenge = r.headers.get('www-authenticate')
+  assert(!challenge || !/^\s*basic\b/i.test(challenge), `WWW-Authenticate: ${challenge} for a client that did not use Basic`)
+  return `HTTP ${r.status} invalid_client${challenge ? `, WWW-Authenticate: ${challenge}` : ''}`
+}, ['discovery (OpenID Connect)'])
+
+// 3. Authorization code + PKCE through the login form, and the ID token.
+await check('authorization code + PKCE (login form, state, iss, nonce)', async () => {
+  appCfg = await discover(app.id, client.None())
+  // The ID token's signature is checked too, not only its claims (by
+  // default openid-client trusts the TLS-protected token response).
+  client.enableNonRepudiationChecks(appCfg)
+  const { tokens, nonce } = await login(appCfg, 'openid profile email orders:read')
+  assert(tokens.id_token, 'no id_token')
+  assert(tokens.refresh_token, 'no refresh_token for a client allowed refresh_token')
+  s.first = { tokens, nonce }
+  return `scope "${tokens.scope}"`
+}, ['discovery (OpenID Connect)'])
+
+await check('ID token (iss, aud, azp, nonce, at_hash, signature)', async () => {
+  const { tokens, nonce } = s.first
+  const claims = tokens.claims()
+  assert(claims.iss === issuer, `iss ${claims.iss}`)
+  const aud = [].concat(claims.aud)
+  assert(aud.includes(app.id), `aud ${JSON.stringify(aud)} lacks ${app.id}`)
+  assert(aud.length === 1 || claims.azp === app.id, `several audiences and azp ${claims.azp}`)
+  assert(claims.nonce === nonce, 'nonce differs from the one sent')
+  const { alg } = decodeProtectedHeader(tokens.id_token)
+  assert(claims.at_hash, 'no at_hash')
+  assert(claims.at_hash === atHash(alg, tokens.access_token), `at_hash does not match the access token (alg ${alg})`)
+  // jose again, independently of openid-client's non-repudiation check.
+  const { protectedHeader } = await jwtVerify(tokens.id_token, jwks, { issuer, audience: app.id })
+  return `alg ${protectedHeader.alg}, kid ${protectedHeader.kid ? 'set' : 'missing'}`
+}, ['authorization code + PKCE (login form, state, iss, nonce)'])
+
+// 4. Refresh rotation and reuse detection (on the first login's family).
+await check('refresh rotation (a new refresh token each time)', async () => {
+  const r0 = s.first.tokens.refresh_token
+  const t1 = await client.refreshTokenGrant(appCfg, r0)
+  assert(t1.refresh_token && t1.refresh_token !== r0, 'the first refresh returned no new refresh token')
+  assert(t1.access_token !== s.first.tokens.access_token, 'the refresh returned the same access token')
+  const t2 = await client.refreshTokenGrant(appCfg, t1.refresh_token)
+  assert(t2.refresh_token && t2.refresh_token !== t1.refresh_token && t2.refresh_token !== r0, 'the second refresh returned no new refresh token')
+  s.family = { old: r0, newest: t2.refresh_token }
+}, ['authorization code + PKCE (login form, state, iss, nonce)'])
+
+await check('refresh reuse detection (old token refused, family dead)', async () => {
+  const reused = await expectError(client.refreshTokenGrant(appCfg, s.family.old), 'invalid_grant')
+  const newest = await expectError(client.refreshTokenGrant(appCfg, s.family.newest), 'invalid_grant')
+  return `reused: ${reused}; newest after reuse: ${newest}`
+}, ['refresh rotation (a new refresh token each time)'])
+
+// A second login, whose tokens stay live for the checks below.
+await check('second login (tokens for the checks below)', async () => {
+  const { tokens } = await login(appCfg, 'openid profile email orders:read')
+  s.second = tokens
+}, ['authorization code + PKCE (login form, state, iss, nonce)'])
+const second = ['second login (tokens for the checks below)']
+
+// 8. Access tokens verified with jose against the remote JWKS.
+await check('jose jwtVerify: client credentials access token (issuer, audience, typ at+jwt)', async () => {
+  const { payload, protectedHeader } = await verifyAccessToken(s.ccBasic, ccAudience)
+  assert(payload.client_id === basic.id && payload.sub === basic.id, `client_id ${payload.client_id}, sub ${payload.sub}, want ${basic.id}`)
+  return `alg ${protectedHeader.alg}`
+}, ['client_credentials, client_secret_basic with % & = + : and space in the secret'])
+
+await check("jose jwtVerify: a user's access token (issuer, audience, typ at+jwt)", async () => {
+  const { payload } = await verifyAccessToken(s.second.access_token, exchanger.id)
+  assert(payload.sub === s.second.claims().sub, 'sub differs from the ID token')
+  assert(payload.client_id === app.id, `client_id ${payload.client_id}`)
+  s.userSub = payload.sub
+}, second)
+
+// 9. userinfo, with openid-client (Bearer) and with a lowercase scheme.
+await check('userinfo (openid-client, Bearer)', async () => {
+  const info = await client.fetchUserInfo(appCfg, s.second.access_token, s.second.claims().sub)
+  assert(info.email, 'no email for scope email')
+}, second)
+
+await check('userinfo with a lowercase "bearer" scheme (RFC 9110 §11.1)', async () => {
+  const resp = await fetch(appCfg.serverMetadata().userinfo_endpoint, {
+    headers: { authorization: `bearer ${s.second.access_token}`, accept: 'application/json' },
+  })
+  const body = await resp.json().catch(() => null)
+  assert(resp.status === 200, `HTTP ${resp.status} ${body?.error ?? ''}${body?.error_description ? `: ${body.error_description}` : ''}; WWW-Authenticate: ${resp.headers.get('www-authenticate')}`)
+  assert(body?.sub === s.second.claims().sub, 'sub differs from the ID token')
+}, second)
+
+// 6. Token exchange (RFC 8693) by the confidential client the user's token names.
+await check('token exchange (RFC 8693: issued_token_type, act, audience)', async () => {
+  exchangeCfg = await discover(exchanger.id, client.ClientSecretBasic(exchanger.secret))
+  const t = await client.genericGrantRequest(exchangeCfg, TOKEN_EXCHANGE, {
+    subject_token: s.second.access_token,
+    subject_token_type: ACCESS_TOKEN_TYPE,
+    audience: exchanger.audience,
+  })
+  assert(t.issued_token_type === ACCESS_TOKEN_TYPE, `issued_token_type ${t.issued_token_type}`)
+  assert(t.token_type === 'bearer', `token_type ${t.token_type}`)
+  const { payload } = await verifyAccessToken(t.access_token, exchanger.audience)
+  assert(payload.sub === s.userSub, "sub is not the user's")
+  assert(payload.act?.sub === exchanger.id, `act ${JSON.stringify(payload.act)}, want sub ${exchanger.id}`)
+  assert(payload.client_id === exchanger.id, `client_id ${payload.client_id}`)
+  return `scope "${t.scope ?? ''}"`
+}, [...second, "jose jwtVerify: a user's access token (issuer, audience, typ at+jwt)"])
+
+// 5. Introspection and revocation.
+await check('introspection: live access and refresh tokens are active', async () => {
+  exchangeCfg ??= await discover(exchanger.id, client.ClientSecretBasic(exchanger.secret))
+  const at = await client.tokenIntrospection(exchangeCfg, s.second.access_token)
+  assert(at.active === true, 'the access token is inactive')
+  assert(at.client_id === app.id && at.sub === s.second.claims().sub, `client_id ${at.client_id}, sub differs: ${at.sub !== s.second.claims().sub}`)
+  const rt = await client.tokenIntrospection(exchangeCfg, s.second.refresh_token, { token_type_hint: 'refresh_token' })
+  assert(rt.active === true, 'the refresh token is inactive')
+}, second)
+
+await check('revocation of an access token (then inactive, refused by userinfo)', async () => {
+  await client.tokenRevocation(appCfg, s.second.access_token, { token_type_hint: 'access_token' })
+  const at = await client.tokenIntrospection(exchangeCfg, s.second.access_token)
+  assert(at.active === false, 'still active after revocation')
+  assert(Object.keys(at).length === 1, `an inactive answer holds more than active: ${Object.keys(at).join(', ')}`)
+  const resp = await fetch(appCfg.serverMetadata().userinfo_endpoint, { headers: { authorization: `Bearer ${s.second.access_token}` } })
+  assert(resp.status === 401, `userinfo answered HTTP ${resp.status} for a revoked token`)
+}, ['introspection: live access and refresh tokens are active'])
+
+await check('revocation of a refresh token (then inactive, refused by the token endpoint)', async () => {
+  await client.tokenRevocation(appCfg, s.second.refresh_token, { token_type_hint: 'refresh_token' })
+  const rt = await client.tokenIntrospection(exchangeCfg, s.second.refresh_token, { token_type_hint: 'refresh_token' })
+  assert(rt.active === false, 'still active after revocation')
+  return await expectError(client.refreshTokenGrant(appCfg, s.second.refresh_token), 'invalid_grant')
+}, ['introspection: live access and refresh tokens are active'])
+
+// 7. private_key_jwt with keys jose made (keygen.mjs). openid-client signs
+// with the algorithm of the key: ES256, RS256, and "Ed25519" (RFC 9864's
+// fully-specified name) for an Ed25519 key.
+const pkjwt = [['es256', 'ES256'], ['rs256', 'RS256'], ['ed25519', 'Ed25519']]
+for (const [name, alg] of pkjwt) {
+  await check(`private_key_jwt with ${alg}`, async () => {
+    const jwk = JSON.parse(await readFile(join(keyDir, `${name}.private.jwk`), 'utf8'))
+    const key = await importJWK(jwk, jwk.alg)
+    const id = `pkjwt-${name}`
+    const cfg = await discover(id, client.PrivateKeyJwt({ key, kid: jwk.kid }))
+    const t = await client.clientCredentialsGrant(cfg, { audience: ccAudience })
+    const { payload } = await verifyAccessToken(t.access_token, ccAudience)
+    assert(payload.client_id === id, `client_id ${payload.client_id}`)
+    // A second grant signs a new assertion (new jti): not a replay.
+    await client.clientCredentialsGrant(cfg, { audience: ccAudience })
+  }, ['discovery (OpenID Connect)'])
+}
+await check('discovery lists the private_key_jwt algorithms used (token_endpoint_auth_signing_alg_values_supported)', async () => {
+  const advertised = basicCfg.serverMetadata().token_endpoint_auth_signing_alg_values_supported ?? []
+  const lacking = pkjwt.map(([, alg]) => alg).filter((alg) => !advertised.includes(alg))
+  assert(lacking.length === 0, `${JSON.stringify(advertised)} lacks ${lacking.join(', ')}`)
+  return advertised.join(' ')
+}, ['discovery (OpenID Connect)'])
+
+// RFC 6749 §4.1.2: a code is used once; a second redemption is refused and
+// SHOULD revoke what the first one issued (gatehouse does).
+await check('authorization code used twice (invalid_grant; what it issued is revoked)', async () => {
+  const { tokens, replay } = await login(appCfg, 'openid orders:read')
+  const replayed = await expectError(replay(), 'invalid_grant')
+  const at = await client.tokenIntrospection(exchangeCfg, tokens.access_token)
+  assert(at.active === false, 'the access token of the first redemption is still active')
+  await expectError(client.refreshTokenGrant(appCfg, tokens.refresh_token), 'invalid_grant')
+  return replayed
+}, ['authorization code + PKCE (login form, state, iss, nonce)', 'introspection: live access and refresh tokens are active'])
+
+// RFC 6749 §4.1.3: redirect_uri is required in the token request only if
+// the authorization request had one. openid-client always sends it, so
+// this one is a plain request.
+await check('code flow without redirect_uri (one registered; RFC 6749 §4.1.1, §4.1.3)', async () => {
+  const { location, codeVerifier } = await login(appCfg, 'openid', { sendRedirect: false })
+  const code = location.searchParams.get('code')
+  assert(code, `the callback has no code (error ${location.searchParams.get('error')})`)
+  const r = await rawCall(appCfg.serverMetadata().token_endpoint, {}, {
+    grant_type: 'authorization_code', code, code_verifier: codeVerifier, client_id: app.id,
+  })
+  assert(r.status === 200, `token request without redirect_uri: ${oauthSummary(r)}`)
+  assert(typeof r.body?.access_token === 'string', 'no access_token in the answer')
+}, ['authorization code + PKCE (login form, state, iss, nonce)'])
+
+const total = passed.size + failures
+console.log(failures === 0 ? `all ${total} checks passed` : `${failures} of ${total} checks failed or were skipped`)
+process.exit(failures === 0 ? 0 : 1)

@@ -1,0 +1,175 @@
+// Package interop tests gatehouse's auth server with OAuth clients written
+// by others: panva's openid-client 6 and jose 6 (Node.js, pinned in
+// e2e/package.json), next to the Go clients the other tests use.
+//
+// TestThirdPartyClients starts `gatehouse serve --config` on a free port of
+// 127.0.0.1 with a configuration written for it, and runs clients.mjs,
+// which prints one line per check. It skips without Node.js or
+// e2e/node_modules, and fails instead under CI=true (see internal/nodetest).
+package interop
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehousehq/gatehouse/internal/nodetest"
+)
+
+// Client ids, audiences and the user of the configuration; clients.mjs
+// gets them through the environment.
+const (
+	basicClient    = "svc-basic"
+	postClient     = "svc-post"
+	rawClient      = "svc-raw"
+	appClient      = "app"
+	exchangeClient = "orders-svc"
+	ccAudience     = "reports"
+	exchangeAud    = "payments"
+	username       = "alice"
+	// appRedirect is never served: the test reads the Location header of
+	// the login's redirect and stops there.
+	appRedirect = "http://127.0.0.1:9/callback"
+)
+
+// keyNames are the private_key_jwt keys keygen.mjs writes; client
+// pkjwt-<name> registers <name>.jwks.json.
+var keyNames = []string{"es256", "rs256", "ed25519"}
+
+// random returns n random bytes as hex.
+func random(t *testing.T, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", b)
+}
+
+// writeFile writes content to dir/name with mode 0600 and returns its path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatalf("write %s: %v", name, err)
+	}
+	return p
+}
+
+// config is the gatehouse.yaml of the test: secrets come from environment
+// variables and files, the private_key_jwt keys from JWKS files.
+func config(addr, data, dir, postSecretFile string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `authserver:
+  issuer: http://%[1]s
+  listen: %[1]s
+  data: %[2]s
+  access_token_ttl: 5m
+  organizations:
+    - id: acme
+  users:
+    - username: %[3]s
+      email: alice@acme.test
+      name: Alice Liddell
+      password_env: GH_INTEROP_PASSWORD
+      org: acme
+      roles: [admin]
+  clients:
+    - id: %[4]s
+      secret_env: GH_INTEROP_BASIC_SECRET
+      grants: [client_credentials]
+      audiences: [%[5]s]
+    - id: %[6]s
+      secret_file: %[7]s
+      grants: [client_credentials]
+      audiences: [%[5]s]
+    - id: %[8]s
+      secret_env: GH_INTEROP_RAW_SECRET
+      grants: [client_credentials]
+      audiences: [%[5]s]
+    - id: %[9]s
+      public: true
+      grants: [authorization_code, refresh_token]
+      redirect_uris: [%[10]s]
+      scopes: [openid, profile, email, orders:read]
+      audiences: [%[11]s]
+    - id: %[11]s
+      secret_env: GH_INTEROP_EXCHANGE_SECRET
+      grants: [urn:ietf:params:oauth:grant-type:token-exchange]
+      scopes: [orders:read]
+      audiences: [%[12]s]
+`, addr, data, username, basicClient, ccAudience, postClient, postSecretFile, rawClient,
+		appClient, appRedirect, exchangeClient, exchangeAud)
+	for _, name := range keyNames {
+		fmt.Fprintf(&b, `    - id: pkjwt-%[1]s
+      jwks_file: %[2]s
+      grants: [client_credentials]
+      audiences: [%[3]s]
+`, name, filepath.Join(dir, name+".jwks.json"), ccAudience)
+	}
+	return b.String()
+}
+
+func TestThirdPartyClients(t *testing.T) {
+	nodetest.E2EDir(t) // skips (or fails under CI) without node and node_modules
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+
+	// The client keys, made by jose as a Node.js client would make them.
+	nodetest.Node(t, ctx, nil, "interop/keygen.mjs", dir)
+
+	// Secrets: client_secret_basic with every character RFC 6749 §2.3.1's
+	// form encoding changes; one that is not a valid form encoding at all
+	// (sent raw, as Python requests does); the others plain.
+	secrets := map[string]string{
+		"GH_INTEROP_BASIC_SECRET":    "p%41ss&w=rd+x:y z-" + random(t, 8),
+		"GH_INTEROP_RAW_SECRET":      "raw%zz&k=v%-" + random(t, 8),
+		"GH_INTEROP_EXCHANGE_SECRET": "exchange-" + random(t, 16),
+		"GH_INTEROP_PASSWORD":        "alice-" + random(t, 8),
+	}
+	postSecret := "post-" + random(t, 16)
+	postSecretFile := writeFile(t, dir, "post.secret", postSecret+"\n")
+
+	// The port may be taken between FreePort and the server's listen; the
+	// start then fails with "already in use" and the test with it.
+	addr := fmt.Sprintf("127.0.0.1:%d", nodetest.FreePort(t))
+	cfg := writeFile(t, dir, "gatehouse.yaml", config(addr, filepath.Join(dir, "data"), dir, postSecretFile))
+	var serverEnv []string
+	for k, v := range secrets {
+		serverEnv = append(serverEnv, k+"="+v)
+	}
+	p := nodetest.Start(t, dir, serverEnv, "serve", "--config", cfg)
+	p.WaitFor(t, "gatehouse: auth server listening on http://"+addr, 30*time.Second)
+
+	out := nodetest.Node(t, ctx, []string{
+		"GH_ISSUER=http://" + addr,
+		"GH_BASIC_ID=" + basicClient, "GH_BASIC_SECRET=" + secrets["GH_INTEROP_BASIC_SECRET"],
+		"GH_POST_ID=" + postClient, "GH_POST_SECRET=" + postSecret,
+		"GH_RAW_ID=" + rawClient, "GH_RAW_SECRET=" + secrets["GH_INTEROP_RAW_SECRET"],
+		"GH_CC_AUDIENCE=" + ccAudience,
+		"GH_APP_ID=" + appClient, "GH_APP_REDIRECT=" + appRedirect,
+		"GH_USER=" + username, "GH_PASSWORD=" + secrets["GH_INTEROP_PASSWORD"],
+		"GH_EXCHANGE_ID=" + exchangeClient, "GH_EXCHANGE_SECRET=" + secrets["GH_INTEROP_EXCHANGE_SECRET"],
+		"GH_EXCHANGE_AUDIENCE=" + exchangeAud,
+		"GH_KEY_DIR=" + dir,
+	}, "interop/clients.mjs")
+	t.Logf("clients.mjs:\n%s", out)
+
+	// Neither the server's logs nor the script's lines hold a secret.
+	logs := p.Output()
+	all := []string{postSecret}
+	for _, v := range secrets {
+		all = append(all, v)
+	}
+	for _, secret := range all {
+		if strings.Contains(logs, secret) || strings.Contains(out, secret) {
+			t.Error("a secret or password appears in the server's log or the script's output")
+		}
+	}
+}
