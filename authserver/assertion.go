@@ -179,11 +179,3 @@ func prune(jtis map[string]time.Time, now time.Time) {
 		}
 	}
 }
-
-func algNames(algs []keys.Algorithm) []string {
-	out := make([]string, len(algs))
-	for i, a := range algs {
-		out[i] = string(a)
-	}
-	return out
-}

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -138,50 +137,22 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	case oe != nil:
 		s.redirectError(w, r, req, oe)
 	default:
-		s.renderLogin(w, r, r.URL.Query(), "", http.StatusOK)
+		s.renderLogin(w, r, req, r.URL.Query(), "", http.StatusOK)
 	}
 }
 
 const csrfCookie = "gatehouse_csrf"
 
-var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sign in · gatehouse</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}
-label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}
-button{margin-top:1rem;padding:.5rem 1rem}.error{color:#a00}</style></head>
-<body><h1>Sign in</h1>
-{{if .Client}}<p>to continue to <strong>{{.Client}}</strong></p>{{end}}
-{{if .Message}}<p class="error" role="alert">{{.Message}}</p>{{end}}
-<form method="post" action="{{.Action}}">
-<input type="hidden" name="csrf" value="{{.CSRF}}">
-{{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
-{{end}}<label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button></form></body></html>`))
-
-var errorTemplate = template.Must(template.New("error").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Cannot sign in · gatehouse</title></head>
-<body><h1>Cannot sign in</h1><p>{{.}}</p></body></html>`))
-
-type hiddenField struct{ Name, Value string }
-
-func pageHeaders(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-}
-
 func (s *Server) errorPage(w http.ResponseWriter, e *pageError) {
-	pageHeaders(w)
+	pageHeaders(w, "")
 	w.WriteHeader(e.status)
 	errorTemplate.Execute(w, e.message)
 }
 
-// renderLogin shows the login form, carrying the authorization request in
-// hidden fields, with a CSRF token bound to a cookie (double submit).
-func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, q url.Values, message string, status int) {
+// renderLogin shows the login form of the validated request req, carrying
+// the authorization request q in hidden fields, with a CSRF token bound to
+// a cookie (double submit).
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, req *authRequest, q url.Values, message string, status int) {
 	csrf := ""
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 43 {
 		csrf = c.Value
@@ -196,7 +167,7 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, q url.Value
 			hidden = append(hidden, hiddenField{p, v})
 		}
 	}
-	pageHeaders(w)
+	pageHeaders(w, req.redirectURI)
 	w.WriteHeader(status)
 	loginTemplate.Execute(w, map[string]any{"Client": q.Get("client_id"), "Message": message, "CSRF": csrf,
 		"Hidden": hidden, "Action": "/login"})
@@ -248,7 +219,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusServiceUnavailable
 			e.Description = "the login service is unavailable; try again later"
 		}
-		s.renderLogin(w, r, q, strings.ToUpper(e.Description[:1])+e.Description[1:]+".", status)
+		s.renderLogin(w, r, req, q, strings.ToUpper(e.Description[:1])+e.Description[1:]+".", status)
 		return
 	}
 	code := identity.NewSecret()

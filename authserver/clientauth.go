@@ -13,8 +13,9 @@ import (
 )
 
 // authenticateClient identifies the client of a token, introspection or
-// revocation request: private_key_jwt, client_secret_basic (RFC 6749 §2.3.1, with the
-// form-urlencoding of the credentials), client_secret_post, or, for public
+// revocation request: private_key_jwt, client_secret_basic (RFC 6749 §2.3.1,
+// with the form-urlencoding of the credentials, or as sent where that
+// decoding fails or does not match; see formDecoded), client_secret_post, or, for public
 // clients, client_id alone. Using both methods at once is refused. The
 // secret is checked against its argon2id hash, in constant time; a bad
 // client id and a bad secret get the same answer. A request with
@@ -27,13 +28,10 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (*iden
 		}
 		return s.authenticateAssertion(ctx, r)
 	}
+	var rawSecret string // the Basic secret as sent, when it differs from its form-decoding
 	if basic {
-		var err1, err2 error
-		id, err1 = url.QueryUnescape(id)
-		secret, err2 = url.QueryUnescape(secret)
-		if err1 != nil || err2 != nil {
-			return nil, oerr(http.StatusUnauthorized, errInvalidClient, "malformed Basic credentials")
-		}
+		id, _ = formDecoded(id)
+		secret, rawSecret = formDecoded(secret)
 		if r.PostForm.Has("client_secret") {
 			return nil, badRequest(errInvalidRequest, "use one client authentication method, not Basic and client_secret together")
 		}
@@ -61,11 +59,28 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (*iden
 		}
 		return c, nil
 	}
-	if secret == "" || !s.secrets.verify(c, secret) {
+	if secret == "" || !s.secrets.verify(c, secret) && (rawSecret == "" || !s.secrets.verify(c, rawSecret)) {
 		s.audit(ctx, "client_auth_failed", "client_id", id)
 		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "unknown client or bad credentials")
 	}
 	return c, nil
+}
+
+// formDecoded returns a Basic credential decoded as RFC 6749 §2.3.1
+// requires (application/x-www-form-urlencoded), and raw when the decoding
+// changed it: many clients (Python requests, curl -u) send the credential
+// as it is. Where the decoding fails, the raw value is the credential. A
+// secret is then tried decoded first and raw second.
+func formDecoded(v string) (decoded, raw string) {
+	d, err := url.QueryUnescape(v)
+	switch {
+	case err != nil:
+		return v, ""
+	case d != v:
+		return d, v
+	default:
+		return v, ""
+	}
 }
 
 // secretCache remembers client secrets that verified against a given hash,

@@ -22,18 +22,19 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 		"userinfo_endpoint":                                s.issuer + "/userinfo",
 		"introspection_endpoint":                           s.issuer + "/oauth2/introspect",
 		"revocation_endpoint":                              s.issuer + "/oauth2/revoke",
+		"end_session_endpoint":                             s.issuer + "/oauth2/logout",
 		"response_types_supported":                         []string{"code"},
 		"response_modes_supported":                         []string{"query"},
 		"grant_types_supported":                            []string{identity.GrantAuthorizationCode, identity.GrantClientCredentials, identity.GrantRefreshToken, identity.GrantPassword, identity.GrantTokenExchange},
 		"subject_types_supported":                          []string{"public"},
 		"id_token_signing_alg_values_supported":            algs,
 		"token_endpoint_auth_methods_supported":            []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
-		"token_endpoint_auth_signing_alg_values_supported": algNames(assertionAlgorithms),
+		"token_endpoint_auth_signing_alg_values_supported": keys.HeaderNames(assertionAlgorithms...),
 		"introspection_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
 		"revocation_endpoint_auth_methods_supported":       []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
 		"code_challenge_methods_supported":                 []string{"S256"},
 		"scopes_supported":                                 []string{"openid", "profile", "email", "offline_access"},
-		"claims_supported":                                 []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email", "name", "preferred_username", "org", "roles", "groups"},
+		"claims_supported":                                 []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "email", "name", "preferred_username", "org", "roles", "groups"},
 		"authorization_response_iss_parameter_supported":   true,
 	})
 }
@@ -113,6 +114,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, r, e)
 		return
 	}
+	s.corsForClient(w, r, client.ID)
 	raw := r.PostForm.Get("token")
 	if raw == "" {
 		writeOAuthError(w, r, badRequest(errInvalidRequest, "token is required"))
@@ -165,13 +167,16 @@ func (s *Server) RevokeSubject(ctx context.Context, subject string) error {
 // userinfo is OpenID Connect Core §5.3, for access tokens with scope openid.
 func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || raw == "" {
+	raw, ok := bearerToken(r.Header.Get("Authorization"))
+	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_request", "error_description": "a bearer access token is required"})
 		return
 	}
 	c, err := s.verifier.Verify(ctx, raw)
+	if err == nil {
+		s.corsForClient(w, r, c.ClientID)
+	}
 	if err != nil {
 		code, status := token.ErrorCode(err)
 		var te *token.Error
@@ -204,6 +209,17 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 		out["email"] = u.Email
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// bearerToken reads "Bearer <token>" (RFC 6750 §2.1); the scheme is
+// case-insensitive (RFC 9110 §11.1), so "bearer" and "BEARER" are read too.
+func bearerToken(authorization string) (string, bool) {
+	scheme, raw, _ := strings.Cut(authorization, " ")
+	raw = strings.TrimLeft(raw, " ")
+	if !strings.EqualFold(scheme, "Bearer") || raw == "" {
+		return "", false
+	}
+	return raw, true
 }
 
 // audit logs an audit event; never pass a token, secret or password.

@@ -3,6 +3,7 @@ package authserver
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 )
 
 // RFC 6749 §5.2 and RFC 8693 §2.2.2 error codes.
@@ -47,10 +48,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// writeOAuthError answers e; invalid_client with Basic credentials gets 401
-// and a WWW-Authenticate challenge (RFC 6749 §5.2).
+// writeOAuthError answers e. A 401 carries a WWW-Authenticate challenge for
+// the Basic scheme only when the client used it (RFC 6749 §5.2): a client
+// that authenticated in the body or with an assertion gets none.
 func writeOAuthError(w http.ResponseWriter, r *http.Request, e *oauthError) {
-	if e.status == http.StatusUnauthorized {
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if e.status == http.StatusUnauthorized && strings.EqualFold(scheme, "Basic") {
 		w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse"`)
 	}
 	writeJSON(w, e.status, e)

@@ -79,6 +79,8 @@ func (s *Server) exchangeGrant(ctx context.Context, r *http.Request, client *ide
 		Subject: subject.Subject, Audience: aud, Scope: strings.Join(granted, " "),
 		Email: subject.Email, Name: subject.Name, Org: subject.Org, Roles: subject.Roles, Groups: subject.Groups,
 		Actor: &token.Actor{Subject: client.ID, ClientID: client.ID, Actor: subject.Actor},
+		// The user's login session: ending it revokes the exchanged token too.
+		SessionID: subject.SessionID,
 	}
 	if subject.ExpiresAt != 0 && subject.ExpiresAt.Time().Before(now.Add(ttl)) {
 		// Never outlive the token it was exchanged for.

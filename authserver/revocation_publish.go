@@ -131,7 +131,7 @@ func (s *Server) maybeRepublish(ctx context.Context) {
 // own deny list.
 func (s *Server) applyEntry(e revocation.Entry) {
 	switch e.Kind {
-	case revocation.Token, revocation.Subject, revocation.Client:
+	case revocation.Token, revocation.Subject, revocation.Client, revocation.Session:
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.denyLocked(string(e.Kind), e.Value, e.IssuedBefore, e.Until)

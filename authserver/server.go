@@ -97,10 +97,13 @@ type Server struct {
 	verifyBy map[string]*keys.Key
 	jwks     []byte
 	revoked  map[string]time.Time     // jti → until
+	revSids  map[string]time.Time     // sid → until
 	revSubs  map[string]subRevocation // "sub:"+v or "client:"+v
 
 	loadedAt time.Time
 	reloadMu sync.Mutex
+
+	cors atomic.Pointer[corsIndex] // allowed origins of the browser clients
 
 	// unpublished is set while stored revocations may be missing from
 	// Config.Revocations (a failed publication); pubResyncs is the
@@ -207,18 +210,29 @@ func (s *Server) Issuer() string { return s.issuer }
 //	POST /oauth2/introspect
 //	POST /oauth2/revoke
 //	GET  /userinfo (and POST)
+//	GET  /oauth2/logout (and POST): RP-initiated logout
 //	GET  /login, POST /login
+//
+// Discovery, JWKS, token, userinfo, revoke and logout answer CORS (and its
+// OPTIONS preflights) for the origins of the registered browser clients
+// (see cors.go).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
-	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.discovery)
-	mux.HandleFunc("GET /.well-known/jwks.json", s.serveJWKS)
+	browser := func(path string, h http.HandlerFunc, methods ...string) {
+		c := s.withCORS(strings.Join(methods, ", "), h)
+		for _, m := range append(methods, http.MethodOptions) {
+			mux.HandleFunc(m+" "+path, c)
+		}
+	}
+	browser("/.well-known/openid-configuration", s.discovery, http.MethodGet)
+	browser("/.well-known/oauth-authorization-server", s.discovery, http.MethodGet)
+	browser("/.well-known/jwks.json", s.serveJWKS, http.MethodGet)
+	browser("/oauth2/token", s.tokenEndpoint, http.MethodPost)
+	browser("/oauth2/revoke", s.revoke, http.MethodPost)
+	browser("/userinfo", s.userinfo, http.MethodGet, http.MethodPost)
+	browser("/oauth2/logout", s.endSession, http.MethodGet, http.MethodPost)
 	mux.HandleFunc("GET /oauth2/authorize", s.authorize)
-	mux.HandleFunc("POST /oauth2/token", s.tokenEndpoint)
 	mux.HandleFunc("POST /oauth2/introspect", s.introspect)
-	mux.HandleFunc("POST /oauth2/revoke", s.revoke)
-	mux.HandleFunc("GET /userinfo", s.userinfo)
-	mux.HandleFunc("POST /userinfo", s.userinfo)
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
 	return s.guardBody(mux)
@@ -343,6 +357,9 @@ func (s *Server) reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("authserver: load revocations: %w", err)
 	}
+	if err := s.loadCORS(ctx); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	s.signing, s.signedAt, s.verifyBy, s.jwks = active, activeSince, verifyBy, jwks
 	// Merge rather than replace: entries applied since ListRevocations
@@ -367,11 +384,15 @@ type subRevocation struct {
 // any entry already there. s.mu is held.
 func (s *Server) denyLocked(kind, value string, issuedBefore, until time.Time) {
 	if s.revoked == nil {
-		s.revoked, s.revSubs = map[string]time.Time{}, map[string]subRevocation{}
+		s.revoked, s.revSids, s.revSubs = map[string]time.Time{}, map[string]time.Time{}, map[string]subRevocation{}
 	}
-	if kind == string(identity.RevokeToken) {
-		if cur, ok := s.revoked[value]; !ok || until.After(cur) {
-			s.revoked[value] = until
+	if kind == string(identity.RevokeToken) || kind == string(identity.RevokeSession) {
+		m := s.revoked
+		if kind == string(identity.RevokeSession) {
+			m = s.revSids
+		}
+		if cur, ok := m[value]; !ok || until.After(cur) {
+			m[value] = until
 		}
 		return
 	}
@@ -388,9 +409,11 @@ func (s *Server) denyLocked(kind, value string, issuedBefore, until time.Time) {
 
 // dropExpiredLocked drops the entries whose Until has passed. s.mu is held.
 func (s *Server) dropExpiredLocked(now time.Time) {
-	for k, until := range s.revoked {
-		if !until.After(now) {
-			delete(s.revoked, k)
+	for _, m := range []map[string]time.Time{s.revoked, s.revSids} {
+		for k, until := range m {
+			if !until.After(now) {
+				delete(m, k)
+			}
 		}
 	}
 	for k, r := range s.revSubs {
@@ -434,6 +457,9 @@ func (s *Server) Revoked(_ context.Context, c *token.Claims) (bool, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if _, ok := s.revoked[c.ID]; ok {
+		return true, nil
+	}
+	if _, ok := s.revSids[c.SessionID]; ok && c.SessionID != "" {
 		return true, nil
 	}
 	iat := c.IssuedAt.Time()

@@ -74,6 +74,7 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, r, e)
 		return
 	}
+	s.corsForClient(w, r, client.ID)
 	grant := r.PostForm.Get("grant_type")
 	if grant == "" {
 		writeOAuthError(w, r, badRequest(errInvalidRequest, "grant_type is required"))
@@ -314,7 +315,13 @@ type issued struct {
 
 func (s *Server) issueForUserRecord(ctx context.Context, client *identity.Client, u *identity.User, g grantContext) (*tokenResponse, issued, *oauthError) {
 	ttl := s.accessTTL(client)
-	c := token.Claims{Audience: g.audience, Scope: strings.Join(g.scope, " ")}
+	// The login session (sid) is the refresh token family: a new login
+	// starts one, a refresh stays in its own. Logout ends it (logout.go).
+	family := g.familyID
+	if family == "" {
+		family = identity.NewID()
+	}
+	c := token.Claims{Audience: g.audience, Scope: strings.Join(g.scope, " "), SessionID: family}
 	userClaims(u, &c)
 	raw, claims, e := s.issueAccess(ctx, client, c, ttl)
 	if e != nil {
@@ -324,7 +331,6 @@ func (s *Server) issueForUserRecord(ctx context.Context, client *identity.Client
 	resp := &tokenResponse{AccessToken: raw, TokenType: "Bearer", ExpiresIn: int64(ttl / time.Second), Scope: c.Scope}
 	if client.AllowsGrant(identity.GrantRefreshToken) && g.familyID == "" {
 		refresh := identity.NewSecret()
-		family := identity.NewID()
 		now := s.now()
 		if err := s.store.SaveRefreshToken(ctx, &identity.RefreshToken{
 			Hash: identity.HashToken(refresh), FamilyID: family, ClientID: client.ID, Subject: u.ID,
@@ -337,7 +343,7 @@ func (s *Server) issueForUserRecord(ctx context.Context, client *identity.Client
 		s.audit(ctx, "refresh_issued", "family", family, "client_id", client.ID, "sub", u.ID, "jti", claims.ID)
 	}
 	if slices.Contains(g.scope, "openid") {
-		id, err := s.idToken(client, u, g, raw)
+		id, err := s.idToken(client, u, g, family, raw)
 		if err != nil {
 			return nil, rec, internal("sign ID token: %v", err)
 		}
@@ -347,9 +353,9 @@ func (s *Server) issueForUserRecord(ctx context.Context, client *identity.Client
 }
 
 // idToken signs an OpenID Connect ID token (Core §2) with at_hash (§3.1.3.6).
-func (s *Server) idToken(client *identity.Client, u *identity.User, g grantContext, accessToken string) (string, error) {
+func (s *Server) idToken(client *identity.Client, u *identity.User, g grantContext, sid, accessToken string) (string, error) {
 	c := token.Claims{Subject: u.ID, Audience: token.Audience{client.ID}, Nonce: g.nonce, AuthTime: token.At(g.authTime),
-		AtHash: atHash(s.SigningKey().Algorithm(), accessToken)}
+		AtHash: atHash(s.SigningKey().Algorithm(), accessToken), SessionID: sid}
 	if slices.Contains(g.scope, "email") {
 		c.Email = u.Email
 	}

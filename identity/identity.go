@@ -15,6 +15,9 @@ package identity
 
 import (
 	"errors"
+	"fmt"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -163,13 +166,17 @@ const (
 	// RevokeClient matches every token of a client issued before the
 	// revocation (compromised client).
 	RevokeClient RevocationKind = "client"
+	// RevokeSession matches every token issued in one login session (its
+	// sid claim), whenever it was issued: RP-initiated logout.
+	RevokeSession RevocationKind = "sid"
 )
 
 // Revocation is an entry of the deny list.
 type Revocation struct {
 	Kind  RevocationKind
 	Value string
-	// IssuedBefore: tokens issued before it are revoked (for sub and client).
+	// IssuedBefore: tokens issued before it are revoked (for sub and client;
+	// jti and sid entries ignore it).
 	IssuedBefore time.Time
 	// Until is when the entry may be dropped: the revoked token's exp, or
 	// now + the longest token lifetime.
@@ -195,4 +202,29 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// ParseOrigin checks that s is a web origin as browsers send it in the
+// Origin header (RFC 6454 §6.1): scheme http or https, a host, an optional
+// port, nothing else (no path, query, fragment or user info, no "*"). It
+// returns it lower-cased, without the scheme's default port.
+func ParseOrigin(s string) (string, error) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("origin %q: %w", s, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("origin %q: the scheme must be http or https", s)
+	case u.Host == "" || u.User != nil || u.Opaque != "":
+		return "", fmt.Errorf("origin %q: must be scheme://host[:port]", s)
+	case u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#"):
+		return "", fmt.Errorf("origin %q: an origin has no path, query or fragment (not even a trailing /)", s)
+	case strings.Contains(u.Host, "*"):
+		return "", fmt.Errorf("origin %q: wildcards are not allowed; list each origin", s)
+	}
+	host := strings.ToLower(u.Host)
+	if p := u.Port(); (u.Scheme == "http" && p == "80") || (u.Scheme == "https" && p == "443") {
+		host = strings.TrimSuffix(host, ":"+p)
+	}
+	return u.Scheme + "://" + host, nil
 }

@@ -186,6 +186,9 @@ func (w *jwk) key(private bool) (*Key, error) {
 		return nil, fmt.Errorf("%w: use %q", errNotSupported, w.Use)
 	}
 	alg := Algorithm(w.Alg)
+	if alg == Ed25519 && w.Kty == "OKP" {
+		alg = EdDSA // RFC 9864 §2.2: the fully-specified name of the same signature
+	}
 	var material any
 	switch w.Kty {
 	case "EC":

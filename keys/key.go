@@ -22,6 +22,12 @@ const (
 	ES256 Algorithm = "ES256"
 	// EdDSA is Ed25519 (RFC 8037).
 	EdDSA Algorithm = "EdDSA"
+	// Ed25519 is the fully-specified name of EdDSA with Ed25519 (RFC 9864
+	// §2.2), which clients such as openid-client put in JWS headers and
+	// JWKs. It is not a key algorithm of its own: a key of it is an EdDSA
+	// key, and an EdDSA key verifies a header that names either (see
+	// [Algorithm.Matches]).
+	Ed25519 Algorithm = "Ed25519"
 	// RS256 is RSASSA-PKCS1-v1_5 with SHA-256; keys of at least 2048 bits.
 	RS256 Algorithm = "RS256"
 	// PS256 is RSASSA-PSS with SHA-256 and MGF1 with SHA-256; keys of at least 2048 bits.
@@ -47,12 +53,34 @@ func Algorithms() []Algorithm { return []Algorithm{ES256, EdDSA, RS256, PS256, H
 
 // ParseAlgorithm returns the algorithm named s, matched exactly (case
 // sensitive, as JWS requires), or an error naming the supported ones.
+// It names key algorithms only: Ed25519 is refused (use EdDSA).
 func ParseAlgorithm(s string) (Algorithm, error) {
 	a := Algorithm(s)
 	if slices.Contains(Algorithms(), a) {
 		return a, nil
 	}
 	return "", fmt.Errorf("keys: unsupported algorithm %q: use one of ES256, EdDSA, RS256, PS256, HS256", s)
+}
+
+// Matches reports whether a JWS header's alg names a: the same name, or
+// for EdDSA also its fully-specified name Ed25519 (RFC 9864 §2.2). The
+// comparison is exact (case sensitive, RFC 7515 §4.1.1).
+func (a Algorithm) Matches(headerAlg string) bool {
+	return string(a) == headerAlg || (a == EdDSA && headerAlg == string(Ed25519))
+}
+
+// HeaderNames returns the names a JWS header may give for algs, for
+// metadata such as token_endpoint_auth_signing_alg_values_supported: each
+// algorithm, and Ed25519 after EdDSA.
+func HeaderNames(algs ...Algorithm) []string {
+	out := make([]string, 0, len(algs)+1)
+	for _, a := range algs {
+		out = append(out, string(a))
+		if a == EdDSA {
+			out = append(out, string(Ed25519))
+		}
+	}
+	return out
 }
 
 // Symmetric reports whether a is a shared-secret (HMAC) algorithm.

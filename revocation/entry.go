@@ -22,6 +22,10 @@ const (
 	// Client matches every token issued to an OAuth client (client_id,
 	// RFC 9068 §2.2) at or before IssuedBefore: a compromised client.
 	Client Kind = "client"
+	// Session matches every token issued in one login session: its sid
+	// claim (OpenID Connect Front-Channel Logout 1.0 §3), whenever it was
+	// issued. RP-initiated logout ends a session with it.
+	Session Kind = "sid"
 )
 
 // Entry is one line of the deny list.
@@ -32,7 +36,7 @@ type Entry struct {
 	// tokens are revoked: a token whose iat is not after it, or that has no
 	// iat, is revoked. iat has whole seconds, so a token issued in the same
 	// second as the revocation, even just after it, is revoked too. Token
-	// entries ignore it.
+	// and Session entries ignore it.
 	IssuedBefore time.Time
 	// Until is when the entry may be dropped: the revoked token's exp (plus
 	// the verifiers' leeway) for Token, and for Subject and Client the
@@ -59,14 +63,19 @@ func ByClient(id string, before, until time.Time) Entry {
 	return Entry{Kind: Client, Value: id, IssuedBefore: before, Until: until}
 }
 
+// BySession returns the entry that revokes every token of the login
+// session sid, kept until until (the moment the last token the session
+// could have been issued has expired).
+func BySession(sid string, until time.Time) Entry { return Entry{Kind: Session, Value: sid, Until: until} }
+
 // MaxValueLen bounds an entry's value.
 const MaxValueLen = 1024
 
 // Validate reports what is wrong with e, as an *EntryError.
 func (e Entry) Validate() error {
 	switch {
-	case e.Kind != Token && e.Kind != Subject && e.Kind != Client:
-		return &EntryError{Field: "Kind", Reason: fmt.Sprintf("%q is not jti, sub or client", e.Kind)}
+	case e.Kind != Token && e.Kind != Subject && e.Kind != Client && e.Kind != Session:
+		return &EntryError{Field: "Kind", Reason: fmt.Sprintf("%q is not jti, sub, client or sid", e.Kind)}
 	case e.Value == "":
 		return &EntryError{Field: "Value", Reason: "empty"}
 	case len(e.Value) > MaxValueLen:
@@ -75,7 +84,7 @@ func (e Entry) Validate() error {
 		return &EntryError{Field: "Value", Reason: "has a NUL or a line break"}
 	case e.Until.IsZero():
 		return &EntryError{Field: "Until", Reason: "zero: every entry must expire"}
-	case e.Kind != Token && e.IssuedBefore.IsZero():
+	case (e.Kind == Subject || e.Kind == Client) && e.IssuedBefore.IsZero():
 		return &EntryError{Field: "IssuedBefore", Reason: "zero"}
 	}
 	return nil

@@ -16,11 +16,18 @@ type index struct {
 	tokens    map[string]Entry
 	subjects  map[string]Entry
 	clients   map[string]Entry
+	sessions  map[string]Entry
 	nextPrune time.Time
 }
 
 func newIndex() *index {
-	return &index{tokens: map[string]Entry{}, subjects: map[string]Entry{}, clients: map[string]Entry{}}
+	return &index{tokens: map[string]Entry{}, subjects: map[string]Entry{}, clients: map[string]Entry{},
+		sessions: map[string]Entry{}}
+}
+
+// all returns the maps of every kind.
+func (x *index) all() [4]map[string]Entry {
+	return [4]map[string]Entry{x.tokens, x.subjects, x.clients, x.sessions}
 }
 
 func (x *index) mapOf(k Kind) map[string]Entry {
@@ -29,6 +36,8 @@ func (x *index) mapOf(k Kind) map[string]Entry {
 		return x.tokens
 	case Subject:
 		return x.subjects
+	case Session:
+		return x.sessions
 	default:
 		return x.clients
 	}
@@ -49,6 +58,11 @@ func (x *index) revoked(c *token.Claims, now func() time.Time) bool {
 	}
 	if c.ID != "" {
 		if e, ok := x.tokens[c.ID]; ok && holds(e) {
+			return true
+		}
+	}
+	if c.SessionID != "" {
+		if e, ok := x.sessions[c.SessionID]; ok && holds(e) {
 			return true
 		}
 	}
@@ -96,7 +110,7 @@ func (x *index) add(now time.Time, entries ...Entry) []Entry {
 }
 
 func (x *index) pruneLocked(now time.Time) {
-	for _, m := range []map[string]Entry{x.tokens, x.subjects, x.clients} {
+	for _, m := range x.all() {
 		for k, e := range m {
 			if !now.Before(e.Until) {
 				delete(m, k)
@@ -108,14 +122,14 @@ func (x *index) pruneLocked(now time.Time) {
 func (x *index) len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.tokens) + len(x.subjects) + len(x.clients)
+	return len(x.tokens) + len(x.subjects) + len(x.clients) + len(x.sessions)
 }
 
 func (x *index) entries(now time.Time) []Entry {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	var out []Entry
-	for _, m := range []map[string]Entry{x.tokens, x.subjects, x.clients} {
+	for _, m := range x.all() {
 		for _, e := range m {
 			if now.Before(e.Until) {
 				out = append(out, e)

@@ -47,6 +47,11 @@ type Claims struct {
 	// Actor is the acting party of a delegated token (RFC 8693 §4.1).
 	Actor *Actor `json:"act,omitempty"`
 
+	// SessionID is the login session the token was issued in (OpenID
+	// Connect Front-Channel Logout 1.0 §3, "sid"); ending that session
+	// (RP-initiated logout) revokes every token that carries it.
+	SessionID string `json:"sid,omitempty"`
+
 	// ID token claims (OpenID Connect Core §2).
 	AuthTime NumericDate `json:"auth_time,omitempty"`
 	Nonce    string      `json:"nonce,omitempty"`
@@ -135,7 +140,7 @@ func IsRegisteredClaim(name string) bool { return registered[name] }
 var registered = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true,
 	"client_id": true, "scope": true, "scp": true, "email": true, "name": true, "roles": true,
-	"groups": true, "org": true, "act": true, "auth_time": true, "nonce": true, "at_hash": true,
+	"groups": true, "org": true, "act": true, "sid": true, "auth_time": true, "nonce": true, "at_hash": true,
 }
 
 type claimsAlias Claims

@@ -27,7 +27,8 @@ type Revoker interface {
 //     none of crit, b64, jku, x5u, x5c, jwk, enc, zip or cty JWT
 //     (ErrMalformed, ErrUnsupported)
 //  3. the key, chosen only from the configured source by kid (ErrUnknownKey)
-//  4. alg equal to the key's algorithm and on the allow-list (ErrAlgorithm)
+//  4. alg naming the key's algorithm (keys.Algorithm.Matches: EdDSA keys
+//     also accept Ed25519, RFC 9864) and on the allow-list (ErrAlgorithm)
 //  5. signature (ErrSignature)
 //  6. typ, where required (ErrType)
 //  7. claims: one JSON object, each claim of its JSON type (ErrMalformed)
@@ -63,7 +64,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	case err != nil:
 		return nil, &Error{Kind: ErrUnavailable, Reason: "signing keys unavailable", cause: err}
 	}
-	if keys.Algorithm(t.header.Alg) != key.Algorithm() || !v.algs[key.Algorithm()] {
+	if !key.Algorithm().Matches(t.header.Alg) || !v.algs[key.Algorithm()] {
 		return nil, fail(ErrAlgorithm, "alg does not match an allowed key algorithm")
 	}
 	if key.Verify(t.signingInput, t.signature) != nil {

@@ -72,6 +72,7 @@ func seedOf(path string, a *config.AuthServer) (*seed, error) {
 			ID: c.ID, SecretHash: hash, Public: c.Public, Name: c.Name, Grants: c.Grants,
 			RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, Audiences: c.Audiences,
 			AccessTokenTTL: c.AccessTokenTTL, RefreshTokenTTL: c.RefreshTokenTTL, JWKS: jwks,
+			AllowedOrigins: c.AllowedOrigins, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		})
 	}
 	return s, nil

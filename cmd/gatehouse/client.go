@@ -48,6 +48,7 @@ func newClientAddCmd(e *env) *cobra.Command {
 		name                         string
 		grantList, scopes, audiences []string
 		redirectURIs                 []string
+		origins, logoutURIs          []string
 		public                       bool
 		accessTTL, refreshTTL        time.Duration
 	)
@@ -75,7 +76,8 @@ tokens for, the first being the default; --scopes the scopes it may ask.`,
 			}
 			c := &identity.Client{ID: id, Name: name, Public: public, Grants: cleanList(grantList),
 				RedirectURIs: redirectURIs, Scopes: cleanList(scopes), Audiences: cleanList(audiences),
-				AccessTokenTTL: accessTTL, RefreshTokenTTL: refreshTTL}
+				AccessTokenTTL: accessTTL, RefreshTokenTTL: refreshTTL,
+				AllowedOrigins: cleanList(origins), PostLogoutRedirectURIs: logoutURIs}
 			if err := checkClient(c); err != nil {
 				return usagef("%s: %v", path, err)
 			}
@@ -118,6 +120,8 @@ tokens for, the first being the default; --scopes the scopes it may ask.`,
 	f.StringSliceVar(&grantList, "grants", nil, "grant types, comma-separated (required): "+strings.Join(grants, ", "))
 	f.BoolVar(&public, "public", false, "a public client: no secret, PKCE required (browser apps, CLIs)")
 	f.StringArrayVar(&redirectURIs, "redirect-uri", nil, "an exact redirect URI of authorization_code (repeat for several)")
+	f.StringArrayVar(&origins, "allowed-origin", nil, "a browser origin (scheme://host[:port]) answered CORS beside those of the redirect URIs (repeat for several)")
+	f.StringArrayVar(&logoutURIs, "post-logout-redirect-uri", nil, "an exact URI RP-initiated logout may return to (repeat for several)")
 	f.StringSliceVar(&scopes, "scopes", nil, "scopes the client may ask, comma-separated")
 	f.StringSliceVar(&audiences, "audiences", nil, "audiences the client may ask tokens for, comma-separated; the first is the default")
 	f.DurationVar(&accessTTL, "access-token-ttl", 0, "access token lifetime of this client, at most 24h (default: the server's)")
@@ -148,6 +152,16 @@ func checkClient(c *identity.Client) error {
 	for _, r := range c.RedirectURIs {
 		if u, err := url.Parse(r); err != nil || u.Scheme == "" || u.Host == "" || u.Fragment != "" {
 			return fmt.Errorf("--redirect-uri %s must be an absolute URI without fragment", quoteShort(r))
+		}
+	}
+	for _, o := range c.AllowedOrigins {
+		if _, err := identity.ParseOrigin(o); err != nil {
+			return fmt.Errorf("--allowed-origin %v", err)
+		}
+	}
+	for _, r := range c.PostLogoutRedirectURIs {
+		if u, err := url.Parse(r); err != nil || u.Scheme == "" || u.Host == "" || u.Fragment != "" {
+			return fmt.Errorf("--post-logout-redirect-uri %s must be an absolute URI without fragment", quoteShort(r))
 		}
 	}
 	if c.AccessTokenTTL < 0 || c.RefreshTokenTTL < 0 {

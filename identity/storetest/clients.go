@@ -10,16 +10,18 @@ import (
 
 func newClient(id string) *identity.Client {
 	return &identity.Client{
-		ID:              id,
-		SecretHash:      fakeHash,
-		Name:            "Client " + id,
-		Grants:          []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken},
-		RedirectURIs:    []string{"https://app.example/callback", "http://127.0.0.1:8080/cb?x=1&y=2"},
-		Scopes:          []string{"openid", "profile", "orders:read"},
-		Audiences:       []string{"orders", "accounts"},
-		AccessTokenTTL:  5 * time.Minute,
-		RefreshTokenTTL: 30 * 24 * time.Hour,
-		JWKS:            `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`,
+		ID:                     id,
+		SecretHash:             fakeHash,
+		Name:                   "Client " + id,
+		Grants:                 []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken},
+		RedirectURIs:           []string{"https://app.example/callback", "http://127.0.0.1:8080/cb?x=1&y=2"},
+		Scopes:                 []string{"openid", "profile", "orders:read"},
+		Audiences:              []string{"orders", "accounts"},
+		AccessTokenTTL:         5 * time.Minute,
+		RefreshTokenTTL:        30 * 24 * time.Hour,
+		JWKS:                   `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`,
+		AllowedOrigins:         []string{"https://other.example", "http://127.0.0.1:5173"},
+		PostLogoutRedirectURIs: []string{"https://app.example/", "https://app.example/bye?x=1"},
 	}
 }
 
@@ -68,6 +70,8 @@ func testClients(t *testing.T, open opener) {
 			Grants:         []string{identity.GrantAuthorizationCode},
 			RedirectURIs:   []string{"https://app.example/new"},
 			AccessTokenTTL: 90 * time.Second,
+			// One list changed, the other emptied: both must be replaced.
+			PostLogoutRedirectURIs: []string{"https://app.example/new-bye"},
 		}
 		before := time.Now()
 		must(t, "PutClient again", s.PutClient(t.Context(), repl))

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/gatehousehq/gatehouse/identity"
 	"io"
 	"net/url"
 	"os"
@@ -91,6 +92,13 @@ type Client struct {
 	// private_key_jwt client authentication (RFC 7523); a client with it
 	// needs no secret.
 	JWKSFile string `yaml:"jwks_file"`
+	// AllowedOrigins are browser origins (scheme://host[:port]) the auth
+	// server answers CORS requests of this client from, beside those of
+	// its redirect URIs.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// PostLogoutRedirectURIs are where RP-initiated logout may return the
+	// browser to, matched exactly.
+	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
 }
 
 // User is a bootstrap user.
@@ -368,6 +376,16 @@ func (a *AuthServer) validate(path string) error {
 		}
 		if hasGrant(c.Grants, "authorization_code") && len(c.RedirectURIs) == 0 {
 			return at(c.Line, "client %q uses authorization_code and needs redirect_uris", c.ID)
+		}
+		for _, o := range c.AllowedOrigins {
+			if _, err := identity.ParseOrigin(o); err != nil {
+				return at(c.Line, "client %q: allowed_origins: %v", c.ID, err)
+			}
+		}
+		for _, r := range c.PostLogoutRedirectURIs {
+			if u, err := url.Parse(r); err != nil || u.Scheme == "" || u.Host == "" || u.Fragment != "" {
+				return at(c.Line, "client %q: post_logout_redirect_uris: %q must be absolute and without fragment", c.ID, r)
+			}
 		}
 	}
 	names := map[string]bool{}

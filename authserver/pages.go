@@ -1,0 +1,103 @@
+package authserver
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// The HTML pages of the auth server (login form, errors, logout) and the
+// headers they are sent with. Their Content-Security-Policy allows nothing
+// but the one stylesheet below (by hash, no 'unsafe-inline'), no script,
+// no framing, and forms posted to this server only, with one exception the
+// browser makes necessary: the login form's POST answers with a 303 to the
+// client's redirect URI, and Chromium applies form-action to that redirect
+// too (w3c/webappsec-csp#8), so the login page also allows the origin of
+// the redirect URI that the request was validated against, and nothing
+// else.
+
+// pageCSS is the style of every page; the CSP allows it by its hash.
+const pageCSS = `body{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem;color:#1d2433}` +
+	`label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.45rem;box-sizing:border-box;font:inherit}` +
+	`button{margin-top:1rem;padding:.5rem 1.2rem;font:inherit}.error{color:#a00}`
+
+var pageCSSHash = func() string {
+	sum := sha256.Sum256([]byte(pageCSS))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}()
+
+const pageHead = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<style>` + pageCSS + `</style>`
+
+var loginTemplate = template.Must(template.New("login").Parse(pageHead + `<title>Sign in · gatehouse</title></head>
+<body><h1>Sign in</h1>
+{{if .Client}}<p>to continue to <strong>{{.Client}}</strong></p>{{end}}
+{{if .Message}}<p class="error" role="alert">{{.Message}}</p>{{end}}
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+{{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{end}}<label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button></form></body></html>`))
+
+var errorTemplate = template.Must(template.New("error").Parse(pageHead + `<title>Cannot sign in · gatehouse</title></head>
+<body><h1>Cannot sign in</h1><p class="error">{{.}}</p></body></html>`))
+
+var loggedOutTemplate = template.Must(template.New("logout").Parse(pageHead + `<title>Signed out · gatehouse</title></head>
+<body><h1>Signed out</h1>{{if .}}<p>Your session has ended. You can close this window.</p>{{else}}<p>You are not signed in here. You can close this window.</p>{{end}}</body></html>`))
+
+type hiddenField struct{ Name, Value string }
+
+// pageHeaders sets the headers of an HTML page. formRedirect is the
+// validated redirect URI the page's form may end at (the login form), or
+// "" for pages without a form.
+func pageHeaders(w http.ResponseWriter, formRedirect string) {
+	formAction := "'none'"
+	if formRedirect != "" {
+		formAction = "'self'"
+		if src := cspSource(formRedirect); src != "" {
+			formAction += " " + src
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src "+pageCSSHash+"; form-action "+formAction+
+		"; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
+var (
+	cspScheme = regexp.MustCompile(`^[a-z][a-z0-9+.-]*$`)
+	cspHost   = regexp.MustCompile(`^[a-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$`)
+)
+
+// cspSource is the CSP source expression of a redirect URI (CSP3 §2.3.1):
+// its origin for http(s) ("https://app.example:8443"), its scheme for the
+// private-use schemes of native apps ("com.example.app:", RFC 8252 §7.1).
+// "" when the URI has characters that could change the policy; a URI
+// registered for a client never has.
+func cspSource(redirect string) string {
+	u, err := url.Parse(redirect)
+	if err != nil {
+		return ""
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if !cspScheme.MatchString(scheme) {
+		return ""
+	}
+	if scheme != "http" && scheme != "https" {
+		return scheme + ":"
+	}
+	host := strings.ToLower(u.Host)
+	if !cspHost.MatchString(host) {
+		return ""
+	}
+	return scheme + "://" + host
+}
