@@ -18,6 +18,7 @@
 //   GH_EXCHANGE_AUDIENCE              the audience it exchanges for
 //   GH_KEY_DIR                        where keygen.mjs wrote the private JWKs; the
 //                                     private_key_jwt clients are pkjwt-<name>
+//   GH_SIGNING_ALG                    the algorithm the server signs tokens with
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -42,6 +43,7 @@ const app = { id: env('GH_APP_ID'), redirect: env('GH_APP_REDIRECT') }
 const user = { name: env('GH_USER'), password: env('GH_PASSWORD') }
 const exchanger = { id: env('GH_EXCHANGE_ID'), secret: env('GH_EXCHANGE_SECRET'), audience: env('GH_EXCHANGE_AUDIENCE') }
 const keyDir = env('GH_KEY_DIR')
+const signingAlg = env('GH_SIGNING_ALG')
 
 // RFC 8693 §3 token type identifiers.
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
@@ -258,6 +260,8 @@ function atHash(alg, accessToken) {
 
 // ---------------------------------------------------------------------------
 
+console.log(`clients.mjs: ${issuer}, tokens signed with ${signingAlg}`)
+
 let jwks // jose's remote key set of the discovered jwks_uri
 let basicCfg, postCfg, appCfg, exchangeCfg
 const s = {} // what later checks use: tokens, never printed
@@ -272,6 +276,8 @@ await check('discovery (OpenID Connect)', async () => {
     assert(typeof md[k] === 'string' && md[k].startsWith(issuer + '/'), `${k} is ${md[k]}`)
   }
   assert(md.supportsPKCE(), 'code_challenge_methods_supported does not list S256')
+  const idAlgs = md.id_token_signing_alg_values_supported ?? []
+  assert(idAlgs.includes(signingAlg), `id_token_signing_alg_values_supported ${JSON.stringify(idAlgs)} lacks ${signingAlg}`)
   jwks = createRemoteJWKSet(new URL(md.jwks_uri))
   return `jwks_uri ${new URL(md.jwks_uri).pathname}`
 })
@@ -284,7 +290,9 @@ await check('discovery (RFC 8414)', async () => {
 // from the remote JWKS, issuer, audience, typ at+jwt (RFC 9068 §2.1) and
 // the claims of RFC 9068 §2.2.
 async function verifyAccessToken(token, audience) {
-  const { payload, protectedHeader } = await jwtVerify(token, jwks, { issuer, audience, typ: 'at+jwt', requiredClaims: AT_CLAIMS })
+  const { payload, protectedHeader } = await jwtVerify(token, jwks, {
+    issuer, audience, typ: 'at+jwt', requiredClaims: AT_CLAIMS, algorithms: [signingAlg],
+  })
   return { payload, protectedHeader }
 }
 
@@ -302,6 +310,15 @@ await check('client_credentials, client_secret_post', async () => {
   s.ccPost = t.access_token
 }, ['discovery (OpenID Connect)'])
 
+await check('invalid_client with Basic: 401 and a Basic challenge (RFC 6749 §5.2)', async () => {
+  const md = basicCfg.serverMetadata()
+  const authz = 'Basic ' + Buffer.from(`${encodeURIComponent(post.id)}:wrong-secret-0123456789`).toString('base64')
+  const r = await rawCall(md.token_endpoint, { authorization: authz }, { grant_type: 'client_credentials' })
+  assert(r.status === 401 && r.body?.error === 'invalid_client', `${oauthSummary(r)}, want HTTP 401 invalid_client`)
+  const challenge = r.headers.get('www-authenticate')
+  assert(challenge && /^\s*basic\b/i.test(challenge), `WWW-Authenticate: ${challenge}, want a Basic challenge`)
+}, ['discovery (OpenID Connect)'])
+
 await check('client_credentials, raw Basic credentials that are not form-encoded (as Python requests sends)', async () => {
   const md = basicCfg.serverMetadata()
   const authz = 'Basic ' + Buffer.from(`${raw.id}:${raw.secret}`, 'utf8').toString('base64')
@@ -311,6 +328,9 @@ await check('client_credentials, raw Basic credentials that are not form-encoded
   s.ccRaw = r.body.access_token
 }, ['discovery (OpenID Connect)'])
 
+// RFC 6749 §5.2: 401 with a Basic challenge when the client used Basic;
+// otherwise 400 or 401, and a 401 needs some challenge (RFC 9110 §15.5.2),
+// which openid-client then reports instead of the error body.
 await check('invalid_client without Basic carries no Basic challenge (RFC 6749 §5.2)', async () => {
   const md = basicCfg.serverMetadata()
   const r = await rawCall(md.token_endpoint, {}, { grant_type: 'client_credentials', client_id: post.id, client_secret: 'wrong-secret-0123456789' })
@@ -318,6 +338,7 @@ await check('invalid_client without Basic carries no Basic challenge (RFC 6749 �
   assert(r.body?.error === 'invalid_client', `error ${r.body?.error}, want invalid_client`)
   const challenge = r.headers.get('www-authenticate')
   assert(!challenge || !/^\s*basic\b/i.test(challenge), `WWW-Authenticate: ${challenge} for a client that did not use Basic`)
+  assert(r.status !== 401 || challenge, 'HTTP 401 without WWW-Authenticate (RFC 9110 §15.5.2); answer 400 when Basic was not used')
   return `HTTP ${r.status} invalid_client${challenge ? `, WWW-Authenticate: ${challenge}` : ''}`
 }, ['discovery (OpenID Connect)'])
 
@@ -346,7 +367,7 @@ await check('ID token (iss, aud, azp, nonce, at_hash, signature)', async () => {
   assert(claims.at_hash, 'no at_hash')
   assert(claims.at_hash === atHash(alg, tokens.access_token), `at_hash does not match the access token (alg ${alg})`)
   // jose again, independently of openid-client's non-repudiation check.
-  const { protectedHeader } = await jwtVerify(tokens.id_token, jwks, { issuer, audience: app.id })
+  const { protectedHeader } = await jwtVerify(tokens.id_token, jwks, { issuer, audience: app.id, algorithms: [signingAlg] })
   return `alg ${protectedHeader.alg}, kid ${protectedHeader.kid ? 'set' : 'missing'}`
 }, ['authorization code + PKCE (login form, state, iss, nonce)'])
 
@@ -430,6 +451,16 @@ await check('introspection: live access and refresh tokens are active', async ()
   assert(rt.active === true, 'the refresh token is inactive')
 }, second)
 
+// RFC 7662 §2.1: a wrong token_type_hint must not hide a token ("If the
+// server is unable to locate the token using the given hint, it MUST
+// extend its search across all of its supported token types").
+await check('introspection: a wrong token_type_hint still finds the token (RFC 7662 §2.1)', async () => {
+  const at = await client.tokenIntrospection(exchangeCfg, s.second.access_token, { token_type_hint: 'refresh_token' })
+  assert(at.active === true, 'an access token introspected with token_type_hint=refresh_token is inactive')
+  const rt = await client.tokenIntrospection(exchangeCfg, s.second.refresh_token, { token_type_hint: 'access_token' })
+  assert(rt.active === true, 'a refresh token introspected with token_type_hint=access_token is inactive')
+}, ['introspection: live access and refresh tokens are active'])
+
 await check('revocation of an access token (then inactive, refused by userinfo)', async () => {
   await client.tokenRevocation(appCfg, s.second.access_token, { token_type_hint: 'access_token' })
   const at = await client.tokenIntrospection(exchangeCfg, s.second.access_token)
@@ -468,6 +499,21 @@ await check('discovery lists the private_key_jwt algorithms used (token_endpoint
   const lacking = pkjwt.map(([, alg]) => alg).filter((alg) => !advertised.includes(alg))
   assert(lacking.length === 0, `${JSON.stringify(advertised)} lacks ${lacking.join(', ')}`)
   return advertised.join(' ')
+}, ['discovery (OpenID Connect)'])
+
+// RFC 8414 §2: an endpoint whose auth methods list private_key_jwt (or
+// client_secret_jwt) MUST list the signing algorithms it accepts.
+await check('discovery lists the signing algorithms of every endpoint with private_key_jwt (RFC 8414 §2)', async () => {
+  const md = basicCfg.serverMetadata()
+  const lacking = []
+  for (const ep of ['token_endpoint', 'introspection_endpoint', 'revocation_endpoint']) {
+    const methods = md[`${ep}_auth_methods_supported`] ?? []
+    const algs = md[`${ep}_auth_signing_alg_values_supported`]
+    if ((methods.includes('private_key_jwt') || methods.includes('client_secret_jwt')) && !(Array.isArray(algs) && algs.length > 0)) {
+      lacking.push(`${ep}_auth_signing_alg_values_supported`)
+    }
+  }
+  assert(lacking.length === 0, `missing: ${lacking.join(', ')}`)
 }, ['discovery (OpenID Connect)'])
 
 // RFC 6749 §4.1.2: a code is used once; a second redemption is refused and

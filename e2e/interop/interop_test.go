@@ -63,12 +63,13 @@ func writeFile(t *testing.T, dir, name, content string) string {
 
 // config is the gatehouse.yaml of the test: secrets come from environment
 // variables and files, the private_key_jwt keys from JWKS files.
-func config(addr, data, dir, postSecretFile string) string {
+func config(addr, data, dir, postSecretFile, signingAlg string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `authserver:
   issuer: http://%[1]s
   listen: %[1]s
   data: %[2]s
+  signing_alg: %[13]s
   access_token_ttl: 5m
   organizations:
     - id: acme
@@ -104,7 +105,7 @@ func config(addr, data, dir, postSecretFile string) string {
       scopes: [orders:read]
       audiences: [%[12]s]
 `, addr, data, username, basicClient, ccAudience, postClient, postSecretFile, rawClient,
-		appClient, appRedirect, exchangeClient, exchangeAud)
+		appClient, appRedirect, exchangeClient, exchangeAud, signingAlg)
 	for _, name := range keyNames {
 		fmt.Fprintf(&b, `    - id: pkjwt-%[1]s
       jwks_file: %[2]s
@@ -115,8 +116,25 @@ func config(addr, data, dir, postSecretFile string) string {
 	return b.String()
 }
 
+// signingAlgs are the algorithms the auth server signs tokens with
+// (authserver.signing_alg): each gets its own server and run of the checks,
+// since openid-client checks ID tokens and jose access tokens of each.
+var signingAlgs = []string{"ES256", "EdDSA", "RS256", "PS256"}
+
 func TestThirdPartyClients(t *testing.T) {
 	nodetest.E2EDir(t) // skips (or fails under CI) without node and node_modules
+	nodetest.Binary(t) // built once, before the parallel subtests
+	for _, alg := range signingAlgs {
+		t.Run(alg, func(t *testing.T) {
+			t.Parallel()
+			runClients(t, alg)
+		})
+	}
+}
+
+// runClients starts `gatehouse serve` signing with signingAlg and runs
+// clients.mjs against it.
+func runClients(t *testing.T, signingAlg string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -139,7 +157,7 @@ func TestThirdPartyClients(t *testing.T) {
 	// The port may be taken between FreePort and the server's listen; the
 	// start then fails with "already in use" and the test with it.
 	addr := fmt.Sprintf("127.0.0.1:%d", nodetest.FreePort(t))
-	cfg := writeFile(t, dir, "gatehouse.yaml", config(addr, filepath.Join(dir, "data"), dir, postSecretFile))
+	cfg := writeFile(t, dir, "gatehouse.yaml", config(addr, filepath.Join(dir, "data"), dir, postSecretFile, signingAlg))
 	var serverEnv []string
 	for k, v := range secrets {
 		serverEnv = append(serverEnv, k+"="+v)
@@ -158,6 +176,7 @@ func TestThirdPartyClients(t *testing.T) {
 		"GH_EXCHANGE_ID=" + exchangeClient, "GH_EXCHANGE_SECRET=" + secrets["GH_INTEROP_EXCHANGE_SECRET"],
 		"GH_EXCHANGE_AUDIENCE=" + exchangeAud,
 		"GH_KEY_DIR=" + dir,
+		"GH_SIGNING_ALG=" + signingAlg,
 	}, "interop/clients.mjs")
 	t.Logf("clients.mjs:\n%s", out)
 
