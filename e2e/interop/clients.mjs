@@ -12,6 +12,7 @@
 //   GH_RAW_ID, GH_RAW_SECRET          a secret that is not a valid form encoding (%zz, &, =)
 //   GH_CC_AUDIENCE                    the audience of the client credentials tokens
 //   GH_APP_ID, GH_APP_REDIRECT        the public client of the code flow and its redirect URI
+//   GH_APP_LOGGED_OUT                 its post_logout_redirect_uri
 //   GH_USER, GH_PASSWORD              the user who logs in
 //   GH_EXCHANGE_ID, GH_EXCHANGE_SECRET  the confidential client that exchanges and introspects
 //                                     (the app's access tokens name it in aud)
@@ -39,7 +40,7 @@ const basic = { id: env('GH_BASIC_ID'), secret: env('GH_BASIC_SECRET') }
 const post = { id: env('GH_POST_ID'), secret: env('GH_POST_SECRET') }
 const raw = { id: env('GH_RAW_ID'), secret: env('GH_RAW_SECRET') }
 const ccAudience = env('GH_CC_AUDIENCE')
-const app = { id: env('GH_APP_ID'), redirect: env('GH_APP_REDIRECT') }
+const app = { id: env('GH_APP_ID'), redirect: env('GH_APP_REDIRECT'), loggedOut: env('GH_APP_LOGGED_OUT') }
 const user = { name: env('GH_USER'), password: env('GH_PASSWORD') }
 const exchanger = { id: env('GH_EXCHANGE_ID'), secret: env('GH_EXCHANGE_SECRET'), audience: env('GH_EXCHANGE_AUDIENCE') }
 const keyDir = env('GH_KEY_DIR')
@@ -480,9 +481,15 @@ await check('revocation of a refresh token (then inactive, refused by the token 
 // 7. private_key_jwt with keys jose made (keygen.mjs). openid-client signs
 // with the algorithm of the key: ES256, RS256, and "Ed25519" (RFC 9864's
 // fully-specified name) for an Ed25519 key.
-const pkjwt = [['es256', 'ES256'], ['rs256', 'RS256'], ['ed25519', 'Ed25519']]
-for (const [name, alg] of pkjwt) {
-  await check(`private_key_jwt with ${alg}`, async () => {
+const pkjwt = [
+  ['es256', 'ES256', ''],
+  ['rs256', 'RS256', ''],
+  ['ed25519', 'Ed25519', ', JWK alg Ed25519'],
+  ['ed25519-eddsa', 'Ed25519', ', JWK alg EdDSA'],
+  ['ed25519-noalg', 'Ed25519', ', JWK without alg'],
+]
+for (const [name, alg, registered] of pkjwt) {
+  await check(`private_key_jwt with ${alg}${registered}`, async () => {
     const jwk = JSON.parse(await readFile(join(keyDir, `${name}.private.jwk`), 'utf8'))
     const key = await importJWK(jwk, jwk.alg)
     const id = `pkjwt-${name}`
@@ -496,7 +503,7 @@ for (const [name, alg] of pkjwt) {
 }
 await check('discovery lists the private_key_jwt algorithms used (token_endpoint_auth_signing_alg_values_supported)', async () => {
   const advertised = basicCfg.serverMetadata().token_endpoint_auth_signing_alg_values_supported ?? []
-  const lacking = pkjwt.map(([, alg]) => alg).filter((alg) => !advertised.includes(alg))
+  const lacking = [...new Set(pkjwt.map(([, alg]) => alg))].filter((alg) => !advertised.includes(alg))
   assert(lacking.length === 0, `${JSON.stringify(advertised)} lacks ${lacking.join(', ')}`)
   return advertised.join(' ')
 }, ['discovery (OpenID Connect)'])
@@ -540,6 +547,29 @@ await check('code flow without redirect_uri (one registered; RFC 6749 ยง4.1.1, ย
   assert(r.status === 200, `token request without redirect_uri: ${oauthSummary(r)}`)
   assert(typeof r.body?.access_token === 'string', 'no access_token in the answer')
 }, ['authorization code + PKCE (login form, state, iss, nonce)'])
+
+// OpenID Connect RP-Initiated Logout 1.0 through openid-client's
+// buildEndSessionUrl: the browser is sent there (GET), the OP ends the
+// session and returns to the registered post_logout_redirect_uri with
+// state; the session's tokens are then dead.
+await check('RP-initiated logout (end_session_endpoint, id_token_hint, post_logout_redirect_uri, state)', async () => {
+  const { tokens } = await login(appCfg, 'openid orders:read')
+  const state = client.randomState()
+  const logoutURL = client.buildEndSessionUrl(appCfg, {
+    id_token_hint: tokens.id_token,
+    post_logout_redirect_uri: app.loggedOut,
+    state,
+  })
+  const resp = await fetch(logoutURL, { redirect: 'manual' })
+  assert(resp.status === 302 || resp.status === 303, `GET ${logoutURL.pathname} answered HTTP ${resp.status}, want a redirect`)
+  const back = new URL(resp.headers.get('location'), logoutURL)
+  assert(`${back.origin}${back.pathname}` === app.loggedOut, `redirected to ${back.origin}${back.pathname}, want ${app.loggedOut}`)
+  assert(back.searchParams.get('state') === state, 'state was not returned')
+  const at = await client.tokenIntrospection(exchangeCfg, tokens.access_token)
+  assert(at.active === false, "the session's access token is still active after logout")
+  const refused = await expectError(client.refreshTokenGrant(appCfg, tokens.refresh_token), 'invalid_grant')
+  return `HTTP ${resp.status}; refresh afterwards: ${refused}`
+}, ['authorization code + PKCE (login form, state, iss, nonce)', 'introspection: live access and refresh tokens are active'])
 
 const total = passed.size + failures
 console.log(failures === 0 ? `all ${total} checks passed` : `${failures} of ${total} checks failed or were skipped`)

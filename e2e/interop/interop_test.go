@@ -35,11 +35,14 @@ const (
 	// appRedirect is never served: the test reads the Location header of
 	// the login's redirect and stops there.
 	appRedirect = "http://127.0.0.1:9/callback"
+	// appLoggedOut is the app's post_logout_redirect_uri, never served
+	// either.
+	appLoggedOut = "http://127.0.0.1:9/logged-out"
 )
 
 // keyNames are the private_key_jwt keys keygen.mjs writes; client
 // pkjwt-<name> registers <name>.jwks.json.
-var keyNames = []string{"es256", "rs256", "ed25519"}
+var keyNames = []string{"es256", "rs256", "ed25519", "ed25519-eddsa", "ed25519-noalg"}
 
 // random returns n random bytes as hex.
 func random(t *testing.T, n int) string {
@@ -97,6 +100,7 @@ func config(addr, data, dir, postSecretFile, signingAlg string) string {
       public: true
       grants: [authorization_code, refresh_token]
       redirect_uris: [%[10]s]
+      post_logout_redirect_uris: [%[14]s]
       scopes: [openid, profile, email, orders:read]
       audiences: [%[11]s]
     - id: %[11]s
@@ -105,7 +109,7 @@ func config(addr, data, dir, postSecretFile, signingAlg string) string {
       scopes: [orders:read]
       audiences: [%[12]s]
 `, addr, data, username, basicClient, ccAudience, postClient, postSecretFile, rawClient,
-		appClient, appRedirect, exchangeClient, exchangeAud, signingAlg)
+		appClient, appRedirect, exchangeClient, exchangeAud, signingAlg, appLoggedOut)
 	for _, name := range keyNames {
 		fmt.Fprintf(&b, `    - id: pkjwt-%[1]s
       jwks_file: %[2]s
@@ -171,7 +175,7 @@ func runClients(t *testing.T, signingAlg string) {
 		"GH_POST_ID=" + postClient, "GH_POST_SECRET=" + postSecret,
 		"GH_RAW_ID=" + rawClient, "GH_RAW_SECRET=" + secrets["GH_INTEROP_RAW_SECRET"],
 		"GH_CC_AUDIENCE=" + ccAudience,
-		"GH_APP_ID=" + appClient, "GH_APP_REDIRECT=" + appRedirect,
+		"GH_APP_ID=" + appClient, "GH_APP_REDIRECT=" + appRedirect, "GH_APP_LOGGED_OUT=" + appLoggedOut,
 		"GH_USER=" + username, "GH_PASSWORD=" + secrets["GH_INTEROP_PASSWORD"],
 		"GH_EXCHANGE_ID=" + exchangeClient, "GH_EXCHANGE_SECRET=" + secrets["GH_INTEROP_EXCHANGE_SECRET"],
 		"GH_EXCHANGE_AUDIENCE=" + exchangeAud,
