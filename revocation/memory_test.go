@@ -240,3 +240,32 @@ func TestVerifierRefusesRevokedTokens(t *testing.T) {
 		t.Fatalf("token of a revoked subject: %v", err)
 	}
 }
+
+// TestMemorySessionRevokesEveryTokenOfTheSession: a Session entry (RP-
+// initiated logout) matches the sid whenever the token was issued, and
+// nothing else.
+func TestMemorySessionRevokesEveryTokenOfTheSession(t *testing.T) {
+	clk := newFakeClock()
+	l := newMemory(t, clk)
+	until := clk.Now().Add(time.Hour)
+	add(t, l, revocation.BySession("s1", until))
+	later := token.At(clk.Now().Add(time.Minute))
+	for name, c := range map[string]struct {
+		claims token.Claims
+		want   bool
+	}{
+		"token of the session":                {token.Claims{ID: "j1", Subject: "alice", SessionID: "s1"}, true},
+		"issued after the entry":              {token.Claims{ID: "j2", Subject: "alice", SessionID: "s1", IssuedAt: later}, true},
+		"another session of the same user":    {token.Claims{ID: "j3", Subject: "alice", SessionID: "s2"}, false},
+		"no sid":                              {token.Claims{ID: "j4", Subject: "alice"}, false},
+		"a jti equal to the sid is not a sid": {token.Claims{ID: "s1", Subject: "alice"}, false},
+	} {
+		if got := revoked(t, l, &c.claims); got != c.want {
+			t.Errorf("%s: revoked %v, want %v", name, got, c.want)
+		}
+	}
+	clk.Advance(time.Hour)
+	if revoked(t, l, &token.Claims{SessionID: "s1"}) {
+		t.Error("the session entry outlived its Until")
+	}
+}

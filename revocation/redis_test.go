@@ -59,6 +59,7 @@ func TestRedisTwoInstancesSeeEachOther(t *testing.T) {
 		{"jti a to b", a, b, revocation.ByToken("t-1", now.Add(time.Hour)), claims("t-1", "x", "", issued)},
 		{"sub b to a", b, a, revocation.BySubject("alice", now, now.Add(time.Hour)), claims("t-2", "alice", "", issued)},
 		{"client a to b", a, b, revocation.ByClient("batch", now, now.Add(time.Hour)), claims("t-3", "svc", "batch", issued)},
+		{"session b to a", b, a, revocation.BySession("sess-1", now.Add(time.Hour)), &token.Claims{ID: "t-4", Subject: "bob", SessionID: "sess-1", IssuedAt: token.At(now.Add(time.Minute))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,7 +80,7 @@ func TestRedisTwoInstancesSeeEachOther(t *testing.T) {
 	if revoked(t, b, claims("t-4", "alice", "", now.Add(2*time.Second))) {
 		t.Fatal("a token issued after the subject revocation is revoked")
 	}
-	if s := b.Stats(); s.Received < 2 || !s.Synced || s.Published != 1 {
+	if s := b.Stats(); s.Received < 2 || !s.Synced || s.Published != 2 {
 		t.Fatalf("b stats %+v", s)
 	}
 }

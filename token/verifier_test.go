@@ -560,3 +560,40 @@ func TestContextCarriesTheToken(t *testing.T) {
 		t.Fatalf("FromContext = %q %v %v", raw, got, ok)
 	}
 }
+
+// TestVerifyEd25519HeaderName: RFC 9864 names EdDSA over Ed25519 "Ed25519";
+// an EdDSA key verifies a header that names either, and no other key does.
+func TestVerifyEd25519HeaderName(t *testing.T) {
+	ed := mustKey(t, keys.EdDSA, "ed")
+	ec := mustKey(t, keys.ES256, "ec")
+	src, _ := keys.NewStatic(ed, ec)
+	v, err := token.NewVerifier(src, testIssuer, testAudience, token.WithClock(clock), token.WithCacheSize(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		key  *keys.Key
+		alg  string
+		want error
+	}{
+		{"EdDSA key, alg EdDSA", ed, "EdDSA", nil},
+		{"EdDSA key, alg Ed25519", ed, "Ed25519", nil},
+		{"EdDSA key, alg ed25519", ed, "ed25519", token.ErrAlgorithm},
+		{"EdDSA key, alg Ed448", ed, "Ed448", token.ErrAlgorithm},
+		{"ES256 key, alg Ed25519", ec, "Ed25519", token.ErrAlgorithm},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := v.Verify(context.Background(), forge(t, c.key, with(goodHeader(c.key), "alg", c.alg), goodClaims()))
+			if !errors.Is(err, c.want) {
+				t.Fatalf("Verify = %v, want %v", err, c.want)
+			}
+		})
+	}
+	// The allow-list names key algorithms: EdDSA off refuses Ed25519 too.
+	v, _ = token.NewVerifier(src, testIssuer, testAudience, token.WithClock(clock), token.WithAlgorithms(keys.ES256))
+	if _, err := v.Verify(context.Background(), forge(t, ed, with(goodHeader(ed), "alg", "Ed25519"), goodClaims())); !errors.Is(err, token.ErrAlgorithm) {
+		t.Fatalf("Ed25519 header with EdDSA off the allow-list: %v", err)
+	}
+}

@@ -1,0 +1,256 @@
+package authserver_test
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/gatehousehq/gatehouse/authserver"
+	"github.com/gatehousehq/gatehouse/identity"
+)
+
+// spaOrigin is the origin of the spa client's redirect URI (callback).
+const spaOrigin = "http://127.0.0.1:5173"
+
+// request sends method path with headers (name, value pairs) and an
+// optional form body, without following redirects.
+func request(t testing.TB, e *env, method, path string, form url.Values, headers ...string) *http.Response {
+	t.Helper()
+	var body *strings.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	} else {
+		body = strings.NewReader("")
+	}
+	req, err := http.NewRequest(method, e.url+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// spaTokens runs the code flow of the spa client as alice.
+func spaTokens(t testing.TB, e *env, scopes ...string) *oauth2.Token {
+	t.Helper()
+	cfg := oauth2.Config{ClientID: "spa", Endpoint: e.endpoint(), RedirectURL: callback, Scopes: scopes}
+	cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	verifier := oauth2.GenerateVerifier()
+	loc := login(t, cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), "alice", alicePassword)
+	tok, err := cfg.Exchange(context.Background(), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestCORSForBrowserClients(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	// A second browser client on another origin, with an extra origin.
+	if err := e.store.CreateClient(ctx, &identity.Client{ID: "other", Public: true, Grants: []string{identity.GrantAuthorizationCode},
+		RedirectURIs: []string{"https://other.example/cb"}, AllowedOrigins: []string{"https://extra.example:8443"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tok := spaTokens(t, e, "openid", "orders:read")
+
+	cases := []struct {
+		name, method, path, origin string
+		form                       url.Values
+		headers                    []string
+		wantAllow                  string // "" for no Access-Control-Allow-Origin
+		wantStatus                 int
+	}{
+		{name: "discovery from the spa origin", method: "GET", path: "/.well-known/openid-configuration", origin: spaOrigin, wantAllow: spaOrigin, wantStatus: 200},
+		{name: "discovery from an allowed_origins origin", method: "GET", path: "/.well-known/openid-configuration", origin: "https://extra.example:8443", wantAllow: "https://extra.example:8443", wantStatus: 200},
+		{name: "JWKS from the spa origin", method: "GET", path: "/.well-known/jwks.json", origin: spaOrigin, wantAllow: spaOrigin, wantStatus: 200},
+		{name: "discovery from an unknown origin", method: "GET", path: "/.well-known/openid-configuration", origin: "https://evil.example", wantStatus: 200},
+		{name: "the origin of a redirect URI's path is not an origin", method: "GET", path: "/.well-known/jwks.json", origin: spaOrigin + "/callback", wantStatus: 200},
+		{name: "null origin", method: "GET", path: "/.well-known/jwks.json", origin: "null", wantStatus: 200},
+		{name: "preflight to the token endpoint", method: "OPTIONS", path: "/oauth2/token", origin: spaOrigin,
+			headers: []string{"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type"}, wantAllow: spaOrigin, wantStatus: 204},
+		{name: "preflight from an unknown origin", method: "OPTIONS", path: "/oauth2/token", origin: "https://evil.example",
+			headers: []string{"Access-Control-Request-Method", "POST"}, wantStatus: 204},
+		{name: "preflight to userinfo", method: "OPTIONS", path: "/userinfo", origin: spaOrigin,
+			headers: []string{"Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "authorization"}, wantAllow: spaOrigin, wantStatus: 204},
+		{name: "preflight to revoke", method: "OPTIONS", path: "/oauth2/revoke", origin: spaOrigin,
+			headers: []string{"Access-Control-Request-Method", "POST"}, wantAllow: spaOrigin, wantStatus: 204},
+		{name: "preflight to logout", method: "OPTIONS", path: "/oauth2/logout", origin: spaOrigin,
+			headers: []string{"Access-Control-Request-Method", "POST"}, wantAllow: spaOrigin, wantStatus: 204},
+		{name: "token request of spa from its origin", method: "POST", path: "/oauth2/token", origin: spaOrigin,
+			form: url.Values{"grant_type": {"refresh_token"}, "client_id": {"spa"}, "refresh_token": {"unknown"}}, wantAllow: spaOrigin, wantStatus: 400},
+		{name: "token request of spa from another client's origin", method: "POST", path: "/oauth2/token", origin: "https://other.example",
+			form: url.Values{"grant_type": {"refresh_token"}, "client_id": {"spa"}, "refresh_token": {"unknown"}}, wantStatus: 400},
+		{name: "userinfo of a spa token from its origin", method: "GET", path: "/userinfo", origin: spaOrigin,
+			headers: []string{"Authorization", "Bearer " + tok.AccessToken}, wantAllow: spaOrigin, wantStatus: 200},
+		{name: "userinfo of a spa token from another client's origin", method: "GET", path: "/userinfo", origin: "https://other.example",
+			headers: []string{"Authorization", "Bearer " + tok.AccessToken}, wantStatus: 200},
+		{name: "the login page answers no CORS", method: "GET", path: "/login", origin: spaOrigin, wantStatus: 400},
+		{name: "introspection answers no CORS", method: "POST", path: "/oauth2/introspect", origin: spaOrigin,
+			form: url.Values{"token": {"x"}}, wantStatus: 401},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp := request(t, e, c.method, c.path, c.form, append([]string{"Origin", c.origin}, c.headers...)...)
+			if resp.StatusCode != c.wantStatus {
+				t.Errorf("status %d, want %d", resp.StatusCode, c.wantStatus)
+			}
+			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != c.wantAllow {
+				t.Errorf("Access-Control-Allow-Origin %q, want %q", got, c.wantAllow)
+			}
+			if resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+				t.Error("Access-Control-Allow-Credentials is set: no endpoint needs cookies across origins")
+			}
+			if c.path != "/login" && c.path != "/oauth2/introspect" && !strings.Contains(strings.Join(resp.Header.Values("Vary"), ","), "Origin") {
+				t.Errorf("Vary %q lacks Origin", resp.Header.Values("Vary"))
+			}
+			if c.method == "OPTIONS" && c.wantAllow != "" {
+				if m := resp.Header.Get("Access-Control-Allow-Methods"); !strings.Contains(m, c.headers[1]) {
+					t.Errorf("Access-Control-Allow-Methods %q lacks %s", m, c.headers[1])
+				}
+				if h := strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")); !strings.Contains(h, "authorization") || !strings.Contains(h, "content-type") {
+					t.Errorf("Access-Control-Allow-Headers %q", h)
+				}
+			}
+		})
+	}
+}
+
+func TestLoginPageCSPAllowsOnlyTheRedirectOrigin(t *testing.T) {
+	e := newEnv(t)
+	cfg := oauth2.Config{ClientID: "spa", Endpoint: e.endpoint(), RedirectURL: callback, Scopes: []string{"openid"}}
+	resp := request(t, e, "GET", strings.TrimPrefix(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), e.url), nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("authorize: %d", resp.StatusCode)
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	directives := map[string]string{}
+	for _, d := range strings.Split(csp, ";") {
+		name, value, _ := strings.Cut(strings.TrimSpace(d), " ")
+		directives[name] = value
+	}
+	if got := directives["form-action"]; got != "'self' "+spaOrigin {
+		t.Errorf("form-action %q, want 'self' %s (Chromium applies it to the 303 to the redirect URI)", got, spaOrigin)
+	}
+	for _, d := range []string{"default-src", "script-src", "style-src"} {
+		if strings.Contains(directives[d], "unsafe") || strings.Contains(directives[d], "*") {
+			t.Errorf("%s %q is not strict", d, directives[d])
+		}
+	}
+	if directives["default-src"] != "'none'" || directives["frame-ancestors"] != "'none'" || directives["base-uri"] != "'none'" {
+		t.Errorf("CSP %q", csp)
+	}
+	if !strings.HasPrefix(directives["style-src"], "'sha256-") {
+		t.Errorf("style-src %q: the page's style is allowed by its hash only", directives["style-src"])
+	}
+	// An error page has no form at all.
+	resp = request(t, e, "GET", "/oauth2/authorize?client_id=spa&redirect_uri=https://evil.example/cb&response_type=code", nil)
+	if resp.StatusCode != 400 || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "form-action 'none'") {
+		t.Errorf("error page: %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+}
+
+func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	e := newEnv(t)
+	tok := spaTokens(t, e, "openid", "email")
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER", "bEaReR"} {
+		resp := request(t, e, "GET", "/userinfo", nil, "Authorization", scheme+" "+tok.AccessToken)
+		if resp.StatusCode != 200 {
+			t.Errorf("userinfo with scheme %q: %d", scheme, resp.StatusCode)
+		}
+	}
+	for _, h := range []string{"Basic " + tok.AccessToken, "Bearer", "Bearer ", "Bearertoken", tok.AccessToken} {
+		if resp := request(t, e, "GET", "/userinfo", nil, "Authorization", h); resp.StatusCode != 401 {
+			t.Errorf("userinfo with Authorization %.12q…: %d, want 401", h, resp.StatusCode)
+		}
+	}
+}
+
+func TestBasicCredentialsNotFormEncoded(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	// Secrets as Python requests or curl -u send them: not form-encoded.
+	for id, secret := range map[string]string{
+		"raw-invalid-escape": "50%off&a=b",   // not a valid form encoding at all
+		"raw-plus":           "a+b c%41",     // decodes, but to something else
+		"encoded-by-spec":    "p%&=+:é ü~!*", // sent form-encoded, as RFC 6749 §2.3.1 says
+	} {
+		if err := e.store.CreateClient(ctx, &identity.Client{ID: id, SecretHash: mustHash(t, secret),
+			Grants: []string{identity.GrantClientCredentials}, Audiences: []string{"accounts"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	basic := func(user, pass string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	}
+	form := url.Values{"grant_type": {"client_credentials"}}
+	cases := []struct {
+		name, authorization string
+		want                int
+	}{
+		{"raw secret that is not a valid form encoding", basic("raw-invalid-escape", "50%off&a=b"), 200},
+		{"raw secret that decodes to another value", basic("raw-plus", "a+b c%41"), 200},
+		{"form-encoded secret", basic("encoded-by-spec", url.QueryEscape("p%&=+:é ü~!*")), 200},
+		{"form-encoded secret sent raw", basic("encoded-by-spec", "p%&=+:é ü~!*"), 200},
+		{"wrong raw secret", basic("raw-invalid-escape", "50%off&a=c"), 401},
+		{"decoded value of a raw secret is not the secret", basic("raw-plus", "a b cA"), 401},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp := request(t, e, "POST", "/oauth2/token", form, "Authorization", c.authorization)
+			if resp.StatusCode != c.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, c.want)
+			}
+		})
+	}
+}
+
+func TestBasicChallengeOnlyForBasic(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		name          string
+		form          url.Values
+		authorization string
+		wantChallenge bool
+	}{
+		{"bad Basic credentials", url.Values{"grant_type": {"client_credentials"}}, "Basic " + base64.StdEncoding.EncodeToString([]byte("svc:wrong")), true},
+		{"lower-case basic scheme", url.Values{"grant_type": {"client_credentials"}}, "basic " + base64.StdEncoding.EncodeToString([]byte("svc:wrong")), true},
+		{"bad client_secret_post", url.Values{"grant_type": {"client_credentials"}, "client_id": {"svc"}, "client_secret": {"wrong"}}, "", false},
+		{"no credentials at all", url.Values{"grant_type": {"client_credentials"}}, "", false},
+		{"bad client assertion", url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {authserver.AssertionType}, "client_assertion": {"x.y.z"}}, "", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var headers []string
+			if c.authorization != "" {
+				headers = []string{"Authorization", c.authorization}
+			}
+			resp := request(t, e, "POST", "/oauth2/token", c.form, headers...)
+			if resp.StatusCode != 401 {
+				t.Fatalf("status %d, want 401", resp.StatusCode)
+			}
+			if got := resp.Header.Get("WWW-Authenticate") != ""; got != c.wantChallenge {
+				t.Errorf("WWW-Authenticate %q; want a Basic challenge: %v", resp.Header.Get("WWW-Authenticate"), c.wantChallenge)
+			}
+		})
+	}
+}
