@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,10 @@ func runClients(t *testing.T, signingAlg string) {
 	}
 	postSecret := "post-" + random(t, 16)
 	postSecretFile := writeFile(t, dir, "post.secret", postSecret+"\n")
+	secretValues := []string{postSecret}
+	for _, v := range secrets {
+		secretValues = append(secretValues, v)
+	}
 
 	// The port may be taken between FreePort and the server's listen; the
 	// start then fails with "already in use" and the test with it.
@@ -167,6 +172,13 @@ func runClients(t *testing.T, signingAlg string) {
 		serverEnv = append(serverEnv, k+"="+v)
 	}
 	p := nodetest.Start(t, dir, serverEnv, "serve", "--config", cfg)
+	// Also when a check fails: the server's log holds no secret and no JWT
+	// (it names tokens by jti).
+	t.Cleanup(func() {
+		if leaks(p.Output(), secretValues) {
+			t.Error("a secret, password or JWT appears in the server's log")
+		}
+	})
 	p.WaitFor(t, "gatehouse: auth server listening on http://"+addr, 30*time.Second)
 
 	out := nodetest.Node(t, ctx, []string{
@@ -182,17 +194,23 @@ func runClients(t *testing.T, signingAlg string) {
 		"GH_KEY_DIR=" + dir,
 		"GH_SIGNING_ALG=" + signingAlg,
 	}, "interop/clients.mjs")
-	t.Logf("clients.mjs:\n%s", out)
 
-	// Neither the server's logs nor the script's lines hold a secret.
-	logs := p.Output()
-	all := []string{postSecret}
-	for _, v := range secrets {
-		all = append(all, v)
-	}
-	for _, secret := range all {
-		if strings.Contains(logs, secret) || strings.Contains(out, secret) {
-			t.Error("a secret or password appears in the server's log or the script's output")
-		}
+	t.Logf("clients.mjs:\n%s", out)
+	if leaks(out, secretValues) {
+		t.Error("a secret, password or JWT appears in the script's output")
 	}
 }
+
+// leaks reports whether text holds one of the secrets or a JWT.
+func leaks(text string, secrets []string) bool {
+	for _, s := range secrets {
+		if strings.Contains(text, s) {
+			return true
+		}
+	}
+	return jwtPattern.MatchString(text)
+}
+
+// jwtPattern matches the start of a compact JWS: a base64url JSON header
+// ("eyJ" is `{"`) and the dot after it.
+var jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`)
