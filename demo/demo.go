@@ -60,9 +60,12 @@ type Env struct {
 	// Ports are the bound ports.
 	Ports Ports
 	// Issuer is the auth server's issuer URL, GatewayURL and AdminURL the
-	// gateway's listeners; Services maps each sample service to its URL.
+	// gateway's listeners; Services maps each sample service (and "app",
+	// the browser app's file server) to its URL.
 	Issuer, GatewayURL, AdminURL string
 	Services                     map[string]string
+	// AppURL is the browser app, served by the gateway at /app/.
+	AppURL string
 	// Passwords of the demo users, and the secrets of the confidential
 	// clients (cli and one per service).
 	Passwords, ClientSecrets map[string]string
@@ -159,7 +162,7 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	}{
 		{"auth server", &ports.Auth}, {"gateway", &ports.Gateway}, {"gateway admin", &ports.GatewayAdmin},
 		{"accounts", &ports.Accounts}, {"admin", &ports.Admin}, {"users", &ports.Users}, {"profiles", &ports.Profiles},
-		{"orders", &ports.Orders}, {"payments", &ports.Payments}, {"legacy", &ports.Legacy},
+		{"orders", &ports.Orders}, {"payments", &ports.Payments}, {"legacy", &ports.Legacy}, {"app", &ports.App},
 	}
 	listeners := map[string]net.Listener{}
 	for _, n := range names {
@@ -176,8 +179,10 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	env.Ports = ports
 	url := func(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) }
 	env.Issuer, env.GatewayURL, env.AdminURL = url(ports.Auth), url(ports.Gateway), url(ports.GatewayAdmin)
+	env.AppURL = env.GatewayURL + "/app/"
 	for name, port := range map[string]int{"accounts": ports.Accounts, "admin": ports.Admin, "users": ports.Users,
-		"profiles": ports.Profiles, "orders": ports.Orders, "payments": ports.Payments, "legacy": ports.Legacy} {
+		"profiles": ports.Profiles, "orders": ports.Orders, "payments": ports.Payments, "legacy": ports.Legacy,
+		"app": ports.App} {
 		env.Services[name] = url(port)
 	}
 	env.Services["payments"] = "https://127.0.0.1:" + strconv.Itoa(ports.Payments) // mutual TLS (mtls.go)
@@ -215,7 +220,7 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	}
 	env.closers = append(env.closers, store.Close)
 	env.store = store
-	if err := seed(ctx, store, sec, env.GatewayURL+"/app/callback"); err != nil {
+	if err := seed(ctx, store, sec, env.AppURL); err != nil {
 		return nil, err
 	}
 	owners := map[string]string{}
@@ -299,6 +304,7 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 			return newOrders(p, env.Services["payments"], mtls.ordersToPayments(), sec.clients["orders"], owners)
 		}},
 		{"payments", func() (http.Handler, error) { return newPayments(p) }},
+		{"app", func() (http.Handler, error) { return newApp(env.Issuer, env.AppURL) }},
 	}
 	for _, b := range build {
 		h, err := b.fn()

@@ -26,8 +26,9 @@
 // [PortsFor] maps a base (default 9000) to every listener: auth = base,
 // gateway = base-920 (8080), gateway admin = base-921 (8079), and the
 // services from base+101: accounts 9101, admin 9102, users 9103, profiles
-// 9104, orders 9105, payments 9106, legacy 9107. Base 0 picks random free
-// ports for all of them (tests).
+// 9104, orders 9105, payments 9106, legacy 9107, and the browser app's file
+// server 9108, which the gateway serves at /app/ (app.go). Base 0 picks
+// random free ports for all of them (tests).
 //
 // # Use
 //

@@ -12,6 +12,6 @@ func ExamplePortsFor() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println("auth", p.Auth, "gateway", p.Gateway, "admin", p.GatewayAdmin, "accounts", p.Accounts, "legacy", p.Legacy)
-	// Output: auth 9000 gateway 8080 admin 8079 accounts 9101 legacy 9107
+	fmt.Println("auth", p.Auth, "gateway", p.Gateway, "admin", p.GatewayAdmin, "accounts", p.Accounts, "legacy", p.Legacy, "app", p.App)
+	// Output: auth 9000 gateway 8080 admin 8079 accounts 9101 legacy 9107 app 9108
 }

@@ -60,6 +60,8 @@ func gatewaySpec(env *Env, cfg Config) gatewayConfig {
 			{Name: "users", Path: "/api/users/", Upstream: env.Services["users"], Auth: true},
 			{Name: "orders", Path: "/api/orders", Upstream: env.Services["orders"], Auth: true,
 				RateLimit: &limit, CORSOrigins: []string{env.GatewayURL}, MaxBody: ordersMaxBody},
+			// The browser app's files: public, no token to check or pass on.
+			{Name: "app", Path: "/app/", Upstream: env.Services["app"]},
 		},
 	}
 }
@@ -87,7 +89,7 @@ var gatewayYAMLTemplate = template.Must(template.New("gateway").Parse(`gateway:
       upstreams: [{{.Upstream}}]
       health_check: {path: /healthz, interval: 5s}
       auth: {{if .Auth}}jwt{{else}}none{{end}}
-      downstream: relay
+      downstream: {{if .Auth}}relay{{else}}strip{{end}}
 {{- if .RateLimit}}
       rate_limit: {key: client_id, replenish_rate: {{.RateLimit.ReplenishRate}}, burst_capacity: {{.RateLimit.BurstCapacity}}, requested_tokens: 1}
 {{- end}}

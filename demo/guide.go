@@ -42,12 +42,20 @@ func Commands(env *Env) []string {
 	}
 }
 
-// PrintGuide prints what runs where, the demo users and clients, and the
-// curl commands of each scenario.
+// PrintGuide prints the browser app to start with, what runs where, the
+// demo users and clients, and the curl commands of each scenario.
 func PrintGuide(w io.Writer, env *Env) {
 	fmt.Fprintf(w, "gatehouse demo is running (%s)\n\n", env.Engines)
+	where := "password below"
+	if !env.NewSecrets {
+		where = "password in " + filepath.Join(env.SecretsDir, "alice.password")
+	}
+	fmt.Fprintf(w, "Start here: open %s and log in as alice (%s).\nThe app lists, creates,", env.AppURL, where)
+	fmt.Fprintln(w, " pays and deletes orders through the gateway and renews its one-minute tokens in the background.")
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  auth server    %s  (discovery: %s/.well-known/openid-configuration)\n", env.Issuer, env.Issuer)
 	fmt.Fprintf(w, "  gateway        %s  (admin, metrics: %s/metrics)\n", env.GatewayURL, env.AdminURL)
+	fmt.Fprintf(w, "  browser app    %s  (files from %s)\n", env.AppURL, env.Services["app"])
 	for _, s := range []string{"accounts", "admin", "users", "profiles", "orders", "payments", "legacy"} {
 		fmt.Fprintf(w, "  %-14s %s\n", s, env.Services[s])
 	}
@@ -61,7 +69,7 @@ func PrintGuide(w io.Writer, env *Env) {
 		fmt.Fprintf(w, "Passwords: in %s/<user>.password\n", env.SecretsDir)
 	}
 	fmt.Fprintf(w, "Clients: cli (confidential: password, refresh, token exchange; secret in %s/cli.secret)\n", env.SecretsDir)
-	fmt.Fprintf(w, "         spa (public: code + PKCE, redirect %s/app/callback)\n", env.GatewayURL)
+	fmt.Fprintf(w, "         spa (public: code + PKCE, the browser app; redirect %scallback)\n", env.AppURL)
 	fmt.Fprintf(w, "         %s (one per service: client credentials, token exchange)\n", strings.Join(serviceClients, ", "))
 	fmt.Fprintln(w, "\nTry it (sh, curl and sed):")
 	for _, c := range Commands(env) {

@@ -113,7 +113,7 @@ func TestPortInUse(t *testing.T) {
 	defer busy.Close()
 	port := busy.Addr().(*net.TCPAddr).Port
 	base := port // the auth server's port is the base
-	if base-921 < 1 || base+107 > 65535 {
+	if base-921 < 1 || base+108 > 65535 {
 		t.Skipf("random port %d cannot be a base", port)
 	}
 	_, err = Start(t.Context(), Config{PortBase: base, Data: t.TempDir()})
@@ -135,12 +135,14 @@ func TestPortsFor(t *testing.T) {
 		wantErr bool
 	}{
 		{"default", 9000, Ports{Auth: 9000, Gateway: 8080, GatewayAdmin: 8079, Accounts: 9101, Admin: 9102, Users: 9103,
-			Profiles: 9104, Orders: 9105, Payments: 9106, Legacy: 9107}, false},
+			Profiles: 9104, Orders: 9105, Payments: 9106, Legacy: 9107, App: 9108}, false},
 		{"random", 0, Ports{}, false},
 		{"lowest", 922, Ports{Auth: 922, Gateway: 2, GatewayAdmin: 1, Accounts: 1023, Admin: 1024, Users: 1025,
-			Profiles: 1026, Orders: 1027, Payments: 1028, Legacy: 1029}, false},
+			Profiles: 1026, Orders: 1027, Payments: 1028, Legacy: 1029, App: 1030}, false},
 		{"too low", 921, Ports{}, true},
-		{"too high", 65429, Ports{}, true},
+		{"highest", 65427, Ports{Auth: 65427, Gateway: 64507, GatewayAdmin: 64506, Accounts: 65528, Admin: 65529, Users: 65530,
+			Profiles: 65531, Orders: 65532, Payments: 65533, Legacy: 65534, App: 65535}, false},
+		{"too high", 65428, Ports{}, true},
 		{"negative", -1, Ports{}, true},
 	}
 	for _, tt := range tests {

@@ -16,22 +16,26 @@ const DefaultPortBase = 9000
 type Ports struct {
 	Auth, Gateway, GatewayAdmin                                int
 	Accounts, Admin, Users, Profiles, Orders, Payments, Legacy int
+	// App is the static file server of the browser app, which the
+	// gateway serves at /app/.
+	App int
 }
 
 // PortsFor returns the ports for base: auth = base, gateway = base-920,
-// gateway admin = base-921, accounts..legacy = base+101..base+107. Base 0
-// gives all zeros (random free ports).
+// gateway admin = base-921, accounts..legacy = base+101..base+107, the
+// browser app's file server = base+108. Base 0 gives all zeros (random free
+// ports).
 func PortsFor(base int) (Ports, error) {
 	if base == 0 {
 		return Ports{}, nil
 	}
-	if base-921 < 1 || base+107 > 65535 {
-		return Ports{}, fmt.Errorf("demo: --port-base %d: the ports base-921 to base+107 must lie within 1..65535 (use 922..65428, or 0 for random ports)", base)
+	if base-921 < 1 || base+108 > 65535 {
+		return Ports{}, fmt.Errorf("demo: --port-base %d: the ports base-921 to base+108 must lie within 1..65535 (use 922..65427, or 0 for random ports)", base)
 	}
 	return Ports{
 		Auth: base, Gateway: base - 920, GatewayAdmin: base - 921,
 		Accounts: base + 101, Admin: base + 102, Users: base + 103, Profiles: base + 104,
-		Orders: base + 105, Payments: base + 106, Legacy: base + 107,
+		Orders: base + 105, Payments: base + 106, Legacy: base + 107, App: base + 108,
 	}, nil
 }
 

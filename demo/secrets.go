@@ -88,14 +88,17 @@ func (s *secrets) file(name, set string) (string, error) {
 	return set, nil
 }
 
-// seedVersion changes when the seeded users or clients change.
-const seedVersion = "1"
+// seedVersion changes when the seeded users or clients change (2: the spa
+// client's token lifetime, post-logout redirect, orders:write and
+// audience orders, for the browser app).
+const seedVersion = "2"
 
-// fingerprint is a SHA-256 over every secret, the spa redirect URI and
-// the seed version: what a seeded store was seeded with.
-func (s *secrets) fingerprint(spaRedirect string) string {
+// fingerprint is a SHA-256 over every secret, the browser app's URL (the
+// spa client's redirect URIs) and the seed version: what a seeded store
+// was seeded with.
+func (s *secrets) fingerprint(appURL string) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "v%s\x00%s\x00%x\x00%s\x00", seedVersion, spaRedirect, s.hs256, s.legacy)
+	fmt.Fprintf(h, "v%s\x00%s\x00%x\x00%s\x00", seedVersion, appURL, s.hs256, s.legacy)
 	for _, u := range demoUsers {
 		fmt.Fprintf(h, "%s\x00%s\x00", u.Username, s.passwords[u.Username])
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -26,6 +27,9 @@ var demoUsers = []identity.User{
 	{Username: "carol", Name: "Carol Customer", Email: "carol@globex.example", Org: "globex"},
 }
 
+// spaAccessTTL is the lifetime of the browser app's access tokens.
+const spaAccessTTL = time.Minute
+
 // service clients: one per sample service, for client credentials and token
 // exchange.
 var serviceClients = []string{"accounts", "admin", "users", "profiles", "orders", "payments"}
@@ -36,9 +40,15 @@ var demoClients = func() []identity.Client {
 			Grants:    []string{identity.GrantPassword, identity.GrantRefreshToken, identity.GrantTokenExchange},
 			Scopes:    []string{"openid", "profile", "email", "orders:read", "orders:write", "offline_access"},
 			Audiences: []string{apiAudience, "orders"}},
+		// The browser app (app.go): its access tokens live a minute, so that
+		// the app's background renewal with the rotating refresh token is
+		// seen at work (seeds/002); audience orders lets orders exchange
+		// them for payments (pay).
 		{ID: "spa", Name: "browser app (code + PKCE)", Public: true,
-			Grants: []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken},
-			Scopes: []string{"openid", "profile", "email", "orders:read", "offline_access"}, Audiences: []string{apiAudience}},
+			Grants:         []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken},
+			Scopes:         []string{"openid", "profile", "email", "orders:read", "orders:write", "offline_access"},
+			Audiences:      []string{apiAudience, "orders"},
+			AccessTokenTTL: spaAccessTTL},
 	}
 	for _, s := range serviceClients {
 		c := identity.Client{ID: s, Name: s + " service",
@@ -53,14 +63,15 @@ var demoClients = func() []identity.Client {
 
 // seed writes the demo organizations, users and clients into store, keeping
 // what is already there when it matches (user IDs survive restarts, hashes
-// are only recomputed when a password or secret changed). spaRedirect is
-// the code flow redirect URI of the spa client, which follows the gateway
-// port.
-func seed(ctx context.Context, store identity.Store, sec *secrets, spaRedirect string) error {
+// are only recomputed when a password or secret changed). appURL is the
+// browser app's URL at the gateway (it follows the gateway port): the spa
+// client's redirect URI is appURL + "callback", its post-logout redirect
+// URI appURL.
+func seed(ctx context.Context, store identity.Store, sec *secrets, appURL string) error {
 	// A start that finds what the previous one seeded skips the argon2id
-	// work: the fingerprint covers every secret and the redirect URI.
-	fp := sec.fingerprint(spaRedirect)
-	if sec.seededWith() == fp && seeded(ctx, store, spaRedirect) {
+	// work: the fingerprint covers every secret and the app URL.
+	fp := sec.fingerprint(appURL)
+	if sec.seededWith() == fp && seeded(ctx, store, appURL) {
 		return nil
 	}
 	for _, o := range demoOrgs {
@@ -94,7 +105,7 @@ func seed(ctx context.Context, store identity.Store, sec *secrets, spaRedirect s
 	for _, c := range demoClients {
 		g.Go(func() error {
 			if c.ID == "spa" {
-				c.RedirectURIs = []string{spaRedirect}
+				c.RedirectURIs, c.PostLogoutRedirectURIs = spaURIs(appURL)
 			}
 			old, err := store.ClientByID(ctx, c.ID)
 			if err != nil && !errors.Is(err, identity.ErrNotFound) {
@@ -124,9 +135,16 @@ func seed(ctx context.Context, store identity.Store, sec *secrets, spaRedirect s
 	return sec.markSeeded(fp)
 }
 
+// spaURIs returns the redirect and post-logout redirect URIs of the spa
+// client for the app at appURL.
+func spaURIs(appURL string) (redirect, postLogout []string) {
+	return []string{appURL + "callback"}, []string{appURL}
+}
+
 // seeded reports whether store holds the demo's users and the spa client
-// with spaRedirect.
-func seeded(ctx context.Context, store identity.Store, spaRedirect string) bool {
+// with the URIs of appURL.
+func seeded(ctx context.Context, store identity.Store, appURL string) bool {
+	redirect, postLogout := spaURIs(appURL)
 	for _, u := range demoUsers {
 		if _, err := store.UserByUsername(ctx, u.Username); err != nil {
 			return false
@@ -134,7 +152,8 @@ func seeded(ctx context.Context, store identity.Store, spaRedirect string) bool 
 	}
 	for _, c := range demoClients {
 		got, err := store.ClientByID(ctx, c.ID)
-		if err != nil || (c.ID == "spa" && !slices.Equal(got.RedirectURIs, []string{spaRedirect})) {
+		if err != nil || (c.ID == "spa" && (!slices.Equal(got.RedirectURIs, redirect) ||
+			!slices.Equal(got.PostLogoutRedirectURIs, postLogout) || got.AccessTokenTTL != spaAccessTTL)) {
 			return false
 		}
 	}

@@ -30,8 +30,10 @@ func newDemoCmd(e *env) *cobra.Command {
 		Long: `Start, in this process on 127.0.0.1, the auth server (port base, default 9000),
 the gateway (base-920, default 8080; admin and metrics on base-921, 8079) and
 the sample services of the four scenarios (base+101..base+107: accounts, admin,
-users, profiles, orders, payments, legacy), then print a guide with copy-paste
-curl commands. Ctrl-C stops everything.
+users, profiles, orders, payments, legacy) and the files of the browser app
+(base+108, served by the gateway at /app/), then print a guide: open the app
+(http://127.0.0.1:8080/app/) and log in as alice, or paste the curl commands.
+Ctrl-C stops everything.
 
 The identity store is a SQLite file under --data (default ./gatehouse-data),
 seeded with the organizations acme and globex, the users alice (acme, group

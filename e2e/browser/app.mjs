@@ -1,0 +1,338 @@
+// app.mjs drives the demo's browser app in Debian's Chromium the way a
+// person would: log in through the auth server's HTML form as alice and as
+// bob, list, pay, delete and create orders, wait past the access token's
+// expiry with text typed into the form, see a refused renewal send bob to
+// log in again with his draft kept, and log out (RP-initiated). It fails on
+// any CSP violation, console error or uncaught exception, and saves a PNG
+// of each screen.
+//
+// Run by browser_test.go (go test ./e2e/browser/), which starts
+// `gatehouse demo` and sets:
+//
+//	GATEHOUSE_APP_URL    the app at the gateway, e.g. http://127.0.0.1:8080/app/
+//	GATEHOUSE_ISSUER     the auth server, e.g. http://127.0.0.1:9000
+//	GATEHOUSE_ORDERS     the orders service itself (not through the gateway)
+//	GATEHOUSE_PASSWORD   the demo users' password (gatehouse demo --password)
+//	GATEHOUSE_OUT        the folder for the screenshots
+//	GATEHOUSE_CHROMIUM   the browser (default /usr/bin/chromium)
+//
+// Tokens never reach the output: the script prints claims it checks, never
+// a token.
+import { chromium } from "playwright-core";
+import { mkdtemp, mkdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+function need(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+}
+
+const APP = need("GATEHOUSE_APP_URL");
+const ISSUER = need("GATEHOUSE_ISSUER");
+const ORDERS = need("GATEHOUSE_ORDERS");
+const PASSWORD = need("GATEHOUSE_PASSWORD");
+const OUT = need("GATEHOUSE_OUT");
+const CHROMIUM = process.env.GATEHOUSE_CHROMIUM || "/usr/bin/chromium";
+const GATEWAY = new URL(APP).origin;
+
+const t0 = Date.now();
+const log = (msg) => console.log(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s  ${msg}`);
+
+class Failure extends Error {}
+function check(ok, what, detail = "") {
+  if (!ok) throw new Failure(`${what}${detail ? ": " + detail : ""}`);
+  log(`ok   ${what}${detail ? "  (" + detail + ")" : ""}`);
+}
+
+// Problems are CSP violations, console errors and page errors. A failed
+// load the test provokes on purpose (bob's refused delete, the refused
+// renewal) is expected: Chromium reports every 4xx answer to fetch as a
+// console error "Failed to load resource".
+const problems = [];
+const expectedFailures = [];
+function expectFailedLoad(status, urlPart) {
+  expectedFailures.push({ status, urlPart });
+}
+function isExpected(msg) {
+  const text = msg.text();
+  const url = msg.location()?.url || "";
+  const m = /^Failed to load resource: the server responded with a status of (\d+)/.exec(text);
+  return m !== null && expectedFailures.some((e) => String(e.status) === m[1] && url.includes(e.urlPart));
+}
+
+let shots = 0;
+async function shot(page, name) {
+  const file = path.join(OUT, `${String(++shots).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  log(`     screenshot ${path.basename(file)}`);
+}
+
+// The stored user of oidc-client-ts in the page's sessionStorage.
+async function storedUser(page) {
+  return page.evaluate(() => {
+    for (let i = 0; i < sessionStorage.length; i++) {
+      const k = sessionStorage.key(i);
+      if (k.startsWith("oidc.user:")) return JSON.parse(sessionStorage.getItem(k));
+    }
+    return null;
+  });
+}
+
+function claimsOf(jwt) {
+  return JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString("utf8"));
+}
+
+async function text(page, sel) {
+  return (await page.textContent(sel))?.trim() ?? "";
+}
+
+// status of a GET with the given access token, from Node (not the browser).
+async function statusWith(url, accessToken) {
+  const r = await fetch(url, { headers: { Authorization: "Bearer " + accessToken } });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+// login goes from the app's login view through the auth server's HTML form
+// and back; it returns when the orders are listed.
+async function login(page, user, { fromApp = true } = {}) {
+  if (fromApp) {
+    await page.goto(APP);
+    await page.waitForSelector("#view-login:not([hidden])");
+    await page.click("#login");
+  }
+  await page.waitForURL((u) => u.href.startsWith(ISSUER), { timeout: 15000 });
+  await page.waitForSelector("#username");
+  await page.fill("#username", user);
+  await page.fill("#password", PASSWORD);
+  if (shots < 3) await shot(page, "auth-server-login");
+  await Promise.all([
+    page.waitForURL((u) => u.href === APP, { timeout: 15000 }),
+    page.click("button[type=submit]"),
+  ]);
+  await page.waitForSelector("#view-app:not([hidden])");
+  await page.waitForSelector("#orders tbody tr");
+  check(new URL(page.url()).pathname === new URL(APP).pathname, `${user}: logged in, back at the app`, page.url());
+}
+
+// notice waits until the app's notice is of kind and matches re, and
+// returns its text (what it shows at the timeout, for the failure).
+async function notice(page, kind, re) {
+  await page.waitForFunction(([kind, source]) => {
+    const n = document.getElementById("notice");
+    return n && !n.hidden && n.classList.contains(kind) && new RegExp(source).test(n.textContent);
+  }, [kind, re.source], { timeout: 15000 }).catch(() => {});
+  return text(page, "#notice");
+}
+
+async function rowIDs(page) {
+  return page.$$eval("#orders tbody tr", (rows) => rows.map((r) => r.dataset.id));
+}
+
+// waitRows waits until the order list satisfies ok.
+async function waitRows(page, ok) {
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const ids = await rowIDs(page);
+    if (ok(ids) || Date.now() > deadline) return ids;
+    await page.waitForTimeout(100);
+  }
+}
+
+// refusedAfterLogout checks that an access token of a session that logged
+// out is refused by the gateway and by orders itself (the revocation
+// reaches every service within a second or so).
+async function refusedAfterLogout(who, accessToken) {
+  let gw = 0, svc = 0;
+  const deadline = Date.now() + 3000;
+  while (Date.now() < deadline) {
+    gw = await statusWith(GATEWAY + "/api/orders", accessToken);
+    svc = await statusWith(ORDERS + "/api/orders", accessToken);
+    if (gw === 401 && svc === 401) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  check(gw === 401, `${who}'s old access token at the gateway after logout`, `status ${gw}`);
+  check(svc === 401, `${who}'s old access token at orders itself after logout`, `status ${svc}`);
+}
+
+async function logout(page, who) {
+  const before = await storedUser(page);
+  check(before && before.access_token, `${who}: has tokens before logout`);
+  const still = await statusWith(GATEWAY + "/api/orders", before.access_token);
+  check(still === 200, `${who}'s access token works before logout`, `status ${still}`);
+  await page.click("#logout");
+  // To the end_session_endpoint and back to post_logout_redirect_uri.
+  await page.waitForURL((u) => u.href.startsWith(APP) && !u.search, { timeout: 15000 });
+  await page.waitForSelector("#view-login:not([hidden])");
+  const n = await notice(page, "info", /logged out/);
+  check(/logged out/i.test(n), `${who}: logged out, the app shows its login view`, n);
+  check((await storedUser(page)) === null, `${who}: the app forgot the tokens`);
+  await refusedAfterLogout(who, before.access_token);
+}
+
+async function main() {
+  await mkdir(OUT, { recursive: true });
+  const profile = await mkdtemp(path.join(tmpdir(), "gatehouse-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1180, height: 760 },
+    deviceScaleFactor: 1,
+  });
+  // Every CSP violation, from any page of any origin, is reported here.
+  await context.exposeBinding("__gatehouseCSP", (source, v) => {
+    problems.push(`CSP violation on ${source.frame.url()}: ${v}`);
+  });
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => {
+      window.__gatehouseCSP(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} (${e.sourceFile}:${e.lineNumber})`);
+    });
+  });
+  const watch = (page) => {
+    page.on("console", (msg) => {
+      if (msg.type() === "error" && !isExpected(msg)) {
+        problems.push(`console error on ${page.url()}: ${msg.text()} (${msg.location()?.url || ""})`);
+      }
+    });
+    page.on("pageerror", (err) => problems.push(`uncaught exception on ${page.url()}: ${err.message}`));
+  };
+  context.on("page", watch);
+  const page = context.pages()[0] || (await context.newPage());
+  if (context.pages().length === 1) watch(page);
+  const navigations = [];
+  page.on("framenavigated", (f) => {
+    if (f === page.mainFrame()) navigations.push(f.url());
+  });
+  const noProblems = (where) => check(problems.length === 0, `no CSP violation or console error ${where}`, problems.join("; "));
+
+  try {
+    // ---- alice: log in, claims, list, pay, token view, log out -------------
+    await page.goto(APP);
+    await page.waitForSelector("#view-login:not([hidden])");
+    await shot(page, "app-logged-out");
+    await login(page, "alice");
+    check((await text(page, "#who")).includes("alice"), "alice: the header names her", await text(page, "#who"));
+    check(await text(page, "#c-org") === "acme", "alice: org acme");
+    check((await text(page, "#c-roles")).includes("admin") && (await text(page, "#c-groups")).includes("admin"),
+      "alice: role and group admin");
+    const scope = await text(page, "#c-scope");
+    check(scope.includes("orders:read") && scope.includes("orders:write"), "alice: scope", scope);
+    check(/^in \d+ s$/.test(await text(page, "#c-exp")), "alice: access token countdown", await text(page, "#c-exp"));
+    let ids = await rowIDs(page);
+    check(ids.includes("A-1001") && ids.includes("A-1002") && !ids.some((id) => id.startsWith("G-")),
+      "alice: GET /api/orders lists acme's orders only", ids.join(" "));
+    await shot(page, "alice-orders");
+
+    await page.click('#orders tr[data-id="A-1001"] button.pay');
+    const paid = await notice(page, "ok", /A-1001 paid/);
+    check(/A-1001 paid/.test(paid) && /orders/.test(paid) && /spiffe:\/\//.test(paid),
+      "alice: pay A-1001 (orders exchanges her token for payments, over mTLS)", paid);
+    await shot(page, "alice-paid");
+
+    await page.click("#tab-token");
+    await page.waitForSelector("#panel-token:not([hidden])");
+    const claims = await text(page, "#all-claims");
+    check(claims.includes("client_id") && claims.includes("spa"), "alice: token view shows the access token's claims");
+    await shot(page, "alice-token");
+    await page.click("#tab-orders");
+    noProblems("for alice");
+    await logout(page, "alice");
+    await shot(page, "alice-logged-out");
+
+    // ---- bob: refused and allowed delete, create across expiry --------------
+    await login(page, "bob");
+    check(await text(page, "#c-roles") === "—", "bob: no roles");
+    await page.click("#tab-orders");
+    expectFailedLoad(403, "/api/orders/A-1001");
+    await page.click('#orders tr[data-id="A-1001"] button.delete');
+    const refused = await notice(page, "error", /A-1001 refused/);
+    check(/refused/.test(refused) && /403/.test(refused) && /: \S/.test(refused.split("(403)")[1] || ""),
+      "bob: DELETE alice's A-1001 refused, the problem's title and detail shown", refused);
+    check((await rowIDs(page)).includes("A-1001"), "bob: A-1001 still listed");
+    await shot(page, "bob-delete-refused");
+    await page.click('#orders tr[data-id="A-1002"] button.delete');
+    const deleted = await notice(page, "ok", /A-1002 deleted/);
+    ids = await waitRows(page, (ids) => !ids.includes("A-1002"));
+    check(/A-1002 deleted/.test(deleted) && !ids.includes("A-1002"), "bob: DELETE his own A-1002", deleted);
+
+    // Type, then wait past the access token's expiry.
+    const draft = "giant magnet, typed before expiry";
+    await page.fill("#item", draft);
+    const first = await storedUser(page);
+    const firstClaims = claimsOf(first.access_token);
+    const lifetime = firstClaims.exp - firstClaims.iat;
+    check(lifetime <= 120, "bob: the spa's access token is short-lived", `${lifetime} s`);
+    await page.evaluate(() => { window.__sameDocument = true; });
+    const navsBefore = navigations.length;
+    const waitMs = (firstClaims.exp + 5) * 1000 - Date.now();
+    log(`     waiting ${Math.round(waitMs / 1000)} s, past the access token's expiry`);
+    await page.waitForTimeout(Math.max(waitMs, 0));
+    const second = await storedUser(page);
+    const secondClaims = claimsOf(second.access_token);
+    check(secondClaims.jti !== firstClaims.jti && secondClaims.exp > Date.now() / 1000,
+      "bob: a new access token, renewed in the background", `exp ${firstClaims.exp} → ${secondClaims.exp}`);
+    check(second.refresh_token !== first.refresh_token, "bob: the refresh token rotated");
+    check(navigations.length === navsBefore && (await page.evaluate(() => window.__sameDocument === true)),
+      "bob: no redirect, no reload", navigations.slice(navsBefore).join(" "));
+    check(await text(page, "#c-jti") === secondClaims.jti, "bob: the app shows the new token");
+    check(await page.inputValue("#item") === draft, "bob: the typed text is still there");
+    await shot(page, "bob-renewed");
+    await page.click("#create button[type=submit]");
+    const created = await notice(page, "ok", /created/);
+    const newID = /Order (\S+) created/.exec(created)?.[1];
+    ids = await waitRows(page, (ids) => ids.includes(newID));
+    check(newID && ids.includes(newID), "bob: the typed order submits after the expiry", created);
+    check(await page.inputValue("#item") === "", "bob: the form is cleared after it submitted");
+    await shot(page, "bob-created");
+    noProblems("for bob");
+
+    // A refused renewal: revoke bob's refresh token family and his access
+    // token, as an administrator would; his next action needs a renewal,
+    // which the auth server refuses, so the app keeps his draft and view
+    // and sends him to log in again.
+    const revoked = await storedUser(page);
+    for (const tok of [revoked.refresh_token, revoked.access_token]) {
+      const r = await fetch(ISSUER + "/oauth2/revoke", {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ client_id: "spa", token: tok }),
+      });
+      check(r.ok, "revoke one of bob's tokens at /oauth2/revoke", `status ${r.status}`);
+    }
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline && (await statusWith(GATEWAY + "/api/orders", revoked.access_token)) !== 401) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const draft2 = "rocket skates, typed before the session ended";
+    await page.fill("#item", draft2);
+    expectFailedLoad(401, "/api/orders");
+    expectFailedLoad(400, "/oauth2/token");
+    await page.click("#reload");
+    await login(page, "bob", { fromApp: false });
+    check(await page.inputValue("#item") === draft2, "bob: after the refused renewal and a new login, the draft is back");
+    const kept = await notice(page, "ok", /kept/);
+    check(/kept/.test(kept), "bob: the app says it kept his work", kept);
+    await shot(page, "bob-back");
+    noProblems("after the refused renewal");
+
+    await logout(page, "bob");
+    noProblems("at the end");
+  } catch (err) {
+    await shot(page, "failure").catch(() => {});
+    throw err;
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+  log(`ok   all steps, ${shots} screenshots in ${OUT}`);
+}
+
+main().catch((err) => {
+  if (problems.length) console.error("problems seen:\n  " + problems.join("\n  "));
+  console.error(err instanceof Failure ? "FAIL " + err.message : err);
+  process.exit(1);
+});
