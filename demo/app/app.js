@@ -123,7 +123,7 @@
     $("c-scope").textContent = at.scope || "—";
     $("c-aud").textContent = list(at.aud);
     $("c-jti").textContent = at.jti || "—";
-    $("c-renewals").textContent = app.renewals === 1 ? "once, in the background" : `${app.renewals} times`;
+    $("c-renewals").textContent = ["not yet", "once, in the background"][app.renewals] || `${app.renewals} times, in the background`;
     fillClaims($("all-claims"), at);
     fillClaims($("id-claims"), u.id_token ? decode(u.id_token) : {});
     tick();
