@@ -95,7 +95,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 	if status, body := post(t, e, "/oauth2/token", late, "", ""); status != http.StatusOK {
 		t.Fatalf("an assertion 5s past exp (within the leeway): %d %v", status, body)
 	}
-	if status, body := post(t, e, "/oauth2/token", late, "", ""); status != http.StatusUnauthorized {
+	if status, body := post(t, e, "/oauth2/token", late, "", ""); status != http.StatusBadRequest || body["error"] != "invalid_client" {
 		t.Fatalf("the same assertion replayed within the leeway: %d %v", status, body)
 	}
 	// The issuer is an accepted audience too.
@@ -112,21 +112,21 @@ func TestPrivateKeyJWT(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"signed by another key", assertionForm(assertion(t, other, tokenURL)), [2]string{}, 401, "invalid_client"},
-		{"HS256 (symmetric) assertion", assertionForm(assertion(t, hs, tokenURL)), [2]string{}, 401, "invalid_client"},
-		{"audience of another server", assertionForm(assertion(t, key, "https://elsewhere.example/token")), [2]string{}, 401, "invalid_client"},
+		{"signed by another key", assertionForm(assertion(t, other, tokenURL)), [2]string{}, 400, "invalid_client"},
+		{"HS256 (symmetric) assertion", assertionForm(assertion(t, hs, tokenURL)), [2]string{}, 400, "invalid_client"},
+		{"audience of another server", assertionForm(assertion(t, key, "https://elsewhere.example/token")), [2]string{}, 400, "invalid_client"},
 		{"expired", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) {
 			c.ExpiresAt = token.At(time.Now().Add(-time.Hour))
-		})), [2]string{}, 401, "invalid_client"},
+		})), [2]string{}, 400, "invalid_client"},
 		{"lives an hour", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) {
 			c.ExpiresAt = token.At(time.Now().Add(time.Hour))
-		})), [2]string{}, 401, "invalid_client"},
-		{"no jti", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) { c.ID = "" })), [2]string{}, 401, "invalid_client"},
-		{"iss is not sub", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) { c.Issuer = "cli" })), [2]string{}, 401, "invalid_client"},
-		{"sub names a client with a secret", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) { c.Issuer, c.Subject = "svc", "svc" })), [2]string{}, 401, "invalid_client"},
-		{"unknown client", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) { c.Issuer, c.Subject = "nobody", "nobody" })), [2]string{}, 401, "invalid_client"},
-		{"alg none", assertionForm(noneAssertion(tokenURL)), [2]string{}, 401, "invalid_client"},
-		{"not a JWT", assertionForm("secret-in-disguise"), [2]string{}, 401, "invalid_client"},
+		})), [2]string{}, 400, "invalid_client"},
+		{"no jti", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) { c.ID = "" })), [2]string{}, 400, "invalid_client"},
+		{"iss is not sub", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) { c.Issuer = "cli" })), [2]string{}, 400, "invalid_client"},
+		{"sub names a client with a secret", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) { c.Issuer, c.Subject = "svc", "svc" })), [2]string{}, 400, "invalid_client"},
+		{"unknown client", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) { c.Issuer, c.Subject = "nobody", "nobody" })), [2]string{}, 400, "invalid_client"},
+		{"alg none", assertionForm(noneAssertion(tokenURL)), [2]string{}, 400, "invalid_client"},
+		{"not a JWT", assertionForm("secret-in-disguise"), [2]string{}, 400, "invalid_client"},
 		{"wrong assertion type", func() url.Values {
 			f := assertionForm(assertion(t, key, tokenURL))
 			f.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:saml2-bearer")

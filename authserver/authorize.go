@@ -18,6 +18,7 @@ import (
 type authRequest struct {
 	client              *identity.Client
 	redirectURI         string
+	redirectGiven       bool // redirect_uri was in the request (RFC 6749 §4.1.3)
 	state               string
 	nonce               string
 	scope               []string
@@ -63,7 +64,7 @@ func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (*authReque
 		s.audit(ctx, "authorize_refused", "client_id", id, "reason", "unregistered redirect_uri")
 		return nil, &pageError{http.StatusBadRequest, "The redirect_uri is not registered for this client; it must match a registered URI exactly."}, nil
 	}
-	req := &authRequest{client: client, redirectURI: redirect, state: q.Get("state"), nonce: q.Get("nonce"),
+	req := &authRequest{client: client, redirectURI: redirect, redirectGiven: q.Get("redirect_uri") != "", state: q.Get("state"), nonce: q.Get("nonce"),
 		codeChallenge: q.Get("code_challenge"), codeChallengeMethod: q.Get("code_challenge_method"), prompt: q.Get("prompt")}
 	if q.Get("response_type") != "code" {
 		return req, nil, badRequest(errUnsupportedResponse, "only response_type=code is supported")
@@ -94,6 +95,16 @@ func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (*authReque
 		return req, nil, badRequest(errLoginRequired, "no login session; prompt=none cannot be satisfied")
 	}
 	return req, nil, nil
+}
+
+// storedRedirect is the redirect URI a code records for the token
+// request's check: the one the request gave, or "" when it gave none
+// (the client's only registered URI was used).
+func (req *authRequest) storedRedirect() string {
+	if req.redirectGiven {
+		return req.redirectURI
+	}
+	return ""
 }
 
 func validChallenge(c string) bool {
@@ -225,7 +236,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	code := identity.NewSecret()
 	now := s.now()
 	if err := s.store.SaveCode(ctx, &identity.AuthCode{
-		Hash: identity.HashToken(code), ClientID: req.client.ID, UserID: u.ID, RedirectURI: req.redirectURI,
+		Hash: identity.HashToken(code), ClientID: req.client.ID, UserID: u.ID, RedirectURI: req.storedRedirect(),
 		Scope: strings.Join(req.scope, " "), Audience: req.audience, Nonce: req.nonce,
 		CodeChallenge: req.codeChallenge, CodeChallengeMethod: req.codeChallengeMethod,
 		AuthTime: now, ExpiresAt: now.Add(s.cfg.CodeTTL),

@@ -3,6 +3,7 @@ package authserver_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -106,7 +107,7 @@ func TestCORSForBrowserClients(t *testing.T) {
 			headers: []string{"Authorization", "Bearer " + tok.AccessToken}, wantStatus: 200},
 		{name: "the login page answers no CORS", method: "GET", path: "/login", origin: spaOrigin, wantStatus: 400},
 		{name: "introspection answers no CORS", method: "POST", path: "/oauth2/introspect", origin: spaOrigin,
-			form: url.Values{"token": {"x"}}, wantStatus: 401},
+			form: url.Values{"token": {"x"}}, wantStatus: 400},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -212,6 +213,7 @@ func TestBasicCredentialsNotFormEncoded(t *testing.T) {
 		{"form-encoded secret", basic("encoded-by-spec", url.QueryEscape("p%&=+:é ü~!*")), 200},
 		{"form-encoded secret sent raw", basic("encoded-by-spec", "p%&=+:é ü~!*"), 200},
 		{"wrong raw secret", basic("raw-invalid-escape", "50%off&a=c"), 401},
+		{"wrong raw secret of a client that does not exist", basic("nobody", "50%off&a=c"), 401},
 		{"decoded value of a raw secret is not the secret", basic("raw-plus", "a b cA"), 401},
 	}
 	for _, c := range cases {
@@ -234,9 +236,11 @@ func TestBasicChallengeOnlyForBasic(t *testing.T) {
 	}{
 		{"bad Basic credentials", url.Values{"grant_type": {"client_credentials"}}, "Basic " + base64.StdEncoding.EncodeToString([]byte("svc:wrong")), true},
 		{"lower-case basic scheme", url.Values{"grant_type": {"client_credentials"}}, "basic " + base64.StdEncoding.EncodeToString([]byte("svc:wrong")), true},
+		{"Basic that is not base64", url.Values{"grant_type": {"client_credentials"}}, "Basic !!!", true},
 		{"bad client_secret_post", url.Values{"grant_type": {"client_credentials"}, "client_id": {"svc"}, "client_secret": {"wrong"}}, "", false},
 		{"no credentials at all", url.Values{"grant_type": {"client_credentials"}}, "", false},
 		{"bad client assertion", url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {authserver.AssertionType}, "client_assertion": {"x.y.z"}}, "", false},
+		{"a Bearer header is no client authentication", url.Values{"grant_type": {"client_credentials"}}, "Bearer x.y.z", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -245,12 +249,78 @@ func TestBasicChallengeOnlyForBasic(t *testing.T) {
 				headers = []string{"Authorization", c.authorization}
 			}
 			resp := request(t, e, "POST", "/oauth2/token", c.form, headers...)
-			if resp.StatusCode != 401 {
-				t.Fatalf("status %d, want 401", resp.StatusCode)
+			// RFC 6749 §5.2: 401 with a Basic challenge when Basic was
+			// used; 400 otherwise, since a 401 must carry a challenge
+			// (RFC 9110 §15.5.2).
+			want := map[bool]int{true: 401, false: 400}[c.wantChallenge]
+			var body struct{ Error string }
+			json.NewDecoder(resp.Body).Decode(&body)
+			if resp.StatusCode != want || body.Error != "invalid_client" {
+				t.Fatalf("status %d %q, want %d invalid_client", resp.StatusCode, body.Error, want)
 			}
-			if got := resp.Header.Get("WWW-Authenticate") != ""; got != c.wantChallenge {
-				t.Errorf("WWW-Authenticate %q; want a Basic challenge: %v", resp.Header.Get("WWW-Authenticate"), c.wantChallenge)
+			if got := resp.Header.Get("WWW-Authenticate"); (got != "") != c.wantChallenge || (c.wantChallenge && !strings.HasPrefix(got, "Basic ")) {
+				t.Errorf("WWW-Authenticate %q; want a Basic challenge: %v", got, c.wantChallenge)
 			}
 		})
+	}
+}
+
+// TestTokenRequestRedirectURI: RFC 6749 §4.1.3 requires redirect_uri in
+// the token request, identical, only when the authorization request had it.
+func TestTokenRequestRedirectURI(t *testing.T) {
+	e := newEnv(t)
+	codeFor := func(withRedirect bool) (code, verifier string) {
+		verifier = oauth2.GenerateVerifier()
+		cfg := oauth2.Config{ClientID: "spa", Endpoint: e.endpoint(), Scopes: []string{"openid"}}
+		if withRedirect {
+			cfg.RedirectURL = callback
+		}
+		loc := login(t, cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), "alice", alicePassword)
+		if !strings.HasPrefix(loc.String(), callback+"?") {
+			t.Fatalf("redirected to %s", loc)
+		}
+		return loc.Query().Get("code"), verifier
+	}
+	cases := []struct {
+		name          string
+		authorizeWith bool
+		tokenRedirect string
+		wantStatus    int
+	}{
+		{"given in both", true, callback, 200},
+		{"given at authorize, missing at token", true, "", 400},
+		{"given at authorize, another at token", true, callback + "x", 400},
+		{"missing in both", false, "", 200},
+		{"missing at authorize, the registered one at token", false, callback, 200},
+		{"missing at authorize, another at token", false, "http://127.0.0.1:5173/other", 400},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, verifier := codeFor(c.authorizeWith)
+			form := url.Values{"grant_type": {"authorization_code"}, "client_id": {"spa"}, "code": {code}, "code_verifier": {verifier}}
+			if c.tokenRedirect != "" {
+				form.Set("redirect_uri", c.tokenRedirect)
+			}
+			if resp := request(t, e, "POST", "/oauth2/token", form); resp.StatusCode != c.wantStatus {
+				t.Errorf("status %d, want %d", resp.StatusCode, c.wantStatus)
+			}
+		})
+	}
+}
+
+// TestIntrospectionIgnoresAWrongHint: token_type_hint is a hint; the
+// server must go on with the other types (RFC 7662 §2.1).
+func TestIntrospectionIgnoresAWrongHint(t *testing.T) {
+	e := newEnv(t)
+	tok := spaTokens(t, e, "openid", "offline_access")
+	for _, c := range []struct{ name, token, hint string }{
+		{"access token hinted as refresh token", tok.AccessToken, "refresh_token"},
+		{"refresh token hinted as access token", tok.RefreshToken, "access_token"},
+		{"access token with an unknown hint", tok.AccessToken, "id_token"},
+	} {
+		status, body := post(t, e, "/oauth2/introspect", url.Values{"token": {c.token}, "token_type_hint": {c.hint}}, "cli", cliSecret)
+		if status != 200 || body["active"] != true {
+			t.Errorf("%s: %d %v, want active", c.name, status, body["active"])
+		}
 	}
 }

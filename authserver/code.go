@@ -43,8 +43,16 @@ func (s *Server) codeGrant(ctx context.Context, r *http.Request, client *identit
 	if ac.ClientID != client.ID {
 		return nil, badRequest(errInvalidGrant, "authorization code was issued to another client")
 	}
-	if r.PostForm.Get("redirect_uri") != ac.RedirectURI {
+	// RFC 6749 §4.1.3: redirect_uri is required, and identical, when the
+	// authorization request had one. When it had none (the client's only
+	// registered URI was used), the token request may send none or that
+	// one URI.
+	given := r.PostForm.Get("redirect_uri")
+	switch {
+	case ac.RedirectURI != "" && given != ac.RedirectURI:
 		return nil, badRequest(errInvalidGrant, "redirect_uri does not match the authorization request")
+	case ac.RedirectURI == "" && given != "" && !(len(client.RedirectURIs) == 1 && client.RedirectURIs[0] == given):
+		return nil, badRequest(errInvalidGrant, "redirect_uri was not in the authorization request and is not the client's registered one")
 	}
 	switch {
 	case ac.CodeChallenge == "" && verifier != "":

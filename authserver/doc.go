@@ -11,10 +11,11 @@
 // token, introspection (RFC 7662), revocation (RFC 7009), userinfo and a
 // server-rendered login page.
 //
-// Clients authenticate with client_secret_basic or client_secret_post
+// Clients authenticate with client_secret_basic (form-encoded as RFC 6749
+// §2.3.1 says, or as sent, as many clients do) or client_secret_post
 // (secrets stored as argon2id hashes, compared in constant time), or with
 // private_key_jwt (RFC 7523): a JWT signed by the client's private key
-// (ES256, EdDSA, RS256 or PS256), checked against the public keys stored
+// (ES256, EdDSA — also named Ed25519, RFC 9864 — RS256 or PS256), checked against the public keys stored
 // with the client (identity.Client.JWKS; jwks_file in gatehouse.yaml). Its
 // iss and sub are the client id, its aud the issuer or the endpoint's URL,
 // it expires within [MaxAssertionLifetime] and its jti is used once (per
@@ -24,7 +25,32 @@
 //	http.ListenAndServe(":9000", srv.Handler())
 //
 // Standard clients work unchanged: golang.org/x/oauth2, coreos/go-oidc,
-// Spring Security's issuer-uri, curl.
+// Spring Security's issuer-uri, curl, and the strict ones written by
+// others that the e2e tests run against it (openid-client and jose for
+// Node.js; oidc-client-ts in a real Chromium).
+//
+// # Browser clients
+//
+// A single-page app on its own origin logs in with the code flow and PKCE
+// and then calls the endpoints with fetch, which browsers only allow with
+// CORS (cors.go): discovery, JWKS, token, userinfo, revocation and logout
+// answer the origins of each client's registered redirect URIs and its
+// identity.Client.AllowedOrigins, and no other origin; the token and
+// revocation endpoints only those of the client that authenticated.
+//
+// The login page keeps a strict Content-Security-Policy (no script, its
+// style by hash, no framing) whose form-action allows this server and the
+// origin of the redirect URI the request was validated against: browsers
+// apply form-action to the redirect that answers the form's POST (pages.go).
+//
+// The auth server keeps no browser session: a login session is one login's
+// refresh token family, named by the sid claim of its ID and access tokens.
+// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0; the
+// end_session_endpoint, /oauth2/logout) takes id_token_hint, client_id,
+// post_logout_redirect_uri (one of the client's PostLogoutRedirectURIs,
+// matched exactly) and state, revokes the family and puts the sid on the
+// deny list ([Server.EndSession]), which Config.Revocations pushes to the
+// gateway and every guard.
 //
 // Signing keys live in the store, so several instances agree; each instance
 // reloads them (and the revocation list) every KeyReload. [RotateKey] makes

@@ -15,27 +15,29 @@ import (
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	algs := []string{string(s.SigningKey().Algorithm())}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                           s.issuer,
-		"authorization_endpoint":                           s.issuer + "/oauth2/authorize",
-		"token_endpoint":                                   s.issuer + "/oauth2/token",
-		"jwks_uri":                                         s.issuer + "/.well-known/jwks.json",
-		"userinfo_endpoint":                                s.issuer + "/userinfo",
-		"introspection_endpoint":                           s.issuer + "/oauth2/introspect",
-		"revocation_endpoint":                              s.issuer + "/oauth2/revoke",
-		"end_session_endpoint":                             s.issuer + "/oauth2/logout",
-		"response_types_supported":                         []string{"code"},
-		"response_modes_supported":                         []string{"query"},
-		"grant_types_supported":                            []string{identity.GrantAuthorizationCode, identity.GrantClientCredentials, identity.GrantRefreshToken, identity.GrantPassword, identity.GrantTokenExchange},
-		"subject_types_supported":                          []string{"public"},
-		"id_token_signing_alg_values_supported":            algs,
-		"token_endpoint_auth_methods_supported":            []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
-		"token_endpoint_auth_signing_alg_values_supported": keys.HeaderNames(assertionAlgorithms...),
-		"introspection_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
-		"revocation_endpoint_auth_methods_supported":       []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
-		"code_challenge_methods_supported":                 []string{"S256"},
-		"scopes_supported":                                 []string{"openid", "profile", "email", "offline_access"},
-		"claims_supported":                                 []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "email", "name", "preferred_username", "org", "roles", "groups"},
-		"authorization_response_iss_parameter_supported":   true,
+		"issuer":                                                   s.issuer,
+		"authorization_endpoint":                                   s.issuer + "/oauth2/authorize",
+		"token_endpoint":                                           s.issuer + "/oauth2/token",
+		"jwks_uri":                                                 s.issuer + "/.well-known/jwks.json",
+		"userinfo_endpoint":                                        s.issuer + "/userinfo",
+		"introspection_endpoint":                                   s.issuer + "/oauth2/introspect",
+		"revocation_endpoint":                                      s.issuer + "/oauth2/revoke",
+		"end_session_endpoint":                                     s.issuer + "/oauth2/logout",
+		"response_types_supported":                                 []string{"code"},
+		"response_modes_supported":                                 []string{"query"},
+		"grant_types_supported":                                    []string{identity.GrantAuthorizationCode, identity.GrantClientCredentials, identity.GrantRefreshToken, identity.GrantPassword, identity.GrantTokenExchange},
+		"subject_types_supported":                                  []string{"public"},
+		"id_token_signing_alg_values_supported":                    algs,
+		"token_endpoint_auth_methods_supported":                    []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
+		"token_endpoint_auth_signing_alg_values_supported":         keys.HeaderNames(assertionAlgorithms...),
+		"introspection_endpoint_auth_methods_supported":            []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
+		"introspection_endpoint_auth_signing_alg_values_supported": keys.HeaderNames(assertionAlgorithms...),
+		"revocation_endpoint_auth_signing_alg_values_supported":    keys.HeaderNames(assertionAlgorithms...),
+		"revocation_endpoint_auth_methods_supported":               []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
+		"code_challenge_methods_supported":                         []string{"S256"},
+		"scopes_supported":                                         []string{"openid", "profile", "email", "offline_access"},
+		"claims_supported":                                         []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "email", "name", "preferred_username", "org", "roles", "groups"},
+		"authorization_response_iss_parameter_supported":           true,
 	})
 }
 
@@ -71,8 +73,9 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	inactive := map[string]any{"active": false}
-	hint := r.PostForm.Get("token_type_hint")
-	if hint != "refresh_token" && looksLikeJWT(raw) {
+	// token_type_hint is only a hint (RFC 7662 §2.1): whatever it says, a
+	// JWT is looked at as an access token, anything else as a refresh token.
+	if looksLikeJWT(raw) {
 		c, err := s.verifier.Verify(ctx, raw)
 		if err != nil {
 			writeJSON(w, http.StatusOK, inactive)

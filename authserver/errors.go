@@ -48,13 +48,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// writeOAuthError answers e. A 401 carries a WWW-Authenticate challenge for
-// the Basic scheme only when the client used it (RFC 6749 §5.2): a client
-// that authenticated in the body or with an assertion gets none.
+// writeOAuthError answers e. A failed client authentication (401) keeps
+// its 401 and gets a WWW-Authenticate challenge for the Basic scheme only
+// when the client used Basic (RFC 6749 §5.2); a client that authenticated
+// in the body, with an assertion or not at all gets 400, the status of
+// RFC 6749 §5.2 errors, since a 401 must carry a challenge (RFC 9110
+// §15.5.2) and there is no scheme to challenge it with.
 func writeOAuthError(w http.ResponseWriter, r *http.Request, e *oauthError) {
-	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if e.status == http.StatusUnauthorized && strings.EqualFold(scheme, "Basic") {
-		w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse"`)
+	status := e.status
+	if status == http.StatusUnauthorized {
+		scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if strings.EqualFold(scheme, "Basic") {
+			w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse"`)
+		} else {
+			status = http.StatusBadRequest
+		}
 	}
-	writeJSON(w, e.status, e)
+	writeJSON(w, status, e)
 }

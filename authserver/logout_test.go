@@ -218,9 +218,9 @@ func TestPrivateKeyJWTWithEd25519(t *testing.T) {
 		{"ed-eddsa", "Ed25519", 200},
 		{"ed-ed25519", "Ed25519", 200},
 		{"ed-ed25519", "EdDSA", 200},
-		{"ed-ed25519", "ed25519", 401}, // names are case-sensitive (RFC 7515 §4.1.1)
-		{"ed-ed25519", "ES256", 401},
-		{"ed-ed25519", "Ed448", 401},
+		{"ed-ed25519", "ed25519", 400}, // names are case-sensitive (RFC 7515 §4.1.1)
+		{"ed-ed25519", "ES256", 400},
+		{"ed-ed25519", "Ed448", 400}, // invalid_client, without Basic: 400
 	}
 	for _, c := range cases {
 		t.Run(c.client+" signs "+c.alg, func(t *testing.T) {

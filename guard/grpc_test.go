@@ -34,7 +34,6 @@ type seen struct {
 	mu      sync.Mutex
 	subject string
 	raw     string
-	host    string
 }
 
 // startGRPC serves the standard health service behind g on an in-memory

@@ -74,13 +74,6 @@ func (c *tokenCache) drop(key, tok string) {
 	}
 }
 
-// len returns the number of entries.
-func (c *tokenCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
-}
-
 // renewTime is when a token valid until exp should be replaced: before
 // ahead of exp, but never sooner than half its remaining life, so that a
 // short-lived token is still reused. A zero exp (unknown) is never.

@@ -180,7 +180,7 @@ func TestClientCredentialsRefused(t *testing.T) {
 	cc := newClientCredentials(t, e, func(c *relay.ClientCredentialsConfig) { c.OAuth2.ClientSecret = "wrong-secret-0123456789" })
 	_, err := cc.Token(context.Background())
 	var te *relay.TokenError
-	if !errors.As(err, &te) || te.Code != "invalid_client" || te.StatusCode != http.StatusUnauthorized {
+	if !errors.As(err, &te) || te.Code != "invalid_client" || te.StatusCode != http.StatusBadRequest {
 		t.Fatalf("got %v, want a TokenError invalid_client", err)
 	}
 	if strings.Contains(err.Error(), "wrong-secret-0123456789") {

@@ -54,8 +54,10 @@ func seedOf(path string, a *config.AuthServer) (*seed, error) {
 			if err != nil {
 				return nil, at(c.Line, "client %q: jwks_file: %v", c.ID, err)
 			}
-			if ks, err := keys.ParseJWKS(data); err != nil || len(ks) == 0 {
+			if ks, err := keys.ParseJWKS(data); err != nil {
 				return nil, at(c.Line, "client %q: jwks_file %s holds no usable public key: %v", c.ID, c.JWKSFile, err)
+			} else if len(ks) == 0 {
+				return nil, at(c.Line, "client %q: jwks_file %s holds no public key of a supported kind (EC P-256, OKP Ed25519, RSA of 2048 bits or more): add one", c.ID, c.JWKSFile)
 			}
 			jwks = string(data)
 		}

@@ -27,7 +27,7 @@ func TestServeRefusesBadClientKeys(t *testing.T) {
 		name, file, want string
 	}{
 		{"missing file", client("      jwks_file: " + filepath.Join(dir, "nope.jwks") + "\n"), `client "signer": jwks_file: open`},
-		{"symmetric key only", client("      jwks_file: " + symmetric + "\n"), `client "signer": jwks_file ` + symmetric + ` holds no usable public key`},
+		{"symmetric key only", client("      jwks_file: " + symmetric + "\n"), `client "signer": jwks_file ` + symmetric + ` holds no public key of a supported kind`},
 		{"public with keys", client("      public: true\n      jwks_file: " + symmetric + "\n"), `client "signer" is public and must not have keys`},
 		{"neither secret nor keys", client(""), `client "signer": `},
 	} {

@@ -45,6 +45,7 @@ var standardClaims = map[string]string{
 	"groups":    "use --groups",
 	"org":       "use --org",
 	"act":       "token mint does not set delegation (act)",
+	"sid":       "it names a login session of the auth server, which token mint has none of",
 	"auth_time": "it belongs to ID tokens, which token mint does not make",
 	"nonce":     "it belongs to ID tokens, which token mint does not make",
 	"at_hash":   "it belongs to ID tokens, which token mint does not make",
