@@ -223,7 +223,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	u, e := s.checkLogin(ctx, r, r.PostForm.Get("username"), r.PostForm.Get("password"))
 	if e != nil {
-		status := http.StatusUnauthorized
+		// A wrong password shows the form again with its message: 200, as
+		// a 401 would need an HTTP authentication challenge (RFC 9110
+		// §15.5.2) that a form login has none of.
+		status := http.StatusOK
 		if e.status == http.StatusTooManyRequests {
 			status = http.StatusTooManyRequests
 		} else if e.status >= 500 {

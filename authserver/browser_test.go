@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -323,4 +324,41 @@ func TestIntrospectionIgnoresAWrongHint(t *testing.T) {
 			t.Errorf("%s: %d %v, want active", c.name, status, body["active"])
 		}
 	}
+}
+
+// TestWrongPasswordShowsTheFormAgain: 200 with the message and the form,
+// no redirect, no 401 (which would need an HTTP challenge).
+func TestWrongPasswordShowsTheFormAgain(t *testing.T) {
+	e := newEnv(t)
+	cfg := oauth2.Config{ClientID: "spa", Endpoint: e.endpoint(), RedirectURL: callback, Scopes: []string{"openid"}}
+	authURL := cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
+	page := request(t, e, "GET", strings.TrimPrefix(authURL, e.url), nil)
+	body := readAll(t, page)
+	form := url.Values{"username": {"alice"}, "password": {"not her password"}}
+	for _, m := range hiddenField.FindAllStringSubmatch(body, -1) {
+		form.Add(m[1], htmlUnescape(m[2]))
+	}
+	var csrf string
+	for _, c := range page.Cookies() {
+		if c.Name == "gatehouse_csrf" {
+			csrf = c.Value
+		}
+	}
+	resp := request(t, e, "POST", "/login", form, "Cookie", "gatehouse_csrf="+csrf)
+	again := readAll(t, resp)
+	if resp.StatusCode != 200 || resp.Header.Get("Location") != "" || !strings.Contains(again, "Wrong username or password") || !strings.Contains(again, `<form method="post"`) {
+		t.Fatalf("wrong password: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' "+spaOrigin) {
+		t.Errorf("the form shown again lost its form-action: %q", csp)
+	}
+}
+
+func readAll(t testing.TB, resp *http.Response) string {
+	t.Helper()
+	var b strings.Builder
+	if _, err := io.Copy(&b, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

@@ -200,6 +200,7 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.store.UserByID(ctx, c.Subject)
 	if err != nil || u.Disabled {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="invalid_token", error_description="the user is not active"`)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "the user is not active"})
 		return
 	}
