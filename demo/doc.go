@@ -20,6 +20,11 @@
 //   - orders and payments (seeds/003): method rules (scope orders:read to
 //     read, admin or owner to delete), payments called with client
 //     credentials (no user) or token exchange (act names orders).
+//   - the browser app (seeds/002, seeds/003; app.go and app/): a
+//     single-page app at the gateway's /app/ that logs in with the code
+//     flow and PKCE (oidc-client-ts), uses orders through the gateway,
+//     renews its one-minute access tokens in the background with the
+//     rotating refresh token, and logs out at the auth server.
 //
 // # Ports
 //

@@ -351,7 +351,14 @@
     if (!resp.ok) throw new Error("config.json: " + resp.status);
     app.cfg = await resp.json();
     const cfg = app.cfg;
-    const appPath = new URL(cfg.post_logout_redirect_uri).pathname;
+    const home = new URL(cfg.post_logout_redirect_uri);
+    if (location.origin !== home.origin) {
+      // The redirect URI is registered for one origin (e.g. 127.0.0.1, not
+      // localhost), and the login's state lives in that origin's storage.
+      location.replace(home.href);
+      return;
+    }
+    const appPath = home.pathname;
     app.mgr = new AppUserManager({
       authority: cfg.issuer,
       client_id: cfg.client_id,

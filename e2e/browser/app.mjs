@@ -172,6 +172,24 @@ async function logout(page, who) {
   await refusedAfterLogout(who, before.access_token);
 }
 
+// detectorsWork proves that the listeners catch what they must: an inline
+// style the app's CSP refuses, and a console error. Both are then forgotten.
+async function detectorsWork(page) {
+  await page.evaluate(() => {
+    const s = document.createElement("style");
+    s.textContent = "body { outline: 0 }";
+    document.head.append(s);
+    s.remove();
+    console.error("gatehouse probe");
+  });
+  const deadline = Date.now() + 3000;
+  const seen = () => problems.some((p) => p.startsWith("CSP violation") && p.includes("style-src")) &&
+    problems.some((p) => p.includes("gatehouse probe"));
+  while (!seen() && Date.now() < deadline) await page.waitForTimeout(50);
+  check(seen(), "the test sees a CSP violation and a console error (probe)", problems.join("; "));
+  problems.length = 0;
+}
+
 async function main() {
   await mkdir(OUT, { recursive: true });
   const profile = await mkdtemp(path.join(tmpdir(), "gatehouse-chromium-"));
@@ -214,6 +232,7 @@ async function main() {
     await page.goto(APP);
     await page.waitForSelector("#view-login:not([hidden])");
     await shot(page, "app-logged-out");
+    await detectorsWork(page);
     await login(page, "alice");
     check((await text(page, "#who")).includes("alice"), "alice: the header names her", await text(page, "#who"));
     check(await text(page, "#c-org") === "acme", "alice: org acme");
