@@ -31,7 +31,7 @@ type authRequest struct {
 // authParams are the query parameters carried from /oauth2/authorize
 // through the login form.
 var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
-	"code_challenge", "code_challenge_method", "prompt", "audience", "resource"}
+	"code_challenge", "code_challenge_method", "prompt", "audience", "resource", "response_mode"}
 
 // parseAuthRequest validates an authorization request. Errors about the
 // client or the redirect URI come back as a page error (never redirect,
@@ -68,6 +68,15 @@ func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (*authReque
 		codeChallenge: q.Get("code_challenge"), codeChallengeMethod: q.Get("code_challenge_method"), prompt: q.Get("prompt")}
 	if q.Get("response_type") != "code" {
 		return req, nil, badRequest(errUnsupportedResponse, "only response_type=code is supported")
+	}
+	// Never ignore what would change the request's meaning.
+	switch {
+	case q.Has("request"):
+		return req, nil, badRequest("request_not_supported", "request objects are not supported; send the parameters in the query")
+	case q.Has("request_uri"):
+		return req, nil, badRequest("request_uri_not_supported", "request_uri is not supported; send the parameters in the query")
+	case q.Get("response_mode") != "" && q.Get("response_mode") != "query":
+		return req, nil, badRequest(errInvalidRequest, "only response_mode=query is supported")
 	}
 	if !client.AllowsGrant(identity.GrantAuthorizationCode) {
 		return req, nil, badRequest(errUnauthorizedClient, "this client may not use the authorization code flow")

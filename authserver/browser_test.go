@@ -362,3 +362,38 @@ func readAll(t testing.TB, resp *http.Response) string {
 	}
 	return b.String()
 }
+
+// TestAuthorizeRefusesWhatItWouldIgnore: request objects and other
+// response modes are refused at the redirect URI, never silently ignored.
+func TestAuthorizeRefusesWhatItWouldIgnore(t *testing.T) {
+	e := newEnv(t)
+	base := url.Values{"client_id": {"spa"}, "redirect_uri": {callback}, "response_type": {"code"}, "scope": {"openid"},
+		"state": {"st"}, "code_challenge": {strings.Repeat("A", 43)}, "code_challenge_method": {"S256"}}
+	for _, c := range []struct{ name, param, value, wantError string }{
+		{"request object", "request", "eyJhbGciOiJub25lIn0.e30.", "request_not_supported"},
+		{"request_uri", "request_uri", "https://evil.example/r", "request_uri_not_supported"},
+		{"form_post", "response_mode", "form_post", "invalid_request"},
+		{"fragment", "response_mode", "fragment", "invalid_request"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q := url.Values{}
+			for k, v := range base {
+				q[k] = v
+			}
+			q.Set(c.param, c.value)
+			resp := request(t, e, "GET", "/oauth2/authorize?"+q.Encode(), nil)
+			loc, _ := url.Parse(resp.Header.Get("Location"))
+			if resp.StatusCode != 303 || loc.Query().Get("error") != c.wantError || loc.Query().Get("state") != "st" {
+				t.Fatalf("%d Location %q, want a redirect with error=%s", resp.StatusCode, loc, c.wantError)
+			}
+		})
+	}
+	q := url.Values{}
+	for k, v := range base {
+		q[k] = v
+	}
+	q.Set("response_mode", "query")
+	if resp := request(t, e, "GET", "/oauth2/authorize?"+q.Encode(), nil); resp.StatusCode != 200 {
+		t.Errorf("response_mode=query: %d, want the login form", resp.StatusCode)
+	}
+}

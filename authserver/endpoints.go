@@ -38,6 +38,11 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 		"scopes_supported":                                         []string{"openid", "profile", "email", "offline_access"},
 		"claims_supported":                                         []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "email", "name", "preferred_username", "org", "roles", "groups"},
 		"authorization_response_iss_parameter_supported":           true,
+		// Request objects are not supported (OpenID Connect Core §6); say
+		// so, as the Discovery default of request_uri_parameter_supported
+		// is true, and refuse them at /oauth2/authorize.
+		"request_parameter_supported":     false,
+		"request_uri_parameter_supported": false,
 	})
 }
 
@@ -173,7 +178,8 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	raw, ok := bearerToken(r.Header.Get("Authorization"))
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_request", "error_description": "a bearer access token is required"})
+		// No error code when no credentials were sent (RFC 6750 §3.1).
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error_description": "a bearer access token is required"})
 		return
 	}
 	c, err := s.verifier.Verify(ctx, raw)
