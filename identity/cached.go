@@ -260,5 +260,6 @@ func cloneClient(c *Client) *Client {
 	d := *c
 	d.Grants, d.RedirectURIs = slices.Clone(c.Grants), slices.Clone(c.RedirectURIs)
 	d.Scopes, d.Audiences = slices.Clone(c.Scopes), slices.Clone(c.Audiences)
+	d.AllowedOrigins, d.PostLogoutRedirectURIs = slices.Clone(c.AllowedOrigins), slices.Clone(c.PostLogoutRedirectURIs)
 	return &d
 }
