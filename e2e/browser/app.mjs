@@ -170,6 +170,14 @@ async function logout(page, who) {
   check(/logged out/i.test(n), `${who}: logged out, the app shows its login view`, n);
   check((await storedUser(page)) === null, `${who}: the app forgot the tokens`);
   await refusedAfterLogout(who, before.access_token);
+  const r = await fetch(ISSUER + "/oauth2/token", {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "refresh_token", client_id: "spa", refresh_token: before.refresh_token }),
+  });
+  const body = await r.json().catch(() => ({}));
+  check(r.status === 400 && body.error === "invalid_grant", `${who}'s refresh token after logout`,
+    `status ${r.status} ${body.error || ""}`);
 }
 
 // detectorsWork proves that the listeners catch what they must: an inline
