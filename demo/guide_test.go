@@ -23,6 +23,10 @@ func TestGuideCommandsRunInSh(t *testing.T) {
 	env := startDemo(t, Config{})
 	var guide bytes.Buffer
 	PrintGuide(&guide, env)
+	// The guide starts with the browser app.
+	if head, _, _ := strings.Cut(guide.String(), "\n\n  auth server"); !strings.Contains(head, "open "+env.AppURL+" and log in as alice") {
+		t.Errorf("the guide does not start with the app: %q", head)
+	}
 	script := strings.Join(Commands(env), "\n")
 	for _, c := range Commands(env) {
 		if !strings.Contains(guide.String(), c) {
