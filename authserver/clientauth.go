@@ -44,9 +44,15 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (*iden
 	if id == "" {
 		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "client authentication required")
 	}
+	candidates := []string{secret}
+	if rawSecret != "" {
+		candidates = append(candidates, rawSecret)
+	}
 	c, err := s.clientWithSecret(ctx, id)
 	if errors.Is(err, identity.ErrNotFound) {
-		identity.VerifyNoUser(secret)
+		for _, v := range candidates { // the same work as for a known client
+			identity.VerifyNoUser(v)
+		}
 		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "unknown client or bad credentials")
 	}
 	if err != nil {
@@ -59,7 +65,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (*iden
 		}
 		return c, nil
 	}
-	if secret == "" || !s.secrets.verify(c, secret) && (rawSecret == "" || !s.secrets.verify(c, rawSecret)) {
+	if secret == "" || !s.secrets.verify(c, candidates...) {
 		s.audit(ctx, "client_auth_failed", "client_id", id)
 		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "unknown client or bad credentials")
 	}
@@ -109,25 +115,34 @@ func (c *secretCache) mac(id, secret string) []byte {
 	return m.Sum(nil)
 }
 
-func (c *secretCache) verify(client *identity.Client, secret string) bool {
-	mac := c.mac(client.ID, secret)
+// verify reports whether one of the candidates (the secret as decoded, and
+// as sent; see formDecoded) is the client's secret: the cache first for
+// every candidate, then argon2id for each in turn.
+func (c *secretCache) verify(client *identity.Client, candidates ...string) bool {
+	macs := make([][]byte, len(candidates))
 	c.mu.RLock()
 	hit, ok := c.ok[client.ID]
 	c.mu.RUnlock()
-	if ok && hit.hash == client.SecretHash && hmac.Equal(hit.mac, mac) {
+	for i, secret := range candidates {
+		macs[i] = c.mac(client.ID, secret)
+		if ok && hit.hash == client.SecretHash && hmac.Equal(hit.mac, macs[i]) {
+			return true
+		}
+	}
+	for i, secret := range candidates {
+		good, err := identity.VerifyPassword(client.SecretHash, secret)
+		if err != nil || !good {
+			continue
+		}
+		c.mu.Lock()
+		if len(c.ok) > 10000 {
+			clear(c.ok)
+		}
+		c.ok[client.ID] = cachedSecret{hash: client.SecretHash, mac: macs[i]}
+		c.mu.Unlock()
 		return true
 	}
-	good, err := identity.VerifyPassword(client.SecretHash, secret)
-	if err != nil || !good {
-		return false
-	}
-	c.mu.Lock()
-	if len(c.ok) > 10000 {
-		clear(c.ok)
-	}
-	c.ok[client.ID] = cachedSecret{hash: client.SecretHash, mac: mac}
-	c.mu.Unlock()
-	return true
+	return false
 }
 
 // userCredentials reads the user whose password is checked, with its hash:

@@ -14,10 +14,14 @@ import (
 // userinfo, revocation and end-session endpoints. The origins allowed are
 // those of the registered clients: the origins of each client's redirect
 // URIs, plus its AllowedOrigins. Discovery, JWKS and end-session answer any
-// registered origin; the token and revocation endpoints only the origins of
-// the client that authenticated, userinfo only those of the client the
-// token was issued to. Other origins get no CORS headers at all, so the
-// browser keeps the answer from the page. Cookies are never involved: no
+// registered origin; the token and revocation endpoints answer a known
+// client only on its own origins, userinfo a valid token only on the
+// origins of the client it was issued to. Errors found before the client
+// is known (a malformed request, failed client authentication, an invalid
+// token) are readable by any registered origin, so that an app can tell
+// "log in again" from a network failure; they carry no data of any
+// client. Other origins get no CORS headers at all, so the browser keeps
+// the answer from the page. Cookies are never involved: no
 // Access-Control-Allow-Credentials.
 
 // corsMaxAge is how long a browser may cache a preflight answer (seconds).

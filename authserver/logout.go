@@ -81,7 +81,12 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if session != nil && session.SessionID != "" {
+	if session != nil && session.SessionID == "" {
+		// An ID token from before sessions had ids: there is nothing to end.
+		s.audit(ctx, "logout_without_session", "sub", session.Subject, "client_id", clientID)
+		session = nil
+	}
+	if session != nil {
 		if err := s.EndSession(ctx, session.SessionID); err != nil {
 			s.log.ErrorContext(ctx, "ending the session failed", "sid", session.SessionID, "error", err)
 			s.errorPage(w, &pageError{http.StatusServiceUnavailable, "Signing out failed. Try again later."})
@@ -112,17 +117,32 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 // Config.Revocations pushes to the gateway and the services.
 func (s *Server) EndSession(ctx context.Context, sid string) error {
 	now := s.now()
-	// The family first: a refresh between the two steps would otherwise
-	// mint an access token the entry is meant to cover anyway, but a
-	// revoked family mints none.
-	if err := s.store.RevokeFamily(ctx, sid, now); err != nil && !errors.Is(err, identity.ErrNotFound) {
+	// The deny entry first: it covers every token of the session, also one
+	// a refresh mints meanwhile (a sid entry ignores iat), and the refresh
+	// grant refuses a session on the list, so that the session ends even
+	// if revoking the family fails. sessionMargin covers a refresh racing
+	// the logout and verifiers' clock skew.
+	err := s.addRevocation(ctx, identity.Revocation{Kind: identity.RevokeSession, Value: sid, Until: now.Add(s.retention() + sessionMargin)})
+	if err != nil && !errors.Is(err, errNotPublished) {
 		return err
 	}
-	err := s.addRevocation(ctx, identity.Revocation{Kind: identity.RevokeSession, Value: sid, Until: now.Add(s.retention())})
-	if errors.Is(err, errNotPublished) {
-		return nil // stored and applied here; republished later
+	if ferr := s.store.RevokeFamily(ctx, sid, now); ferr != nil && !errors.Is(ferr, identity.ErrNotFound) {
+		return ferr
 	}
-	return err
+	return nil // an unpublished entry is stored and applied here, and republished later
+}
+
+// sessionMargin keeps a session's deny entry a minute past the last
+// moment a token of the session can be accepted.
+const sessionMargin = time.Minute
+
+// sessionEnded reports whether the login session sid was ended here or
+// published as ended.
+func (s *Server) sessionEnded(sid string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.revSids[sid]
+	return ok
 }
 
 // verifyIDTokenHint checks that raw is an ID token this server issued

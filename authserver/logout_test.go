@@ -17,6 +17,7 @@ import (
 	"github.com/gatehousehq/gatehouse/authserver"
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/keys"
+	"github.com/gatehousehq/gatehouse/revocation"
 	"github.com/gatehousehq/gatehouse/token"
 )
 
@@ -248,4 +249,25 @@ func idTokenClaims(t testing.TB, e *env, raw string) *token.Claims {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestEndedSessionCannotRefresh: a session ended elsewhere (an entry
+// received from the deny list, the family not revoked here) refreshes no
+// more, and what it had is refused.
+func TestEndedSessionCannotRefresh(t *testing.T) {
+	list := memoryList(t)
+	e := newEnv(t, func(c *authserver.Config) { c.Revocations = list })
+	tok := spaTokens(t, e, "openid", "offline_access")
+	sid := claimsOf(t, e, tok.AccessToken).SessionID
+	if err := list.Add(context.Background(), revocation.BySession(sid, time.Now().Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	cfg := oauth2.Config{ClientID: "spa", Endpoint: e.endpoint(), RedirectURL: callback}
+	cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	if _, err := cfg.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); oauthErr(t, err) != "invalid_grant" {
+		t.Fatalf("refresh of an ended session: %v", err)
+	}
+	if introspect(t, e, tok.AccessToken) {
+		t.Fatal("the access token of an ended session is active")
+	}
 }

@@ -228,3 +228,25 @@ func ParseOrigin(s string) (string, error) {
 	}
 	return u.Scheme + "://" + host, nil
 }
+
+// CheckRedirectURI reports what is wrong with s as a redirect URI of a
+// client (a code flow's redirect_uri or a post_logout_redirect_uri): it
+// must be absolute, with a host and without fragment (RFC 6749 §3.1.2), and
+// not of a scheme that runs or embeds content in the browser (javascript,
+// data, vbscript, blob, file, about).
+func CheckRedirectURI(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not a URI: %v", s, err)
+	case u.Scheme == "" || u.Host == "":
+		return fmt.Errorf("%q must be absolute, like https://app.example/callback", s)
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		return fmt.Errorf("%q must have no fragment (RFC 6749 §3.1.2)", s)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "javascript", "data", "vbscript", "blob", "file", "about":
+		return fmt.Errorf("%q: the scheme %s is not a place to send a browser back to", s, u.Scheme)
+	}
+	return nil
+}

@@ -108,6 +108,8 @@ func (m *Mint) Token(ctx context.Context) (string, error) {
 	raw, err := m.issuer.ServiceToken(c.Subject, m.audience, ttl, token.Claims{
 		Email: c.Email, Name: c.Name, Roles: c.Roles, Groups: c.Groups, Org: c.Org,
 		Actor: &token.Actor{Subject: m.service, Actor: c.Actor},
+		// The caller's login session: ending it revokes this token too.
+		SessionID: c.SessionID,
 	})
 	if err != nil {
 		return "", relayErr("mint for %s: %w", m.audience, err)

@@ -48,12 +48,15 @@ func TestMint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, raw := callerContext(t, iss, token.Claims{Subject: "alice", Groups: []string{"admin"}, Org: "acme", Scope: "profile:read"})
+			ctx, raw := callerContext(t, iss, token.Claims{Subject: "alice", Groups: []string{"admin"}, Org: "acme", Scope: "profile:read", SessionID: "sess-1"})
 			status, _, err := get(t, ctx, relayClient(t, mint), b.URL)
 			if err != nil || status != http.StatusOK {
 				t.Fatalf("%d %v", status, err)
 			}
 			c := b.last(t)
+			if c.SessionID != "sess-1" {
+				t.Errorf("minted token sid %q: logout of the caller's session must revoke it too", c.SessionID)
+			}
 			if c.Subject != "alice" || !c.Audience.Contains("profiles") || c.Issuer != "users" || c.Actor == nil || c.Actor.Subject != "users" {
 				t.Fatalf("B saw sub=%q aud=%v iss=%q act=%+v", c.Subject, c.Audience, c.Issuer, c.Actor)
 			}

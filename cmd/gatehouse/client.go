@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -150,8 +149,8 @@ func checkClient(c *identity.Client) error {
 		return errors.New("authorization_code needs at least one --redirect-uri")
 	}
 	for _, r := range c.RedirectURIs {
-		if u, err := url.Parse(r); err != nil || u.Scheme == "" || u.Host == "" || u.Fragment != "" {
-			return fmt.Errorf("--redirect-uri %s must be an absolute URI without fragment", quoteShort(r))
+		if err := identity.CheckRedirectURI(r); err != nil {
+			return fmt.Errorf("--redirect-uri %v", err)
 		}
 	}
 	for _, o := range c.AllowedOrigins {
@@ -160,8 +159,8 @@ func checkClient(c *identity.Client) error {
 		}
 	}
 	for _, r := range c.PostLogoutRedirectURIs {
-		if u, err := url.Parse(r); err != nil || u.Scheme == "" || u.Host == "" || u.Fragment != "" {
-			return fmt.Errorf("--post-logout-redirect-uri %s must be an absolute URI without fragment", quoteShort(r))
+		if err := identity.CheckRedirectURI(r); err != nil {
+			return fmt.Errorf("--post-logout-redirect-uri %v", err)
 		}
 	}
 	if c.AccessTokenTTL < 0 || c.RefreshTokenTTL < 0 {

@@ -370,8 +370,8 @@ func (a *AuthServer) validate(path string) error {
 			}
 		}
 		for _, r := range c.RedirectURIs {
-			if u, err := url.Parse(r); err != nil || u.Scheme == "" || u.Host == "" || u.Fragment != "" {
-				return at(c.Line, "client %q: redirect URI %q must be absolute and without fragment", c.ID, r)
+			if err := identity.CheckRedirectURI(r); err != nil {
+				return at(c.Line, "client %q: redirect_uris: %v", c.ID, err)
 			}
 		}
 		if hasGrant(c.Grants, "authorization_code") && len(c.RedirectURIs) == 0 {
@@ -383,8 +383,8 @@ func (a *AuthServer) validate(path string) error {
 			}
 		}
 		for _, r := range c.PostLogoutRedirectURIs {
-			if u, err := url.Parse(r); err != nil || u.Scheme == "" || u.Host == "" || u.Fragment != "" {
-				return at(c.Line, "client %q: post_logout_redirect_uris: %q must be absolute and without fragment", c.ID, r)
+			if err := identity.CheckRedirectURI(r); err != nil {
+				return at(c.Line, "client %q: post_logout_redirect_uris: %v", c.ID, err)
 			}
 		}
 	}
