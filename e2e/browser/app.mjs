@@ -1,8 +1,9 @@
 // app.mjs drives the demo's browser app in Debian's Chromium the way a
 // person would: log in through the auth server's HTML form as alice and as
 // bob, list, pay, delete and create orders, wait past the access token's
-// expiry with text typed into the form, see a refused renewal send bob to
-// log in again with his draft kept, and log out (RP-initiated). It fails on
+// expiry with text typed into the form, see refused renewals (in the
+// background, and on demand after a 401) send bob to log in again with his
+// draft and view kept, and log out (RP-initiated). It fails on
 // any CSP violation, console error or uncaught exception, and saves a PNG
 // of each screen.
 //
@@ -113,7 +114,7 @@ async function login(page, user, { fromApp = true } = {}) {
     page.click("button[type=submit]"),
   ]);
   await page.waitForSelector("#view-app:not([hidden])");
-  await page.waitForSelector("#orders tbody tr");
+  await page.waitForSelector("#orders tbody tr", { state: "attached" }); // the Orders view may be hidden
   check(new URL(page.url()).pathname === new URL(APP).pathname, `${user}: logged in, back at the app`, page.url());
 }
 
@@ -155,6 +156,17 @@ async function refusedAfterLogout(who, accessToken) {
   }
   check(gw === 401, `${who}'s old access token at the gateway after logout`, `status ${gw}`);
   check(svc === 401, `${who}'s old access token at orders itself after logout`, `status ${svc}`);
+}
+
+// revoke revokes a token of the spa client at the auth server, as an
+// administrator or another tab's logout would.
+async function revoke(tok, what) {
+  const r = await fetch(ISSUER + "/oauth2/revoke", {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ client_id: "spa", token: tok }),
+  });
+  check(r.ok, `revoke ${what} at /oauth2/revoke`, `status ${r.status}`);
 }
 
 async function logout(page, who) {
@@ -317,19 +329,35 @@ async function main() {
     await shot(page, "bob-created");
     noProblems("for bob");
 
-    // A refused renewal: revoke bob's refresh token family and his access
-    // token, as an administrator would; his next action needs a renewal,
-    // which the auth server refuses, so the app keeps his draft and view
-    // and sends him to log in again.
+    // A refused background renewal: bob's refresh token family is revoked
+    // while he types, on the Token view. When his access token nears its
+    // expiry, the app's renewal is refused: it keeps the draft and the view
+    // and sends him to log in again, then restores both.
+    expectFailedLoad(400, "/oauth2/token");
+    const current = await storedUser(page);
+    await revoke(current.refresh_token, "bob's refresh token (its family)");
+    const draft1 = "anvil polish, typed while the session ended";
+    await page.fill("#item", draft1);
+    await page.click("#tab-token");
+    const exp = claimsOf(current.access_token).exp;
+    log(`     waiting up to ${Math.round(exp - Date.now() / 1000)} s for the background renewal`);
+    await page.waitForURL((u) => u.href.startsWith(ISSUER), { timeout: Math.max(exp * 1000 - Date.now(), 0) + 10000 });
+    check(true, "bob: the refused background renewal sends him to the login page");
+    await login(page, "bob", { fromApp: false });
+    check(await page.inputValue("#item") === draft1, "bob: after the new login, the draft is back");
+    check(await page.getAttribute("#tab-token", "aria-selected") === "true" && await page.isVisible("#panel-token"),
+      "bob: and so is the Token view");
+    check(/kept/.test(await notice(page, "ok", /kept/)), "bob: the app says it kept his work");
+    await shot(page, "bob-back-token-view");
+    noProblems("after the refused background renewal");
+    await page.click("#tab-orders");
+
+    // A refused renewal on demand: his refresh token family and his access
+    // token are revoked; his next action gets a 401, the renewal it tries
+    // is refused, and the same happens.
     const revoked = await storedUser(page);
-    for (const tok of [revoked.refresh_token, revoked.access_token]) {
-      const r = await fetch(ISSUER + "/oauth2/revoke", {
-        method: "POST",
-        headers: { "Content-Type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ client_id: "spa", token: tok }),
-      });
-      check(r.ok, "revoke one of bob's tokens at /oauth2/revoke", `status ${r.status}`);
-    }
+    await revoke(revoked.refresh_token, "bob's new refresh token (its family)");
+    await revoke(revoked.access_token, "bob's access token");
     const deadline = Date.now() + 3000;
     while (Date.now() < deadline && (await statusWith(GATEWAY + "/api/orders", revoked.access_token)) !== 401) {
       await new Promise((r) => setTimeout(r, 100));
@@ -337,13 +365,14 @@ async function main() {
     const draft2 = "rocket skates, typed before the session ended";
     await page.fill("#item", draft2);
     expectFailedLoad(401, "/api/orders");
-    expectFailedLoad(400, "/oauth2/token");
     await page.click("#reload");
     await login(page, "bob", { fromApp: false });
     check(await page.inputValue("#item") === draft2, "bob: after the refused renewal and a new login, the draft is back");
-    const kept = await notice(page, "ok", /kept/);
-    check(/kept/.test(kept), "bob: the app says it kept his work", kept);
+    check(/kept/.test(await notice(page, "ok", /kept/)), "bob: the app says it kept his work");
     await shot(page, "bob-back");
+    await page.click("#create button[type=submit]");
+    const created2 = await notice(page, "ok", /created/);
+    check(/rocket skates/.test(created2), "bob: and it submits", created2);
     noProblems("after the refused renewal");
 
     await logout(page, "bob");

@@ -5,12 +5,13 @@
 // TestBrowserApp starts `gatehouse demo` on free ports of 127.0.0.1 and
 // lets app.mjs use the app as a person would: log in through the auth
 // server's HTML form, orders, a refused and an allowed delete, a payment,
-// text typed before the access token expires and submitted after it, a
-// refused renewal, RP-initiated logout. Any CSP violation or console error
-// fails it. It saves a PNG of each screen in e2e/out/browser/. It skips
-// without Node.js, e2e/node_modules or Chromium, and fails instead under
-// CI=true (see internal/nodetest). It takes about a minute and a half: it
-// waits out one access token.
+// text typed before the access token expires and submitted after it,
+// refused renewals that keep the user's draft across a new login,
+// RP-initiated logout. Any CSP violation or console error fails it. It
+// saves a PNG of each screen in e2e/out/browser/. It skips without Node.js,
+// e2e/node_modules or Chromium, and fails instead under CI=true (see
+// internal/nodetest). It takes under two minutes: it waits out one access
+// token and the background renewal of the next.
 package browser
 
 import (
@@ -33,7 +34,7 @@ import (
 
 func TestBrowserApp(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: the browser test waits out an access token (about 90 s)")
+		t.Skip("-short: the browser test waits out an access token (under two minutes)")
 	}
 	e2e := nodetest.E2EDir(t)
 	chromium := nodetest.RequireChromium(t)
