@@ -66,7 +66,9 @@ func ByClient(id string, before, until time.Time) Entry {
 // BySession returns the entry that revokes every token of the login
 // session sid, kept until until (the moment the last token the session
 // could have been issued has expired).
-func BySession(sid string, until time.Time) Entry { return Entry{Kind: Session, Value: sid, Until: until} }
+func BySession(sid string, until time.Time) Entry {
+	return Entry{Kind: Session, Value: sid, Until: until}
+}
 
 // MaxValueLen bounds an entry's value.
 const MaxValueLen = 1024
