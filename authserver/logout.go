@@ -138,11 +138,9 @@ const sessionMargin = time.Minute
 
 // sessionEnded reports whether the login session sid was ended here or
 // published as ended.
-func (s *Server) sessionEnded(sid string) bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	_, ok := s.revSids[sid]
-	return ok
+func (s *Server) sessionEnded(ctx context.Context, sid string) bool {
+	ended, _ := s.deny.Revoked(ctx, &token.Claims{SessionID: sid})
+	return ended
 }
 
 // verifyIDTokenHint checks that raw is an ID token this server issued

@@ -2,6 +2,7 @@ package authserver_test
 
 import (
 	"context"
+	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -86,4 +87,60 @@ func TestReloadKeepsPublishedEntriesUntilTheyExpire(t *testing.T) {
 	if r, _ := e.srv.Revoked(ctx, z); r {
 		t.Fatal("an expired token entry is kept after a reload")
 	}
+}
+
+// TestSharedDenyList: the list given as Config.DenyList is the server's
+// deny list. What the server revokes is on it at once (a gateway or guard
+// of the same process checking it refuses the token), and what the store
+// holds (a client revoked by another instance) is loaded into it and
+// refused by the server too.
+func TestSharedDenyList(t *testing.T) {
+	shared := memoryList(t)
+	e := newEnv(t, func(c *authserver.Config) { c.DenyList = shared })
+	ctx := context.Background()
+	if e.srv.DenyList() != shared {
+		t.Fatal("DenyList() is not the configured list")
+	}
+	tok := aliceToken(t, e)
+	c := claimsOf(t, e, tok.AccessToken)
+	if status, _ := post(t, e, "/oauth2/revoke", url.Values{"token": {tok.AccessToken}}, "cli", cliSecret); status != 200 {
+		t.Fatalf("revoke: %d", status)
+	}
+	if !listRevokes(t, shared, c) {
+		t.Fatal("a revocation at the server is not on the shared list at once")
+	}
+
+	// A client revocation stored by another instance: the next reload puts
+	// it on the list, and the server refuses the client's tokens.
+	svc := clientToken(t, e)
+	now := time.Now()
+	if err := e.store.AddRevocation(ctx, identity.Revocation{Kind: identity.RevokeClient, Value: "svc", IssuedBefore: now, Until: now.Add(time.Hour), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if !introspect(t, e, svc) {
+		t.Fatal("revoked before the reload")
+	}
+	if err := e.srv.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if introspect(t, e, svc) {
+		t.Error("the stored client revocation is not applied by the server")
+	}
+	if r, _ := shared.Revoked(ctx, &token.Claims{ClientID: "svc", IssuedAt: token.At(now.Add(-time.Second))}); !r {
+		t.Error("the stored client revocation is not on the shared list")
+	}
+	// Another client's tokens are untouched.
+	if !introspect(t, e, aliceToken(t, e).AccessToken) {
+		t.Error("a client revocation revoked another client's token")
+	}
+}
+
+// clientToken is a client_credentials token of svc.
+func clientToken(t testing.TB, e *env) string {
+	t.Helper()
+	status, body := post(t, e, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"accounts:read"}}, "svc", svcSecret)
+	if status != 200 {
+		t.Fatalf("client credentials: %d %v", status, body)
+	}
+	return body["access_token"].(string)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/keys"
+	"github.com/gatehousehq/gatehouse/revocation"
 	"github.com/gatehousehq/gatehouse/token"
 )
 
@@ -74,6 +75,12 @@ type Config struct {
 	// entry stays stored; a retry is harmless). Nil: revocations stay in
 	// the store and the server's own deny list.
 	Revocations RevocationPublisher
+	// DenyList is where the server keeps its deny list: every revocation
+	// it records, stores, reloads or receives from Revocations. Pass the
+	// in-memory *revocation.List that the gateway and guards of the same
+	// process check (revocation.NewMemory), and a revocation reaches them
+	// at once, without Redis. Nil: a list of the server's own.
+	DenyList *revocation.List
 }
 
 // Server is the OAuth 2.0 / OpenID Connect authorization server. It is safe
@@ -96,9 +103,9 @@ type Server struct {
 	signedAt time.Time // creation of the active key
 	verifyBy map[string]*keys.Key
 	jwks     []byte
-	revoked  map[string]time.Time     // jti → until
-	revSids  map[string]time.Time     // sid → until
-	revSubs  map[string]subRevocation // "sub:"+v or "client:"+v
+	// deny is the deny list (Config.DenyList or the server's own), which
+	// its verifier and the refresh grant check.
+	deny *revocation.List
 
 	loadedAt time.Time
 	reloadMu sync.Mutex
@@ -160,7 +167,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	deny := cfg.DenyList
+	if deny == nil {
+		var err error
+		if deny, err = revocation.NewMemory(revocation.WithClock(cfg.Now)); err != nil {
+			return nil, fmt.Errorf("authserver: deny list: %w", err)
+		}
+	}
+	if p, ok := cfg.Revocations.(*revocation.List); ok && p == deny {
+		cfg.Revocations = nil // the list is the deny list already: nothing more to publish to
+	}
 	s := &Server{
+		deny:       deny,
 		cfg:        cfg,
 		issuer:     cfg.Issuer,
 		store:      cfg.Store,
@@ -360,67 +378,20 @@ func (s *Server) reload(ctx context.Context) error {
 	if err := s.loadCORS(ctx); err != nil {
 		return err
 	}
+	// Added, not replaced: the list merges, and keeps what was applied
+	// since ListRevocations read the store (a revocation made here
+	// meanwhile, or one received from the publisher, perhaps never stored
+	// here).
+	for _, r := range revs {
+		if err := s.deny.Add(ctx, entryOf(r)); err != nil && !errors.Is(err, revocation.ErrUnavailable) {
+			s.log.WarnContext(ctx, "a stored revocation is malformed; skipped", "kind", string(r.Kind), "error", err)
+		}
+	}
 	s.mu.Lock()
 	s.signing, s.signedAt, s.verifyBy, s.jwks = active, activeSince, verifyBy, jwks
-	// Merge rather than replace: entries applied since ListRevocations
-	// read the store (a revocation made here meanwhile, or one received
-	// from the publisher, perhaps never stored here) must stay.
-	s.dropExpiredLocked(now)
-	for _, r := range revs {
-		s.denyLocked(string(r.Kind), r.Value, r.IssuedBefore, r.Until)
-	}
 	s.loadedAt = now
 	s.mu.Unlock()
 	return nil
-}
-
-// subRevocation is a Subject or Client entry of the server's deny list.
-type subRevocation struct {
-	before time.Time // tokens issued at or before are revoked
-	until  time.Time // the entry is dropped after
-}
-
-// denyLocked adds an entry to the deny list, keeping the wider of it and
-// any entry already there. s.mu is held.
-func (s *Server) denyLocked(kind, value string, issuedBefore, until time.Time) {
-	if s.revoked == nil {
-		s.revoked, s.revSids, s.revSubs = map[string]time.Time{}, map[string]time.Time{}, map[string]subRevocation{}
-	}
-	if kind == string(identity.RevokeToken) || kind == string(identity.RevokeSession) {
-		m := s.revoked
-		if kind == string(identity.RevokeSession) {
-			m = s.revSids
-		}
-		if cur, ok := m[value]; !ok || until.After(cur) {
-			m[value] = until
-		}
-		return
-	}
-	k := kind + ":" + value
-	cur := s.revSubs[k]
-	if issuedBefore.After(cur.before) {
-		cur.before = issuedBefore
-	}
-	if until.After(cur.until) {
-		cur.until = until
-	}
-	s.revSubs[k] = cur
-}
-
-// dropExpiredLocked drops the entries whose Until has passed. s.mu is held.
-func (s *Server) dropExpiredLocked(now time.Time) {
-	for _, m := range []map[string]time.Time{s.revoked, s.revSids} {
-		for k, until := range m {
-			if !until.After(now) {
-				delete(m, k)
-			}
-		}
-	}
-	for k, r := range s.revSubs {
-		if !r.until.After(now) {
-			delete(s.revSubs, k)
-		}
-	}
 }
 
 // Reload reads signing keys and revocations from the store now, and
@@ -453,24 +424,12 @@ func (s *Server) Key(_ context.Context, kid string) (*keys.Key, error) {
 }
 
 // Revoked implements token.Revoker over the server's deny list.
-func (s *Server) Revoked(_ context.Context, c *token.Claims) (bool, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if _, ok := s.revoked[c.ID]; ok {
-		return true, nil
-	}
-	if _, ok := s.revSids[c.SessionID]; ok && c.SessionID != "" {
-		return true, nil
-	}
-	iat := c.IssuedAt.Time()
-	if r, ok := s.revSubs["sub:"+c.Subject]; ok && !iat.After(r.before) {
-		return true, nil
-	}
-	if r, ok := s.revSubs["client:"+c.ClientID]; ok && c.ClientID != "" && !iat.After(r.before) {
-		return true, nil
-	}
-	return false, nil
+func (s *Server) Revoked(ctx context.Context, c *token.Claims) (bool, error) {
+	return s.deny.Revoked(ctx, c)
 }
+
+// DenyList returns the server's deny list (Config.DenyList, or its own).
+func (s *Server) DenyList() *revocation.List { return s.deny }
 
 // addRevocation stores r, applies it locally at once and publishes it to
 // Config.Revocations; an error after the store succeeded says that the
@@ -480,14 +439,10 @@ func (s *Server) addRevocation(ctx context.Context, r identity.Revocation) error
 	if err := s.store.AddRevocation(ctx, r); err != nil {
 		return err
 	}
-	s.applyRevocation(r)
+	if err := s.deny.Add(ctx, entryOf(r)); err != nil && !errors.Is(err, revocation.ErrUnavailable) {
+		return err
+	}
 	return s.publish(ctx, r)
-}
-
-func (s *Server) applyRevocation(r identity.Revocation) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.denyLocked(string(r.Kind), r.Value, r.IssuedBefore, r.Until)
 }
 
 func (s *Server) issuerFor(ttl time.Duration) (*token.Issuer, error) {

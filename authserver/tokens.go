@@ -407,7 +407,7 @@ func (s *Server) refreshGrant(ctx context.Context, r *http.Request, client *iden
 	if old.ClientID != client.ID {
 		return nil, badRequest(errInvalidGrant, "refresh token was issued to another client")
 	}
-	if s.sessionEnded(old.FamilyID) {
+	if s.sessionEnded(ctx, old.FamilyID) {
 		return nil, badRequest(errInvalidGrant, "the login session of this refresh token has ended")
 	}
 	requested := strings.Fields(r.PostForm.Get("scope"))
