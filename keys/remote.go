@@ -33,9 +33,14 @@ const (
 // refetch interval however many unknown kids arrive, and keeps serving the
 // last good keys while the endpoint is down or answers garbage. Concurrent
 // lookups share one fetch. Every fetch is bounded by a timeout and a response
-// size. A Remote is safe for concurrent use.
+// size. Until its first fetch succeeds, lookups fail with [ErrUnavailable]
+// and [Remote.Ready] is false; [Remote.Prefetch] retries in the background
+// meanwhile. A Remote is safe for concurrent use.
 type Remote struct {
-	url       string
+	// issuer is set for a source found by discovery; jwksURL is empty
+	// until the issuer's metadata named it.
+	issuer    string
+	jwksURL   atomic.Pointer[string]
 	client    *http.Client
 	refetch   time.Duration
 	minAge    time.Duration
@@ -50,6 +55,7 @@ type Remote struct {
 	mu        sync.Mutex
 	lastTried time.Time
 	fetches   atomic.Int64
+	failing   atomic.Bool // the last fetch failed
 }
 
 type remoteState struct {
@@ -145,13 +151,22 @@ func WithLogger(l *slog.Logger) RemoteOption {
 }
 
 // NewRemote returns a source for the JWKS at jwksURL (http or https). It
-// fetches lazily, on the first lookup; call [Remote.Refresh] to fetch now.
+// fetches lazily, on the first lookup; call [Remote.Refresh] to fetch now,
+// or [Remote.Prefetch] to fetch in the background until the keys arrive.
 func NewRemote(jwksURL string, opts ...RemoteOption) (*Remote, error) {
 	if err := checkURL(jwksURL); err != nil {
 		return nil, fmt.Errorf("keys: JWKS URL: %w", err)
 	}
+	r, err := newRemote(opts)
+	if err != nil {
+		return nil, err
+	}
+	r.jwksURL.Store(&jwksURL)
+	return r, nil
+}
+
+func newRemote(opts []RemoteOption) (*Remote, error) {
 	r := &Remote{
-		url:      jwksURL,
 		refetch:  DefaultRefetchInterval,
 		minAge:   DefaultMinCacheAge,
 		maxAge:   DefaultMaxCacheAge,
@@ -175,50 +190,75 @@ func NewRemote(jwksURL string, opts ...RemoteOption) (*Remote, error) {
 // NewRemoteFromIssuer reads the issuer's OpenID Connect discovery document
 // (falling back to RFC 8414 metadata), checks that its "issuer" equals issuer
 // exactly, and returns a source for its jwks_uri with the keys fetched.
+//
+// An answer that shows the issuer to be wrong (a document naming another
+// issuer, no document, no jwks_uri, a JWKS without a usable key) is an
+// error. When the issuer cannot be reached (a network error, a timeout, a
+// 5xx or 429 answer), it returns the source together with an error
+// wrapping [ErrUnavailable]: a caller that must not start without keys
+// treats every error as fatal; one that may start (a gateway) keeps the
+// source, calls [Remote.Prefetch] and reports [Remote.Ready]. Such a source
+// discovers its JWKS URL at its first successful fetch; lookups until then
+// fail with ErrUnavailable.
 func NewRemoteFromIssuer(ctx context.Context, issuer string, opts ...RemoteOption) (*Remote, error) {
 	if err := checkURL(issuer); err != nil {
 		return nil, fmt.Errorf("keys: issuer: %w", err)
 	}
-	probe, err := NewRemote(issuer, opts...)
+	r, err := newRemote(opts)
 	if err != nil {
 		return nil, err
 	}
-	base := strings.TrimSuffix(issuer, "/")
+	r.issuer = issuer
+	if err := r.Refresh(ctx); err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			return r, err
+		}
+		return nil, err
+	}
+	return r, nil
+}
+
+// discover reads the issuer's metadata and returns its jwks_uri. Its error
+// wraps ErrUnavailable when the issuer could not be reached.
+func (r *Remote) discover(ctx context.Context) (string, error) {
+	base := strings.TrimSuffix(r.issuer, "/")
 	u, _ := url.Parse(base)
 	candidates := []string{
 		base + "/.well-known/openid-configuration",
 		u.Scheme + "://" + u.Host + "/.well-known/oauth-authorization-server" + u.Path,
 	}
-	var lastErr error
+	var lastErr, transient error
 	for _, c := range candidates {
 		var meta struct {
 			Issuer  string `json:"issuer"`
 			JWKSURI string `json:"jwks_uri"`
 		}
-		body, _, err := probe.get(ctx, c)
+		body, _, err := r.get(ctx, c)
 		if err != nil {
 			lastErr = err
+			if errors.Is(err, ErrUnavailable) {
+				transient = err
+			}
 			continue
 		}
 		if err := strictUnmarshal(body, &meta); err != nil {
-			return nil, fmt.Errorf("keys: discovery document %s is not valid JSON: %w", c, err)
+			return "", fmt.Errorf("keys: discovery document %s is not valid JSON: %w", c, err)
 		}
-		if meta.Issuer != issuer {
-			return nil, fmt.Errorf("keys: discovery document %s names issuer %q, want exactly %q", c, meta.Issuer, issuer)
+		if meta.Issuer != r.issuer {
+			return "", fmt.Errorf("keys: discovery document %s names issuer %q, want exactly %q", c, meta.Issuer, r.issuer)
 		}
 		if meta.JWKSURI == "" {
-			return nil, fmt.Errorf("keys: discovery document %s has no jwks_uri", c)
+			return "", fmt.Errorf("keys: discovery document %s has no jwks_uri", c)
 		}
-		r, err := NewRemote(meta.JWKSURI, opts...)
-		if err != nil {
-			return nil, err
+		if err := checkURL(meta.JWKSURI); err != nil {
+			return "", fmt.Errorf("keys: discovery document %s: JWKS URL: %w", c, err)
 		}
-		if err := r.Refresh(ctx); err != nil {
-			return nil, err
-		}
-		return r, nil
+		return meta.JWKSURI, nil
 	}
-	return nil, fmt.Errorf("keys: discovery for issuer %s: %w", issuer, lastErr)
+	if transient != nil {
+		lastErr = transient
+	}
+	return "", fmt.Errorf("keys: discovery for issuer %s: %w", r.issuer, lastErr)
 }
 
 func checkURL(s string) error {
@@ -235,8 +275,27 @@ func checkURL(s string) error {
 	return nil
 }
 
-// URL returns the JWKS URL.
-func (r *Remote) URL() string { return r.url }
+// URL returns the JWKS URL; for a source found by discovery, empty until
+// the issuer's metadata answered.
+func (r *Remote) URL() string {
+	if p := r.jwksURL.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// Ready reports whether the source holds keys: a fetch has succeeded once.
+// Later failures keep it ready, serving the last good keys.
+func (r *Remote) Ready() bool { return r.state.Load() != nil }
+
+// where names the endpoint for logs and errors: the JWKS URL, or the
+// discovery document while it is not known.
+func (r *Remote) where() string {
+	if u := r.URL(); u != "" {
+		return u
+	}
+	return strings.TrimSuffix(r.issuer, "/") + "/.well-known/openid-configuration"
+}
 
 // Fetches returns how many fetches were started, successful or not.
 func (r *Remote) Fetches() int64 { return r.fetches.Load() }
@@ -312,7 +371,18 @@ func (r *Remote) Refresh(ctx context.Context) error {
 
 func (r *Remote) fetch(ctx context.Context) (*remoteState, error) {
 	r.fetches.Add(1)
-	body, header, err := r.get(ctx, r.url)
+	target := r.URL()
+	var err error
+	if target == "" {
+		if target, err = r.discover(ctx); err == nil {
+			r.jwksURL.Store(&target)
+		}
+	}
+	var body []byte
+	var header http.Header
+	if err == nil {
+		body, header, err = r.get(ctx, target)
+	}
 	if err == nil {
 		var ks []*Key
 		ks, err = ParseJWKS(body)
@@ -327,12 +397,27 @@ func (r *Remote) fetch(ctx context.Context) (*remoteState, error) {
 			if len(ks) == 1 {
 				st.only = ks[0]
 			}
-			r.state.Store(st)
+			first := r.state.Swap(st) == nil
+			if r.failing.Swap(false) {
+				msg := "JWKS fetched again after failures"
+				if first {
+					msg = "JWKS answered for the first time; its tokens can be verified"
+				}
+				r.logger.LogAttrs(ctx, slog.LevelInfo, msg, slog.String("url", target), slog.Int("keys", len(ks)))
+			}
 			return st, nil
 		}
 	}
-	r.logger.LogAttrs(ctx, slog.LevelWarn, "JWKS fetch failed; keeping the last good keys",
-		slog.String("url", r.url), slog.String("error", err.Error()))
+	r.failing.Store(true)
+	msg := "JWKS fetch failed; keeping the last good keys"
+	if r.state.Load() == nil {
+		msg = "JWKS has never answered; tokens it signs cannot be verified until it does"
+	}
+	attrs := []slog.Attr{slog.String("url", r.where()), slog.String("error", err.Error())}
+	if r.issuer != "" {
+		attrs = append(attrs, slog.String("issuer", r.issuer))
+	}
+	r.logger.LogAttrs(ctx, slog.LevelWarn, msg, attrs...)
 	return nil, err
 }
 
@@ -346,15 +431,19 @@ func (r *Remote) get(ctx context.Context, target string) ([]byte, http.Header, e
 	req.Header.Set("Accept", "application/jwk-set+json, application/json")
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("keys: fetch %s: %w", target, err)
+		return nil, nil, unreachable{fmt.Errorf("keys: fetch %s: %w", target, err)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, r.maxBytes+1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("keys: read %s: %w", target, err)
+		return nil, nil, unreachable{fmt.Errorf("keys: read %s: %w", target, err)}
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("keys: fetch %s: status %d", target, resp.StatusCode)
+		err := fmt.Errorf("keys: fetch %s: status %d", target, resp.StatusCode)
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			return nil, nil, unreachable{err}
+		}
+		return nil, nil, err
 	}
 	if int64(len(body)) > r.maxBytes {
 		return nil, nil, fmt.Errorf("keys: %s answered more than %d bytes", target, r.maxBytes)
@@ -380,4 +469,68 @@ func (r *Remote) cacheAge(h http.Header) time.Duration {
 		}
 	}
 	return min(max(age, r.minAge), r.maxAge)
+}
+
+// unreachable marks the error of a fetch that may succeed when retried:
+// the endpoint could not be reached, timed out or answered 5xx or 429. It
+// matches ErrUnavailable without changing the message.
+type unreachable struct{ error }
+
+func (e unreachable) Unwrap() error { return e.error }
+
+func (unreachable) Is(target error) bool { return target == ErrUnavailable }
+
+// Bounds of the backoff of [Remote.Prefetch].
+const (
+	prefetchFirstDelay = time.Second
+	prefetchMaxDelay   = 30 * time.Second
+)
+
+// Prefetch fetches the keys in the background until the source holds some,
+// retrying after failures with a backoff that doubles from one second (or
+// the refetch interval, when shorter) up to 30 seconds. It returns at once;
+// the retries stop when keys arrive or ctx is done. Each failure is logged
+// (see [WithLogger]), and so is the first success after failures. Fetches
+// are shared with lookups, so calling it from several places costs nothing
+// extra.
+func (r *Remote) Prefetch(ctx context.Context) {
+	if r.Ready() {
+		return
+	}
+	go func() {
+		delay := min(prefetchFirstDelay, r.refetch)
+		for !r.Ready() {
+			if _, err := r.refreshShared(ctx); err == nil {
+				return
+			}
+			t := time.NewTimer(delay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			delay = min(2*delay, max(prefetchMaxDelay, delay))
+		}
+	}()
+}
+
+// refreshShared fetches now, whatever the refetch interval, sharing a
+// fetch in flight.
+func (r *Remote) refreshShared(ctx context.Context) (*remoteState, error) {
+	ch := r.flight.DoChan("fetch", func() (any, error) {
+		r.mu.Lock()
+		r.lastTried = r.now()
+		r.mu.Unlock()
+		return r.fetch(context.WithoutCancel(ctx))
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*remoteState), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
