@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehousehq/gatehouse/revocation"
 	"io"
 	"os"
 	"strings"
@@ -46,6 +47,9 @@ func invalidf(format string, args ...any) error {
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// deny is the deny list that the parts of one 'gatehouse serve' share
+	// in memory (see processDenyList in serve_shared.go).
+	deny *revocation.List
 }
 
 // run executes the gatehouse command line args and returns the exit code.

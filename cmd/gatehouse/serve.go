@@ -210,6 +210,7 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 		Issuer: a.Issuer, Store: st, AccessTokenTTL: a.AccessTokenTTL, RefreshTokenTTL: a.RefreshTokenTTL,
 		SigningAlgorithm: alg, Legacy: legacy, Logger: log,
 		Revocations: pub, // shared state, see serve_shared.go
+		DenyList:    e.processDenyList(),
 	})
 	if err != nil {
 		return nil, usagef("%s: %v", path, err)

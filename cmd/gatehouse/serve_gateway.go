@@ -63,7 +63,7 @@ func startGateway(ctx context.Context, e *env, path, file string, node *yaml.Nod
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Shared state (serve_shared.go): with ratelimit.backend redis, the
 	// deny list on the same Redis client as the rate limits.
-	shared, err := sharedForGateway(ctx, cfg, reg, log)
+	shared, err := sharedForGateway(ctx, e, cfg, reg, log)
 	if err != nil {
 		return nil, usagef("%s: %v", path, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/internal/config"
 	"github.com/gatehousehq/gatehouse/revocation"
+	"github.com/gatehousehq/gatehouse/token"
 )
 
 // Shared state of the processes of one deployment: the deny list of
@@ -43,6 +44,9 @@ type sharedState struct {
 	// client is nil without Redis.
 	client      redis.UniversalClient
 	revocations *revocation.List
+	// local is the process's own deny list (processDenyList), which a
+	// gateway checks beside revocations when those are on Redis.
+	local *revocation.List
 	// backend is the identity cache's shared tier.
 	backend cache.Backend
 	// redisBackend is backend when it is Redis, for its stats.
@@ -279,8 +283,12 @@ func (s *sharedState) register(reg prometheus.Registerer) error {
 // store, as before).
 func sharedForAuthServer(ctx context.Context, a *config.AuthServer, st identity.Store, log *slog.Logger) (*sharedState, identity.Store, authserver.RevocationPublisher, error) {
 	u, err := redisURLOf(a)
-	if err != nil || u == "" {
+	if err != nil {
 		return nil, st, nil, err
+	}
+	if u == "" {
+		log.Info("revocations: the auth server keeps them in this process's deny list, which the gateway of this process checks too; no authserver.redis, so other processes learn of them only from the store")
+		return nil, st, nil, nil
 	}
 	s, err := openShared(ctx, u, sharedOptions{wait: sharedStartWait}, log)
 	if err != nil {
@@ -291,7 +299,7 @@ func sharedForAuthServer(ctx context.Context, a *config.AuthServer, st identity.
 		s.close()
 		return nil, nil, nil, err
 	}
-	log.Info("sharing revocations and the identity cache through redis", "redis", redactURL(u))
+	log.Info("revocations: the auth server keeps them in this process's deny list, which the gateway of this process checks too, and publishes them through redis with the identity cache", "redis", redactURL(u))
 	return s, cached, s.revocations, nil
 }
 
@@ -299,28 +307,71 @@ func sharedForAuthServer(ctx context.Context, a *config.AuthServer, st identity.
 // ratelimit.backend redis, the deny list on the same Redis, whose one
 // client then serves the rate limits too; its metrics go to reg. Without
 // Redis it returns nil, and the gateway checks no shared deny list.
-func sharedForGateway(ctx context.Context, cfg *gateway.Config, reg prometheus.Registerer, log *slog.Logger) (*sharedState, error) {
+func sharedForGateway(ctx context.Context, e *env, cfg *gateway.Config, reg prometheus.Registerer, log *slog.Logger) (*sharedState, error) {
 	if cfg.RateLimit.Backend != "redis" || cfg.RateLimit.RedisURL == "" {
-		return nil, nil
+		// In memory: the deny list this process's auth server (if any)
+		// keeps its revocations in, so that they are refused here at once.
+		s := &sharedState{revocations: e.processDenyList(), local: e.processDenyList()}
+		if err := s.register(reg); err != nil {
+			return nil, err
+		}
+		log.Info("revocations: the gateway checks this process's deny list (the auth server of this process keeps its revocations there); no ratelimit.redis_url, so revocations made by other processes are not seen")
+		return s, nil
 	}
 	opt := sharedOptions{wait: sharedStartWait, failOpen: cfg.RateLimit.OnRevocationUnavailable == "open"}
 	s, err := openShared(ctx, cfg.RateLimit.RedisURL, opt, log)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: ratelimit.redis_url: %w", err)
 	}
+	s.local = e.processDenyList()
 	if err := s.register(reg); err != nil {
 		s.close()
 		return nil, err
 	}
+	log.Info("revocations: the gateway checks the deny list shared through redis and this process's own", "redis", redactURL(cfg.RateLimit.RedisURL))
 	return s, nil
+}
+
+// processDenyList returns the in-memory deny list that the auth server
+// and the gateway of one 'gatehouse serve' share, made at first use: a
+// revocation recorded by the auth server is refused by the gateway at
+// once, without Redis. With Redis, entries of other processes reach it
+// through the auth server's subscription too.
+func (e *env) processDenyList() *revocation.List {
+	if e.deny == nil {
+		l, err := revocation.NewMemory()
+		if err != nil {
+			panic("revocation.NewMemory without options failed: " + err.Error()) // cannot happen
+		}
+		e.deny = l
+	}
+	return e.deny
 }
 
 // gatewayOptions adds the shared Redis client and deny list to o.
 func (s *sharedState) gatewayOptions(o gateway.Options) gateway.Options {
-	if s != nil {
-		o.Redis, o.Revoker = s.client, s.revocations
+	if s == nil {
+		return o
+	}
+	o.Redis, o.Revoker = s.client, s.revocations
+	if s.local != nil && s.local != s.revocations {
+		o.Revoker = eitherList{local: s.local, shared: s.revocations}
 	}
 	return o
+}
+
+// eitherList revokes what either deny list revokes: the process's own
+// (where an auth server of the process without Redis keeps its
+// revocations) and the one shared through Redis.
+type eitherList struct{ local, shared *revocation.List }
+
+// Revoked implements token.Revoker: the local list first (it never fails),
+// then the shared one, with its failure policy.
+func (l eitherList) Revoked(ctx context.Context, c *token.Claims) (bool, error) {
+	if r, err := l.local.Revoked(ctx, c); err == nil && r {
+		return true, nil
+	}
+	return l.shared.Revoked(ctx, c)
 }
 
 // quietRedisLog discards go-redis's own log lines (main sets it).
