@@ -199,13 +199,15 @@ func TestAdminRefusals(t *testing.T) {
 		args        []string
 		want        string
 	}{
-		{"duplicate user", "pw\n", []string{"user", "add", "alice", "--email", "a@b.test", "--password-stdin", "--data", data}, `user "alice" already exists`},
+		{"duplicate user", "pw-0123456789\n", []string{"user", "add", "alice", "--email", "a@b.test", "--password-stdin", "--data", data}, `user "alice" already exists`},
 		{"duplicate client", "", []string{"client", "add", "svc", "--grants", "client_credentials", "--data", data}, `client "svc" already exists`},
 		{"user add without email", "", []string{"user", "add", "carol", "--data", data}, `required flag(s) "email" not set`},
 		{"user add bad email", "", []string{"user", "add", "carol", "--email", "carol", "--data", data}, "not an e-mail address"},
 		{"user add two names", "", []string{"user", "add", "carol", "dave", "--email", "c@d.test", "--data", data}, "takes one USERNAME, got 2"},
 		{"user add empty stdin", "", []string{"user", "add", "carol", "--email", "c@d.test", "--password-stdin", "--data", data}, "no password on stdin"},
 		{"user add two lines", "a\nb\n", []string{"user", "add", "carol", "--email", "c@d.test", "--password-stdin", "--data", data}, "more than one line"},
+		{"user add short password", "k7#Qz!p\n", []string{"user", "add", "carol", "--email", "c@d.test", "--password-stdin", "--data", data}, "the password is shorter than 8 characters: choose a longer one"},
+		{"user add common password", "Password1\n", []string{"user", "add", "carol", "--email", "c@d.test", "--password-stdin", "--data", data}, "the password is one of the 10,000 most common passwords"},
 		{"user add space in name", "", []string{"user", "add", "ca rol", "--email", "c@d.test", "--data", data}, "without spaces"},
 		{"user add unknown flag", "", []string{"user", "add", "carol", "--email", "c@d.test", "--password", "x", "--data", data}, "unknown flag: --password"},
 		{"user add unknown org", "", []string{"user", "add", "carol", "--email", "c@d.test", "--org", "globex", "--data", data}, `organization "globex" is not in the store; known: acme`},

@@ -38,6 +38,11 @@ func seedOf(path string, a *config.AuthServer) (*seed, error) {
 			if err != nil {
 				return nil, at(u.Line, "user %q: %v", u.Username, err)
 			}
+			// The password policy (identity/password_policy.go); a
+			// password_hash is not checked.
+			if err := identity.CheckPassword(pw); err != nil {
+				return nil, at(u.Line, "user %q: %s", u.Username, strings.TrimPrefix(err.Error(), "identity: "))
+			}
 			if hash, err = identity.HashPassword(pw); err != nil {
 				return nil, at(u.Line, "user %q: %s", u.Username, strings.TrimPrefix(err.Error(), "identity: "))
 			}

@@ -40,3 +40,43 @@ func TestServeRefusesBadClientKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestServeRefusesWeakUserPasswords: a user's password from the
+// configuration (password, password_env, password_file) follows the
+// password policy before anything is written; a password_hash is not
+// checked.
+func TestServeRefusesWeakUserPasswords(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	pwFile := filepath.Join(dir, "short.password")
+	if err := os.WriteFile(pwFile, []byte("k7#Qz!p\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GH_TEST_COMMON_PASSWORD", "Qwertyuiop")
+	user := func(pw string) string {
+		return "authserver:\n  issuer: http://127.0.0.1:9000\n  data: " + data + "\n  users:\n    - username: alice\n      email: alice@acme.test\n" + pw
+	}
+	for _, tt := range []struct {
+		name, file, want string
+	}{
+		{"short password", user("      password: abc\n"), `user "alice": the password is shorter than 8 characters: choose a longer one`},
+		{"short password_file", user("      password_file: " + pwFile + "\n"), `user "alice": the password is shorter than 8 characters`},
+		{"common password", user("      password: password1\n"), `user "alice": the password is one of the 10,000 most common passwords (compared without regard to case)`},
+		{"common password_env", user("      password_env: GH_TEST_COMMON_PASSWORD\n"), `user "alice": the password is one of the 10,000 most common passwords`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_")+".yaml")
+			if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := gh(t, "", "serve", "--config", path)
+			if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) || !strings.Contains(r.stderr, path+":") {
+				t.Fatalf("exit %d, stderr %q; want 2 and %s:LINE: %q", r.code, r.stderr, path, tt.want)
+			}
+			assertOneLine(t, r.stderr)
+			if _, err := os.Stat(data); err == nil {
+				t.Errorf("the refused configuration created the store %s", data)
+			}
+		})
+	}
+}

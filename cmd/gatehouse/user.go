@@ -48,8 +48,10 @@ func newUserAddCmd(e *env) *cobra.Command {
 		Short: "Add a user",
 		Long: `Add a user to the store (created when missing). The password is read from
 stdin with --password-stdin (one line; never from the command line, where
-other users of the machine could read it). Without --password-stdin a random
-password is generated and printed once. Only its argon2id hash is stored.
+other users of the machine could read it): at least 8 characters and none of
+the 10,000 most common passwords, compared without regard to case. Without
+--password-stdin a random password is generated and printed once. Only its
+argon2id hash is stored.
 
 --org must name an organization of the store when the store has any (they
 come from the organizations of gatehouse.yaml). Roles, groups, org and email
@@ -71,6 +73,9 @@ go into the user's access tokens.`,
 				var err error
 				if password, err = readPassword(e, cmd); err != nil {
 					return err
+				}
+				if err := identity.CheckPassword(password); err != nil {
+					return usagef("%s: %s", path, strings.TrimPrefix(err.Error(), "identity: "))
 				}
 			} else {
 				password, generated = identity.NewSecret(), true
