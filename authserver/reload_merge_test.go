@@ -114,7 +114,7 @@ func TestSharedDenyList(t *testing.T) {
 	// it on the list, and the server refuses the client's tokens.
 	svc := clientToken(t, e)
 	now := time.Now()
-	if err := e.store.AddRevocation(ctx, identity.Revocation{Kind: identity.RevokeClient, Value: "svc", IssuedBefore: now, Until: now.Add(time.Hour), CreatedAt: now}); err != nil {
+	if err := e.store.AddRevocation(ctx, identity.Revocation{Kind: identity.RevokeClient, Value: "svc", IssuedBefore: now, Until: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if !introspect(t, e, svc) {

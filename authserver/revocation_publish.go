@@ -30,10 +30,8 @@ type revocationSubscriber interface {
 // applied here but not published.
 var errNotPublished = errors.New("authserver: revocation stored but not published")
 
-// entryOf converts a stored revocation to a deny-list entry.
-func entryOf(r identity.Revocation) revocation.Entry {
-	return revocation.Entry{Kind: revocation.Kind(r.Kind), Value: r.Value, IssuedBefore: r.IssuedBefore, Until: r.Until}
-}
+// entryOf is a stored revocation as a deny-list entry: the same type.
+func entryOf(r identity.Revocation) revocation.Entry { return r }
 
 // publish hands r to Config.Revocations, if any.
 func (s *Server) publish(ctx context.Context, r identity.Revocation) error {

@@ -435,7 +435,6 @@ func (s *Server) DenyList() *revocation.List { return s.deny }
 // Config.Revocations; an error after the store succeeded says that the
 // publishing failed.
 func (s *Server) addRevocation(ctx context.Context, r identity.Revocation) error {
-	r.CreatedAt = s.now()
 	if err := s.store.AddRevocation(ctx, r); err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ package identity
 import (
 	"errors"
 	"fmt"
+	"github.com/gatehousehq/gatehouse/revocation"
 	"net/url"
 	"strings"
 	"time"
@@ -153,36 +154,29 @@ type RefreshToken struct {
 	UsedAt time.Time
 }
 
-// RevocationKind says what a revocation matches.
-type RevocationKind string
+// RevocationKind says what a revocation matches: the kinds of package
+// revocation, whose deny-list entries are what the store keeps.
+type RevocationKind = revocation.Kind
 
 // Revocation kinds.
 const (
 	// RevokeToken matches one access token by jti.
-	RevokeToken RevocationKind = "jti"
+	RevokeToken = revocation.Token
 	// RevokeSubject matches every token of a subject issued before the
 	// revocation (logout everywhere, disabled account).
-	RevokeSubject RevocationKind = "sub"
+	RevokeSubject = revocation.Subject
 	// RevokeClient matches every token of a client issued before the
 	// revocation (compromised client).
-	RevokeClient RevocationKind = "client"
+	RevokeClient = revocation.Client
 	// RevokeSession matches every token issued in one login session (its
 	// sid claim), whenever it was issued: RP-initiated logout.
-	RevokeSession RevocationKind = "sid"
+	RevokeSession = revocation.Session
 )
 
-// Revocation is an entry of the deny list.
-type Revocation struct {
-	Kind  RevocationKind
-	Value string
-	// IssuedBefore: tokens issued before it are revoked (for sub and client;
-	// jti and sid entries ignore it).
-	IssuedBefore time.Time
-	// Until is when the entry may be dropped: the revoked token's exp, or
-	// now + the longest token lifetime.
-	Until     time.Time
-	CreatedAt time.Time
-}
+// Revocation is an entry of the deny list, as the store keeps it: one type
+// with the entries that guards and gateways check (the store also records
+// when it was first added, for audits).
+type Revocation = revocation.Entry
 
 // SigningKey is a stored signing key of the auth server.
 type SigningKey struct {

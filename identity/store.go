@@ -96,7 +96,9 @@ type RefreshTokens interface {
 
 // Revocations stores the deny list of access tokens.
 type Revocations interface {
-	// AddRevocation stores r, setting a zero CreatedAt to the current time.
+	// AddRevocation stores r (merged with an entry of the same kind and
+	// value into the later IssuedBefore and Until), recording when it was
+	// first added.
 	// An entry of the same Kind and Value is merged into one, which keeps
 	// the later IssuedBefore and the later Until.
 	AddRevocation(ctx context.Context, r Revocation) error

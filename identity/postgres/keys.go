@@ -16,7 +16,7 @@ func (s *Store) AddRevocation(ctx context.Context, r identity.Revocation) error 
 		ON CONFLICT (kind, value) DO UPDATE SET
 			issued_before = GREATEST(revocations.issued_before, EXCLUDED.issued_before),
 			until_at = GREATEST(revocations.until_at, EXCLUDED.until_at)`,
-		string(r.Kind), r.Value, ts(r.IssuedBefore), ts(r.Until), stamp(r.CreatedAt))
+		string(r.Kind), r.Value, ts(r.IssuedBefore), ts(r.Until), stamp(time.Time{}))
 	if err != nil {
 		return wrap("add revocation", err)
 	}
@@ -25,15 +25,15 @@ func (s *Store) AddRevocation(ctx context.Context, r identity.Revocation) error 
 
 // ListRevocations implements [identity.Revocations].
 func (s *Store) ListRevocations(ctx context.Context, now time.Time) ([]identity.Revocation, error) {
-	rows, err := s.pool.Query(ctx, `SELECT kind, value, issued_before, until_at, created_at FROM revocations
-		WHERE until_at > $1 ORDER BY created_at, kind COLLATE "C", value COLLATE "C"`, trunc(now))
+	rows, err := s.pool.Query(ctx, `SELECT kind, value, issued_before, until_at FROM revocations
+		WHERE until_at > $1 ORDER BY kind COLLATE "C", value COLLATE "C"`, trunc(now))
 	if err != nil {
 		return nil, wrap("list revocations", err)
 	}
 	list, err := collect(rows, func(row pgx.Row) (identity.Revocation, error) {
 		var r identity.Revocation
 		var kind string
-		err := row.Scan(&kind, &r.Value, timeField{&r.IssuedBefore}, timeField{&r.Until}, timeField{&r.CreatedAt})
+		err := row.Scan(&kind, &r.Value, timeField{&r.IssuedBefore}, timeField{&r.Until})
 		r.Kind = identity.RevocationKind(kind)
 		return r, err
 	})

@@ -15,7 +15,7 @@ func (s *Store) AddRevocation(ctx context.Context, r identity.Revocation) error 
 		ON CONFLICT (kind, value) DO UPDATE SET
 			issued_before = max(issued_before, excluded.issued_before),
 			until_at = max(until_at, excluded.until_at)`,
-		string(r.Kind), r.Value, ms(r.IssuedBefore), ms(r.Until), ms(stamp(r.CreatedAt)))
+		string(r.Kind), r.Value, ms(r.IssuedBefore), ms(r.Until), ms(stamp(time.Time{})))
 	if err != nil {
 		return wrap("add revocation", err)
 	}
@@ -24,14 +24,14 @@ func (s *Store) AddRevocation(ctx context.Context, r identity.Revocation) error 
 
 // ListRevocations implements [identity.Revocations].
 func (s *Store) ListRevocations(ctx context.Context, now time.Time) ([]identity.Revocation, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT kind, value, issued_before, until_at, created_at FROM revocations
-		WHERE until_at > ? ORDER BY created_at, kind, value`, ms(now))
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, value, issued_before, until_at FROM revocations
+		WHERE until_at > ? ORDER BY kind, value`, ms(now))
 	if err != nil {
 		return nil, wrap("list revocations", err)
 	}
 	list, err := collect(rows, func(row scanner) (identity.Revocation, error) {
 		var r identity.Revocation
-		return r, row.Scan(&r.Kind, &r.Value, timeField{&r.IssuedBefore}, timeField{&r.Until}, timeField{&r.CreatedAt})
+		return r, row.Scan(&r.Kind, &r.Value, timeField{&r.IssuedBefore}, timeField{&r.Until})
 	})
 	if err != nil {
 		return nil, wrap("list revocations", err)
