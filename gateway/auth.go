@@ -21,6 +21,7 @@ type issuerVerifier struct {
 	issuer    string
 	audiences []string
 	verifiers []*token.Verifier // by audience
+	remote    *keys.Remote      // the key source, when fetched (readiness.go)
 }
 
 // buildVerifiers makes the key sources and verifiers of every issuer.
@@ -34,6 +35,7 @@ func (g *Gateway) buildVerifiers(ctx context.Context, cfg *Config) (map[string]*
 			line = is.node.Line
 		}
 		var src keys.Source
+		var remote *keys.Remote
 		ropts := []keys.RemoteOption{keys.WithHTTPClient(g.client), keys.WithLogger(g.log)}
 		switch {
 		case is.JWKSFile != "":
@@ -51,17 +53,17 @@ func (g *Gateway) buildVerifiers(ctx context.Context, cfg *Config) (map[string]*
 			}
 			src = s
 		case is.JWKSURL != "":
-			r, err := keys.NewRemote(is.JWKSURL, ropts...)
+			r, err := g.remote(ctx, is, ropts)
 			if err != nil {
 				return nil, cfg.errAt(line, key+".jwks_url", "%v", err)
 			}
-			src = r
+			src, remote = r, r
 		default:
-			r, err := keys.NewRemoteFromIssuer(ctx, is.Issuer, ropts...)
+			r, err := g.remote(ctx, is, ropts)
 			if err != nil {
 				return nil, cfg.errAt(line, key+".issuer", "discovery failed: %v", err)
 			}
-			src = r
+			src, remote = r, r
 		}
 		var vopts []token.VerifierOption
 		if len(is.Algorithms) > 0 {
@@ -81,7 +83,7 @@ func (g *Gateway) buildVerifiers(ctx context.Context, cfg *Config) (map[string]*
 		if g.opts.Revoker != nil {
 			vopts = append(vopts, token.WithRevoker(g.opts.Revoker))
 		}
-		iv := &issuerVerifier{name: is.Name, issuer: is.Issuer, audiences: is.Audiences}
+		iv := &issuerVerifier{name: is.Name, issuer: is.Issuer, audiences: is.Audiences, remote: remote}
 		for _, aud := range is.Audiences {
 			v, err := token.NewVerifier(src, is.Issuer, aud, vopts...)
 			if err != nil {
@@ -127,7 +129,7 @@ func (g *Gateway) buildAuth(st *state, rc *Route, verifiers map[string]*issuerVe
 			if err != nil {
 				return nil, err
 			}
-			a.candidates = append(a.candidates, candidate{issuer: iv.issuer, audience: iv.audiences[j], handler: gd.Require(rule, next)})
+			a.candidates = append(a.candidates, candidate{issuer: iv.issuer, audience: iv.audiences[j], handler: iv.requireKeys(gd.Require(rule, next))})
 		}
 	}
 	return a, nil

@@ -80,8 +80,10 @@ func (g *Gateway) redisStats() (failures uint64, failing bool) {
 }
 
 // AdminHandler returns the admin endpoints: /metrics (Prometheus), /healthz
-// (the process is up) and /readyz (a configuration is loaded and the
-// gateway is not closed). Serve it on a listener of its own.
+// (the process is up) and /readyz (a configuration is loaded, the gateway
+// is not closed and every issuer with a JWKS URL or discovery has
+// delivered keys; a 503 says what is missing). Serve it on a listener of
+// its own.
 func (g *Gateway) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	if g.gatherer != nil {
@@ -93,9 +95,9 @@ func (g *Gateway) AdminHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if g.closed.Load() || g.state.Load() == nil {
+		if why := g.notReady(); why != "" { // readiness.go
 			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte("not ready\n"))
+			w.Write([]byte("not ready: " + why + "\n"))
 			return
 		}
 		w.Write([]byte("ready\n"))

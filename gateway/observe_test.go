@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -143,8 +144,13 @@ routes:
 	}
 
 	// A configuration that cannot be built is refused; the old one stays.
+	// (An issuer that answers no discovery document is wrong; one that
+	// does not answer at all may be down, and is fetched later.)
+	noDiscovery := httptest.NewServer(http.NotFoundHandler())
+	defer noDiscovery.Close()
+	vars["X"] = noDiscovery.URL
 	bad := mustParse(t, `
-issuers: [{name: x, issuer: "http://127.0.0.1:1", audiences: [gw]}]
+issuers: [{name: x, issuer: "{{X}}", audiences: [gw]}]
 routes:
   - {name: r, path: /, upstreams: ["{{A}}"], auth: jwt}
 `, vars)

@@ -42,6 +42,8 @@ type state struct {
 	// forwarded: the client address is read from Forwarded, not
 	// X-Forwarded-For (client_ip_header).
 	forwarded bool
+	// issuerKeys are the remote key sources, which /readyz checks.
+	issuerKeys []issuerKeys
 }
 
 // build turns cfg into a state; old, when not nil, lends it the limiters
@@ -81,6 +83,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, old *state) (*state, e
 	}
 	hctx, cancel := context.WithCancel(context.Background())
 	st.cancel = cancel
+	st.issuerKeys = g.fetchKeys(ctx, hctx, cfg, verifiers) // readiness.go
 	for i := range cfg.Routes {
 		rt, err := g.buildRoute(st, old, &cfg.Routes[i], i, verifiers)
 		if err != nil {
