@@ -2,6 +2,9 @@ package authserver_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -159,4 +162,60 @@ func TestReloadRepublishesToARedisThatLostItsData(t *testing.T) {
 	if !listRevokes(t, newList("republish-late-"+prefix), c) {
 		t.Fatal("a process started after Redis lost its data does not get the stored revocation")
 	}
+}
+
+// A revocation made while the auth server could not reach Redis (the
+// endpoint answers 503, the entry is stored) is published as soon as the
+// auth server's subscription resyncs after Redis returns, empty: a
+// service on the same Redis refuses the token right after, without
+// waiting for the auth server's next reload (an hour here).
+func TestRevocationStoredDuringARedisOutageIsPublishedWhenRedisReturns(t *testing.T) {
+	t.Parallel()
+	prefix := redistest.Prefix(t)
+	proxy := redistest.NewProxy(t)
+	authList, err := revocation.NewRedis(redistest.ClientVia(t, "outage-auth-"+prefix, proxy.Addr()), revocation.WithPrefix(prefix),
+		revocation.WithTimeout(300*time.Millisecond), revocation.WithHealthCheck(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { authList.Close() })
+	service, err := revocation.NewRedis(redistest.Client(t, "outage-service-"+prefix), revocation.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { service.Close() })
+	ctx := context.Background()
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := errors.Join(authList.WaitSynced(wctx), service.WaitSynced(wctx)); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(c *authserver.Config) { c.Revocations = authList; c.KeyReload = time.Hour })
+	tok := aliceToken(t, e)
+	c := claimsOf(t, e, tok.AccessToken)
+
+	proxy.Cut() // the auth server loses Redis
+	if status, _ := post(t, e, "/oauth2/revoke", url.Values{"token": {tok.AccessToken}}, "cli", cliSecret); status != http.StatusServiceUnavailable {
+		t.Fatalf("revoke while Redis is unreachable: %d, want 503", status)
+	}
+	if introspect(t, e, tok.AccessToken) {
+		t.Fatal("the auth server itself still accepts the token it stored as revoked")
+	}
+	// Redis comes back without its data.
+	admin := redistest.Client(t, "outage-admin-"+prefix)
+	for _, pattern := range []string{prefix + "*", "{" + prefix + "*"} {
+		keys, err := admin.Keys(ctx, pattern).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			admin.Del(ctx, k)
+		}
+	}
+	if listRevokes(t, service, c) {
+		t.Fatal("the service knew of the revocation before Redis returned")
+	}
+	proxy.Restore()
+	took := redistest.Eventually(t, 10*time.Second, "the service refuses the token after Redis returned", func() bool { return listRevokes(t, service, c) })
+	t.Logf("refused by the service %s after Redis returned (no reload of the auth server)", took)
 }

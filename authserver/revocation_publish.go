@@ -70,7 +70,36 @@ func (s *Server) startPublishing(ctx context.Context) {
 	if sub, ok := p.(revocationSubscriber); ok {
 		sub.OnRevoke(s.applyEntry)
 	}
+	if rn, ok := p.(resyncNotifier); ok {
+		// Redis came back (perhaps empty): publish what was stored while it
+		// was away now, not at the next reload, so that the services that
+		// resynced from it refuse those tokens again within moments.
+		rn.OnResync(func() {
+			go func() {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), republishTimeout)
+				defer cancel()
+				if w, ok := p.(syncWaiter); ok {
+					if w.WaitSynced(rctx) != nil {
+						return
+					}
+				}
+				s.maybeRepublish(rctx)
+			}()
+		})
+	}
 	s.republishStored(ctx)
+}
+
+// resyncNotifier is the optional ability of a publisher to report that it
+// reloaded from Redis after a loss (see revocation.List.OnResync).
+type resyncNotifier interface {
+	OnResync(f func()) (remove func())
+}
+
+// syncWaiter is the optional ability of a publisher to wait until it is
+// synced (revocation.List.WaitSynced).
+type syncWaiter interface {
+	WaitSynced(ctx context.Context) error
 }
 
 // republishStored re-adds the stored, unexpired revocations to

@@ -49,8 +49,9 @@ type List struct {
 	// remote is nil for a memory list.
 	remote *remote
 
-	hookMu sync.Mutex
-	hooks  []*hook
+	hookMu      sync.Mutex
+	hooks       []*hook
+	resyncHooks []*resyncHook
 
 	unavailable, stale atomic.Uint64
 
@@ -60,6 +61,8 @@ type List struct {
 }
 
 type hook struct{ f func(Entry) }
+
+type resyncHook struct{ f func() }
 
 var _ token.Revoker = (*List)(nil)
 
@@ -172,6 +175,36 @@ func (l *List) apply(now time.Time, entries ...Entry) {
 		for _, h := range hooks {
 			h.f(e)
 		}
+	}
+}
+
+// OnResync registers f to be called after every resync of a Redis list:
+// at start and whenever the subscription was lost and made again (Redis
+// restarted, perhaps without its data, or the network came back), once
+// the list has been reloaded from Redis. An auth server uses it to publish
+// the revocations it stored while Redis was away at once. f runs on the
+// subscription's goroutine and must return quickly (start a goroutine for
+// I/O); it may not call Add itself. A memory list never resyncs. The
+// returned function unregisters f.
+func (l *List) OnResync(f func()) (remove func()) {
+	h := &resyncHook{f: f}
+	l.hookMu.Lock()
+	l.resyncHooks = append(slices.Clip(l.resyncHooks), h)
+	l.hookMu.Unlock()
+	return func() {
+		l.hookMu.Lock()
+		l.resyncHooks = slices.DeleteFunc(slices.Clone(l.resyncHooks), func(x *resyncHook) bool { return x == h })
+		l.hookMu.Unlock()
+	}
+}
+
+// resynced runs the resync hooks.
+func (l *List) resynced() {
+	l.hookMu.Lock()
+	hooks := l.resyncHooks
+	l.hookMu.Unlock()
+	for _, h := range hooks {
+		h.f()
 	}
 }
 

@@ -166,5 +166,6 @@ func (r *remote) resync(ctx context.Context, l *List) error {
 	// Entries are only ever added (and expire), so merging the snapshot
 	// into what this process knows loses nothing, even if Redis lost data.
 	l.apply(now, entries...)
+	l.resynced()
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,6 +142,15 @@ func TestRedisResyncAfterSubscriptionKilled(t *testing.T) {
 	prefix := redistest.Prefix(t)
 	admin := redistest.Client(t, "rev-admin")
 	b := newRedisList(t, redistest.Client(t, "rev-b"), prefix)
+	// OnResync runs after each resync, once the entries from Redis are in.
+	var resyncs atomic.Int32
+	var sawMissed atomic.Bool
+	b.OnResync(func() {
+		resyncs.Add(1)
+		if r, _ := b.Revoked(context.Background(), claims("missed", "x", "", time.Now())); r {
+			sawMissed.Store(true)
+		}
+	})
 	id := redistest.PubSubID(t, admin, "rev-b")
 	if id == "" {
 		t.Fatal("no subscription connection of rev-b")
@@ -177,6 +187,9 @@ func TestRedisResyncAfterSubscriptionKilled(t *testing.T) {
 	t.Logf("b revoked the missed entry after %s", took)
 	if s := b.Stats(); s.Resyncs < 2 || s.Losses < 1 {
 		t.Fatalf("stats %+v: want a loss and a second sync", s)
+	}
+	if resyncs.Load() < 1 || !sawMissed.Load() {
+		t.Fatalf("OnResync ran %d times, saw the resynced entry: %v", resyncs.Load(), sawMissed.Load())
 	}
 }
 
