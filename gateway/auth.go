@@ -30,10 +30,7 @@ func (g *Gateway) buildVerifiers(ctx context.Context, cfg *Config) (map[string]*
 	out := map[string]*issuerVerifier{}
 	for i, is := range cfg.Issuers {
 		key := fmt.Sprintf("issuers[%d]", i)
-		line := 0
-		if is.node != nil {
-			line = is.node.Line
-		}
+		line := cfg.Line(key)
 		var src keys.Source
 		var remote *keys.Remote
 		ropts := []keys.RemoteOption{keys.WithHTTPClient(g.client), keys.WithLogger(g.log)}

@@ -1,13 +1,11 @@
 package gateway
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/gatehousehq/gatehouse/internal/strictyaml"
 	"github.com/gatehousehq/gatehouse/ratelimit"
 )
 
@@ -74,8 +73,8 @@ type Config struct {
 	// Routes, most specific match first.
 	Routes []Route `yaml:"routes"`
 
-	path string
-	node *yaml.Node
+	path  string
+	lines strictyaml.Lines
 }
 
 // TLSConfig names the certificate and key files of the listener.
@@ -157,8 +156,6 @@ type Issuer struct {
 	Algorithms []string `yaml:"algorithms"`
 	// Leeway on exp, nbf and iat (default 30s).
 	Leeway time.Duration `yaml:"leeway"`
-
-	node *yaml.Node
 }
 
 // IPList is an allow and a deny list of addresses and CIDR prefixes.
@@ -200,8 +197,6 @@ type Route struct {
 	IP            *IPList           `yaml:"ip"`
 	CORS          *CORS             `yaml:"cors"`
 	MaxBodyBytes  int64             `yaml:"max_body_bytes"`
-
-	node *yaml.Node
 }
 
 // HealthCheck is an active health check: GET path on every upstream each
@@ -252,26 +247,6 @@ type CORS struct {
 	MaxAge           time.Duration `yaml:"max_age"`
 }
 
-// UnmarshalYAML keeps the node for line numbers.
-func (r *Route) UnmarshalYAML(n *yaml.Node) error {
-	type plain Route
-	if err := n.Decode((*plain)(r)); err != nil {
-		return err
-	}
-	r.node = n
-	return nil
-}
-
-// UnmarshalYAML keeps the node for line numbers.
-func (i *Issuer) UnmarshalYAML(n *yaml.Node) error {
-	type plain Issuer
-	if err := n.Decode((*plain)(i)); err != nil {
-		return err
-	}
-	i.node = n
-	return nil
-}
-
 // ConfigError is a bad configuration: the file, the line (0 when unknown),
 // the key path ("routes[2].cors") and the reason.
 type ConfigError struct {
@@ -295,128 +270,60 @@ func (e *ConfigError) Error() string {
 
 // ParseConfig decodes and validates a gateway section given as YAML bytes
 // (the mapping under `gateway:`; a document whose only key is gateway is
-// accepted too). Errors name the line and the reason
+// accepted too). Errors name the line, the key and the reason
 // ("gateway.yaml:12: routes[2].cors: ...").
 func ParseConfig(path string, data []byte) (*Config, error) {
 	if len(data) > MaxConfigBytes {
 		return nil, &ConfigError{Path: path, Reason: fmt.Sprintf("larger than %d bytes", MaxConfigBytes)}
 	}
-	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
-		return nil, yamlError(path, err)
+	n, err := strictyaml.ParseDocument(path, data)
+	if err != nil {
+		return nil, configError(err)
 	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+	if n == nil {
 		return nil, &ConfigError{Path: path, Reason: "empty gateway section"}
 	}
-	n := doc.Content[0]
 	if n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[0].Value == "gateway" {
 		n = n.Content[1]
 	}
 	return DecodeConfig(path, n)
 }
 
-// DecodeConfig decodes and validates the gateway section from the yaml.Node
-// that internal/config keeps raw (config.File.Gateway).
+// DecodeConfig decodes and validates the gateway section from its
+// yaml.Node (internal/config passes the node of the file's gateway key).
+// Unknown keys, values of the wrong type and invalid values are
+// *ConfigError with the line and the key path within the section.
 func DecodeConfig(path string, node *yaml.Node) (*Config, error) {
 	if node == nil || node.Kind != yaml.MappingNode {
 		line := 0
 		if node != nil {
 			line = node.Line
 		}
-		return nil, &ConfigError{Path: path, Line: line, Key: "gateway", Reason: "must be a mapping of keys (listen, routes, ...)"}
-	}
-	if err := strictKeys(node, reflect.TypeOf(Config{}), ""); err != nil {
-		err.Path = path
-		return nil, err
+		return nil, &ConfigError{Path: path, Line: line, Key: "gateway", Reason: "must be a section of keys (listen, issuers, routes, ...), indented below gateway:"}
 	}
 	c := new(Config)
-	if err := node.Decode(c); err != nil {
-		return nil, yamlError(path, err)
+	lines := strictyaml.Lines{}
+	if err := strictyaml.Decode(path, node, "", c, lines); err != nil {
+		return nil, configError(err)
 	}
-	c.path, c.node = path, node
+	c.path, c.lines = path, lines
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-var lineRE = regexp.MustCompile(`line (\d+): `)
+// Line returns the line of a key path of the section ("routes[1].cors")
+// in the file the Config was decoded from, or 0.
+func (c *Config) Line(key string) int { return c.lines.Of(key) }
 
-// yamlError turns a yaml.v3 error into "path:line: reason".
-func yamlError(path string, err error) error {
-	var te *yaml.TypeError
-	msg := err.Error()
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
+// configError turns a strictyaml error into a *ConfigError.
+func configError(err error) error {
+	var se *strictyaml.Error
+	if errors.As(err, &se) {
+		return &ConfigError{Path: se.Path, Line: se.Line, Key: se.Key, Reason: se.Reason}
 	}
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	if m := lineRE.FindStringSubmatchIndex(msg); m != nil {
-		line := 0
-		fmt.Sscan(msg[m[2]:m[3]], &line)
-		return &ConfigError{Path: path, Line: line, Reason: msg[:m[0]] + msg[m[1]:]}
-	}
-	return &ConfigError{Path: path, Reason: msg}
-}
-
-// strictKeys refuses keys that no field of t names, recursively.
-func strictKeys(n *yaml.Node, t reflect.Type, key string) *ConfigError {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch {
-	case t.Kind() == reflect.Struct && t != reflect.TypeOf(time.Duration(0)) && n.Kind == yaml.MappingNode:
-		fields := map[string]reflect.Type{}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if name != "" && name != "-" {
-				fields[name] = f.Type
-			}
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			ft, ok := fields[k.Value]
-			sub := join(key, k.Value)
-			if !ok {
-				known := make([]string, 0, len(fields))
-				for name := range fields {
-					known = append(known, name)
-				}
-				slices.Sort(known)
-				return &ConfigError{Line: k.Line, Key: sub, Reason: "unknown key; known keys: " + strings.Join(known, ", ")}
-			}
-			if err := strictKeys(n.Content[i+1], ft, sub); err != nil {
-				return err
-			}
-		}
-	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
-		for i, c := range n.Content {
-			if err := strictKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", key, i)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func join(key, sub string) string {
-	if key == "" {
-		return sub
-	}
-	return key + "." + sub
-}
-
-// lineOf returns the line of key in mapping n, or n's line.
-func lineOf(n *yaml.Node, key string) int {
-	if n == nil {
-		return 0
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i].Line
-		}
-	}
-	return n.Line
+	return err
 }
 
 // ResolveEnv fills the values that the file names by environment variable
@@ -432,7 +339,7 @@ func (c *Config) ResolveEnv(lookup func(string) (string, bool)) error {
 		return v, nil
 	}
 	if name := c.RateLimit.RedisURLEnv; name != "" {
-		v, err := get(c.lineKey(c.node, "ratelimit"), "ratelimit.redis_url_env", name)
+		v, err := get(c.Line("ratelimit.redis_url_env"), "ratelimit.redis_url_env", name)
 		if err != nil {
 			return err
 		}
@@ -441,7 +348,8 @@ func (c *Config) ResolveEnv(lookup func(string) (string, bool)) error {
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		if r.Exchange != nil && r.Exchange.SecretEnv != "" {
-			v, err := get(lineOf(r.node, "exchange"), fmt.Sprintf("routes[%d].exchange.secret_env", i), r.Exchange.SecretEnv)
+			key := fmt.Sprintf("routes[%d].exchange.secret_env", i)
+			v, err := get(c.Line(key), key, r.Exchange.SecretEnv)
 			if err != nil {
 				return err
 			}
@@ -450,8 +358,6 @@ func (c *Config) ResolveEnv(lookup func(string) (string, bool)) error {
 	}
 	return nil
 }
-
-func (c *Config) lineKey(n *yaml.Node, key string) int { return lineOf(n, key) }
 
 func (c *Config) errAt(line int, key, format string, args ...any) *ConfigError {
 	path := c.path
@@ -466,10 +372,11 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,48}$`)
 // Validate reports the first thing wrong with c as a *ConfigError. New
 // calls it; ParseConfig and DecodeConfig too.
 func (c *Config) Validate() error {
-	top := func(key string) int { return lineOf(c.node, key) }
+	top := c.Line
 	for i, p := range c.TrustedProxies {
 		if _, err := parsePrefix(p); err != nil {
-			return c.errAt(top("trusted_proxies"), fmt.Sprintf("trusted_proxies[%d]", i), "%v", err)
+			key := fmt.Sprintf("trusted_proxies[%d]", i)
+			return c.errAt(top(key), key, "%v", err)
 		}
 	}
 	switch strings.ToLower(c.ClientIPHeader) {
@@ -517,10 +424,7 @@ func (c *Config) Validate() error {
 	issuers := map[string]bool{}
 	for i, is := range c.Issuers {
 		key := fmt.Sprintf("issuers[%d]", i)
-		line := top("issuers")
-		if is.node != nil {
-			line = is.node.Line
-		}
+		line := top(key)
 		if !nameRE.MatchString(is.Name) {
 			return c.errAt(line, key+".name", "%q: 1 to 48 letters, digits, '.', '_' or '-'", is.Name)
 		}
@@ -578,7 +482,7 @@ func (c *Config) validateRoute(i int, issuers, names map[string]bool) error {
 	r := &c.Routes[i]
 	key := fmt.Sprintf("routes[%d]", i)
 	at := func(k string, format string, args ...any) error {
-		return c.errAt(lineOf(r.node, k), join(key, k), format, args...)
+		return c.errAt(c.Line(strictyaml.Join(key, k)), strictyaml.Join(key, k), format, args...)
 	}
 	if !nameRE.MatchString(r.Name) {
 		return at("name", "%q: 1 to 48 letters, digits, '.', '_' or '-'", r.Name)

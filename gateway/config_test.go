@@ -13,10 +13,13 @@ func TestParseConfigErrors(t *testing.T) {
 	tests := []struct {
 		name, yml, want string
 	}{
-		{"unknown key", "listen: x\nroutez: []\n", "gateway.yaml:2: routez: unknown key"},
+		{"unknown key", "listen: x\nroutez: []\n", `gateway.yaml:2: routez: unknown key (did you mean "routes"?); valid keys: access_log, admin_listen,`},
 		{"unknown nested key", "routes:\n  - name: r\n    path: /\n    upstreams: [\"http://x\"]\n    auth: none\n    cors: {origins: [x]}\n", "gateway.yaml:6: routes[0].cors.origins: unknown key"},
 		{"no routes", "listen: x\n", "routes: at least one route is required"},
-		{"bad type", "limits: {max_body_bytes: lots}\n" + "routes:\n" + route, "gateway.yaml:1: cannot unmarshal"},
+		{"bad type", "limits: {max_body_bytes: lots}\n" + "routes:\n" + route, `gateway.yaml:1: limits.max_body_bytes: "lots" is not a whole number: write digits only, such as max_body_bytes: 1048576`},
+		{"bad duration", "limits: {upstream_timeout: 30}\n" + "routes:\n" + route, "gateway.yaml:1: limits.upstream_timeout: 30 is not a duration: write 30s"},
+		{"key twice", "listen: a\nlisten: b\nroutes:\n" + route, "gateway.yaml:2: listen: given twice (first at line 1)"},
+		{"list expected", "trusted_proxies: 10.0.0.0/8\nroutes:\n" + route, "gateway.yaml:1: trusted_proxies: is the value \"10.0.0.0/8\" but must be a list"},
 		{"wildcard with credentials", "routes:\n  - name: r\n    path: /\n    upstreams: [\"http://x\"]\n    auth: none\n    cors: {allowed_origins: [\"*\"], allow_credentials: true}\n",
 			`gateway.yaml:6: routes[0].cors: allowed_origins: "*" with allow_credentials`},
 		{"bad origin pattern", "routes:\n  - name: r\n    path: /\n    upstreams: [\"http://x\"]\n    auth: none\n    cors: {allowed_origins: [\"https://a.*.com\"]}\n", "routes[0].cors: allowed_origins"},

@@ -100,7 +100,7 @@ func New(ctx context.Context, cfg *Config, opts Options) (*Gateway, error) {
 	g.metrics = m
 	if cfg.RateLimit.Backend == "redis" && g.redis == nil {
 		if cfg.RateLimit.RedisURL == "" {
-			return nil, cfg.errAt(lineOf(cfg.node, "ratelimit"), "ratelimit", "backend redis needs redis_url (or redis_url_env resolved with ResolveEnv, or Options.Redis)")
+			return nil, cfg.errAt(cfg.Line("ratelimit"), "ratelimit", "backend redis needs redis_url (or redis_url_env resolved with ResolveEnv, or Options.Redis)")
 		}
 		c, err := ratelimit.OpenRedis(cfg.RateLimit.RedisURL)
 		if err != nil {

@@ -94,7 +94,7 @@ func (g *Gateway) buildRoute(st, old *state, rc *Route, i int, verifiers map[str
 	if rc.Auth == "jwt" {
 		a, err := g.buildAuth(st, rc, verifiers, rt.authorized)
 		if err != nil {
-			return nil, st.cfg.errAt(lineOf(rc.node, "rules"), key, "%v", err)
+			return nil, st.cfg.errAt(st.cfg.Line(key+".rules"), key, "%v", err)
 		}
 		rt.auth = a
 	}
@@ -108,7 +108,7 @@ func (g *Gateway) buildRoute(st, old *state, rc *Route, i int, verifiers map[str
 			Audience: e.Audience, Scopes: e.Scopes, HTTPClient: g.client,
 		})
 		if err != nil {
-			return nil, st.cfg.errAt(lineOf(rc.node, "exchange"), key+".exchange", "%v", err)
+			return nil, st.cfg.errAt(st.cfg.Line(key+".exchange"), key+".exchange", "%v", err)
 		}
 		rt.exchange = ex
 	}

@@ -115,7 +115,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, old *state) (*state, e
 	})
 	if err != nil {
 		cancel()
-		return nil, cfg.errAt(lineOf(cfg.node, "routes"), "routes", "%v", err)
+		return nil, cfg.errAt(cfg.Line("routes"), "routes", "%v", err)
 	}
 	for _, rt := range st.routes {
 		rt.startHealthChecks(hctx, g)
