@@ -40,6 +40,11 @@ var (
 	ErrFamilyRevoked = errors.New("identity: refresh token family revoked")
 	// ErrExpired: the code or refresh token has expired.
 	ErrExpired = errors.New("identity: expired")
+	// ErrUnavailable: the store could not be reached or is shutting down
+	// (a refused or dropped connection, a timeout, a server restart); the
+	// operation may succeed when retried. The auth server answers it with
+	// 503 temporarily_unavailable. Engines wrap such errors with it.
+	ErrUnavailable = errors.New("identity: store unavailable")
 )
 
 // User is a person who logs in.
@@ -184,8 +189,13 @@ type SigningKey struct {
 	// JWK is the private JWK (see keys.Key.PrivateJWK).
 	JWK       []byte
 	CreatedAt time.Time
-	// RetiredAt is zero for the active key; a retired key verifies until
-	// RetiredAt + retention.
+	// SignFrom is when the key starts signing; until then it is only
+	// published (in the JWKS), so that every instance and verifier has it
+	// before a token carries its kid. Zero: from CreatedAt.
+	SignFrom time.Time
+	// RetiredAt is zero for the newest key. A key superseded by a rotation
+	// signs until RetiredAt (the next key's SignFrom, which may be ahead)
+	// and verifies until RetiredAt + retention.
 	RetiredAt time.Time
 }
 

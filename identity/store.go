@@ -112,12 +112,14 @@ type Revocations interface {
 // SigningKeys stores the auth server's signing keys, so that several
 // instances sign with the same key and publish the same JWKS.
 type SigningKeys interface {
-	// ListSigningKeys returns every stored key, the active one (zero
+	// ListSigningKeys returns every stored key, the newest (zero
 	// RetiredAt) first, then retired ones newest first.
 	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
-	// RotateSigningKey retires the active key (if any) at now and stores
-	// next as the active key, in one transaction; a zero next.CreatedAt is
-	// set to now. ErrConflict, and nothing changed, when next.ID exists.
+	// RotateSigningKey stores next as the newest key and retires the key
+	// that was newest at next.SignFrom (at now when SignFrom is zero), in
+	// one transaction; a zero next.CreatedAt is set to now, a zero
+	// next.SignFrom to next.CreatedAt. ErrConflict, and nothing changed,
+	// when next.ID exists.
 	RotateSigningKey(ctx context.Context, next SigningKey, now time.Time) error
 	// DeleteSigningKeys drops keys retired before cutoff (never the active
 	// key) and returns how many.

@@ -54,14 +54,14 @@ func (s *Store) PruneRevocations(ctx context.Context, now time.Time) (int, error
 
 // ListSigningKeys implements [identity.SigningKeys].
 func (s *Store) ListSigningKeys(ctx context.Context) ([]identity.SigningKey, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, jwk, created_at, retired_at FROM signing_keys
+	rows, err := s.pool.Query(ctx, `SELECT id, jwk, created_at, sign_from, retired_at FROM signing_keys
 		ORDER BY retired_at IS NULL DESC, retired_at DESC, created_at DESC, id COLLATE "C"`)
 	if err != nil {
 		return nil, wrap("list signing keys", err)
 	}
 	keys, err := collect(rows, func(row pgx.Row) (identity.SigningKey, error) {
 		var k identity.SigningKey
-		return k, row.Scan(&k.ID, &k.JWK, timeField{&k.CreatedAt}, timeField{&k.RetiredAt})
+		return k, row.Scan(&k.ID, &k.JWK, timeField{&k.CreatedAt}, timeField{&k.SignFrom}, timeField{&k.RetiredAt})
 	})
 	if err != nil {
 		return nil, wrap("list signing keys", err)
@@ -78,6 +78,12 @@ func (s *Store) RotateSigningKey(ctx context.Context, next identity.SigningKey, 
 	if next.CreatedAt.IsZero() {
 		next.CreatedAt = now
 	}
+	retire := now
+	if next.SignFrom.IsZero() {
+		next.SignFrom = next.CreatedAt
+	} else {
+		retire = stamp(next.SignFrom)
+	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// Rotations by several instances take turns: a row lock on the
 		// active key would not do, since the second rotation would find no
@@ -86,11 +92,11 @@ func (s *Store) RotateSigningKey(ctx context.Context, next identity.SigningKey, 
 		if _, err := tx.Exec(ctx, `LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL`, now); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL`, retire); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (id, jwk, created_at) VALUES ($1, $2, $3)`,
-			next.ID, next.JWK, ts(next.CreatedAt))
+		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (id, jwk, created_at, sign_from) VALUES ($1, $2, $3, $4)`,
+			next.ID, next.JWK, ts(next.CreatedAt), ts(stamp(next.SignFrom)))
 		return err
 	})
 	if err != nil {

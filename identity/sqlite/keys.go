@@ -54,14 +54,14 @@ func (s *Store) PruneRevocations(ctx context.Context, now time.Time) (int, error
 
 // ListSigningKeys implements [identity.SigningKeys].
 func (s *Store) ListSigningKeys(ctx context.Context) ([]identity.SigningKey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, jwk, created_at, retired_at FROM signing_keys
+	rows, err := s.r.QueryContext(ctx, `SELECT id, jwk, created_at, sign_from, retired_at FROM signing_keys
 		ORDER BY retired_at = 0 DESC, retired_at DESC, created_at DESC, id`)
 	if err != nil {
 		return nil, wrap("list signing keys", err)
 	}
 	keys, err := collect(rows, func(row scanner) (identity.SigningKey, error) {
 		var k identity.SigningKey
-		return k, row.Scan(&k.ID, &k.JWK, timeField{&k.CreatedAt}, timeField{&k.RetiredAt})
+		return k, row.Scan(&k.ID, &k.JWK, timeField{&k.CreatedAt}, timeField{&k.SignFrom}, timeField{&k.RetiredAt})
 	})
 	if err != nil {
 		return nil, wrap("list signing keys", err)
@@ -78,12 +78,18 @@ func (s *Store) RotateSigningKey(ctx context.Context, next identity.SigningKey, 
 	if next.CreatedAt.IsZero() {
 		next.CreatedAt = now
 	}
+	retire := now
+	if next.SignFrom.IsZero() {
+		next.SignFrom = next.CreatedAt
+	} else {
+		retire = stamp(next.SignFrom)
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = ? WHERE retired_at = 0`, ms(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = ? WHERE retired_at = 0`, ms(retire)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (id, jwk, created_at) VALUES (?, ?, ?)`,
-			next.ID, next.JWK, ms(next.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (id, jwk, created_at, sign_from) VALUES (?, ?, ?, ?)`,
+			next.ID, next.JWK, ms(next.CreatedAt), ms(stamp(next.SignFrom)))
 		return err
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ func newKey(id string, at time.Time) identity.SigningKey {
 		ID:        id,
 		JWK:       fmt.Appendf(nil, `{"kty":"EC","crv":"P-256","kid":%q,"x":"x","y":"y","d":"d"}`, id),
 		CreatedAt: at,
+		SignFrom:  at,
 	}
 }
 
@@ -70,8 +71,26 @@ func testSigningKeys(t *testing.T, open opener) {
 		at := now()
 		k := newKey("k1", time.Time{})
 		must(t, "RotateSigningKey", s.RotateSigningKey(t.Context(), k, at))
-		k.CreatedAt = at
+		k.CreatedAt, k.SignFrom = at, at
 		sameKeys(t, []identity.SigningKey{k}, listKeys(t, s))
+	})
+	t.Run("RotateSigningKey ahead: the newest key signs from SignFrom, the previous one until then", func(t *testing.T) {
+		s := open(t)
+		t1 := now()
+		k1 := newKey("k1", t1)
+		must(t, "RotateSigningKey(k1)", s.RotateSigningKey(t.Context(), k1, t1))
+		t2 := t1.Add(time.Minute)
+		k2 := newKey("k2", t2)
+		k2.SignFrom = t2.Add(6 * time.Minute) // published six minutes ahead
+		must(t, "RotateSigningKey(k2)", s.RotateSigningKey(t.Context(), k2, t2))
+		k1.RetiredAt = k2.SignFrom // k1 signs until k2 starts, not until the rotation
+		sameKeys(t, []identity.SigningKey{k2, k1}, listKeys(t, s))
+		// Nothing is deleted that is retired in the future.
+		n, err := s.DeleteSigningKeys(t.Context(), t2.Add(time.Minute))
+		must(t, "DeleteSigningKeys", err)
+		if n != 0 {
+			t.Fatalf("DeleteSigningKeys removed %d keys retired in the future", n)
+		}
 	})
 	t.Run("ListSigningKeys orders retired keys newest first", func(t *testing.T) {
 		s := open(t)

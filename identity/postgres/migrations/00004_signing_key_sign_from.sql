@@ -1,0 +1,10 @@
+-- +goose Up
+-- When a signing key starts signing: a rotation publishes the new key in
+-- the JWKS first and lets it sign only later, so that every auth server
+-- instance and every verifier has it before a token carries its kid.
+ALTER TABLE signing_keys ADD COLUMN sign_from timestamptz;
+UPDATE signing_keys SET sign_from = created_at;
+ALTER TABLE signing_keys ALTER COLUMN sign_from SET NOT NULL;
+
+-- +goose Down
+ALTER TABLE signing_keys DROP COLUMN sign_from;
