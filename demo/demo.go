@@ -26,24 +26,32 @@ import (
 	"github.com/gatehousehq/gatehouse/revocation"
 )
 
-// DefaultData is the default data folder.
-const DefaultData = "gatehouse-data"
+// DefaultData is the default data folder: not the ./gatehouse-data of
+// 'gatehouse serve' and the admin commands, so that the demo and a real
+// store never meet by default.
+const DefaultData = "gatehouse-demo"
 
 // Config configures the demo. The zero value runs on random free ports with
-// the data folder ./gatehouse-data, in-memory engines and no output.
+// the data folder ./gatehouse-demo, in-memory engines and no output.
 type Config struct {
 	// PortBase moves every port (see PortsFor); 0 picks random free ports.
 	PortBase int
 	// Data is the folder of the SQLite store and of the demo's generated
-	// secrets (default DefaultData). A second start reuses both.
+	// secrets (default DefaultData). A second start reuses both. The demo
+	// uses only a folder that does not exist yet, an empty one (both get
+	// the MarkerFile) or one with its MarkerFile; any other folder, a real
+	// store above all, is refused before anything is written, with an
+	// error wrapping ErrNotDemoData (datadir.go).
 	Data string
-	// Password, when set, is the password of every demo user.
+	// Password, when set, is the password of every demo user. It must
+	// pass identity.CheckPassword.
 	Password string
 	// RedisURL, when set, puts rate limits, the revocation list and the
 	// identity cache in Redis.
 	RedisURL string
 	// PostgresURL, when set, keeps the identity store in PostgreSQL
-	// instead of the SQLite file.
+	// instead of the SQLite file. Like Data, its schema must be empty
+	// (it then gets the MarkerTable) or hold the MarkerTable (database.go).
 	PostgresURL string
 	// KeyPrefix prefixes every Redis key of the demo (default
 	// "gatehouse-demo"); tests set a unique one.
@@ -144,6 +152,23 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Password != "" {
+		if err := identity.CheckPassword(cfg.Password); err != nil {
+			return nil, fmt.Errorf("demo: Config.Password: %w", err)
+		}
+	}
+	// The demo writes only into a folder and a database of its own
+	// (datadir.go, database.go): check both before anything is written.
+	folder, err := checkFolder(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	var db *dbClaim
+	if cfg.PostgresURL != "" {
+		if db, err = checkDatabase(ctx, cfg.PostgresURL); err != nil {
+			return nil, err
+		}
+	}
 	ports, err := PortsFor(cfg.PortBase)
 	if err != nil {
 		return nil, err
@@ -194,6 +219,15 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 		return nil
 	})
 
+	// Every port is bound: mark the folder and the database as the demo's.
+	if err := folder.claim(); err != nil {
+		return nil, err
+	}
+	if db != nil {
+		if err := db.claim(ctx); err != nil {
+			return nil, err
+		}
+	}
 	sec, err := loadSecrets(cfg.Data, cfg.Password)
 	if err != nil {
 		return nil, err

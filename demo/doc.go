@@ -37,7 +37,7 @@
 //
 // # Use
 //
-//	err := demo.Run(ctx, demo.Config{PortBase: 9000, Data: "gatehouse-data", Out: os.Stdout})
+//	err := demo.Run(ctx, demo.Config{PortBase: 9000, Data: "gatehouse-demo", Out: os.Stdout})
 //
 // starts everything, prints the guide and returns when ctx ends. [Start]
 // returns the running [Env] instead, for [Walkthrough] and tests:
@@ -45,4 +45,16 @@
 //	env, err := demo.Start(ctx, demo.Config{Data: dir, Out: io.Discard})
 //	defer env.Close()
 //	err = demo.Walkthrough(ctx, env, os.Stdout) // one line per step; nil if every step behaved
+//
+// # Its own data, never a real store
+//
+// The demo reseeds the users and clients of its store at every start, so
+// it writes only into a store it created. Its data folder (default
+// ./gatehouse-demo, [DefaultData]) must be new or empty, and then gets the
+// [MarkerFile], or already hold that marker; any other folder, a real
+// store above all, is refused before anything is written, with an error
+// wrapping [ErrNotDemoData] that says what to do (datadir.go). With
+// PostgreSQL the first schema of the URL's search_path plays the folder's
+// part and [MarkerTable] the marker's (database.go). [IsDemoFolder] and
+// [IsDemoDatabase] let 'gatehouse serve' refuse a demo store in turn.
 package demo

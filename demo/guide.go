@@ -61,7 +61,7 @@ func PrintGuide(w io.Writer, env *Env) {
 	}
 	fmt.Fprintln(w, "\nUsers (organization, groups):  alice (acme, admin)  bob (acme)  carol (globex)")
 	if env.NewSecrets {
-		fmt.Fprintln(w, "Passwords (shown once; kept in the data folder):")
+		fmt.Fprintf(w, "Passwords (shown once; kept in %s, a folder of the demo's own):\n", env.SecretsDir)
 		for _, u := range demoUsers {
 			fmt.Fprintf(w, "  %-6s %s\n", u.Username, env.Passwords[u.Username])
 		}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,6 +65,10 @@ func TestDemoGuideCtrlCAndReuse(t *testing.T) {
 	if !strings.Contains(out.String(), "stopping the demo") {
 		t.Error("no goodbye after Ctrl-C")
 	}
+	// The second start accepts the folder that the first one marked.
+	if _, err := os.Stat(filepath.Join(data, ".gatehouse-demo")); err != nil {
+		t.Fatalf("the first start did not mark its folder: %v", err)
+	}
 	out, stop = startDemoCmd(t, data)
 	if !strings.Contains(out.String(), "Passwords: in ") || strings.Contains(out.String(), "shown once") {
 		t.Errorf("second start does not reuse the data folder:\n%s", out.String())
@@ -72,12 +78,19 @@ func TestDemoGuideCtrlCAndReuse(t *testing.T) {
 	}
 }
 
+// The walkthrough passes; its folder is marked as the demo's, and 'gatehouse
+// serve' refuses it (demostore_test.go).
 func TestDemoWalkthroughCommand(t *testing.T) {
 	t.Parallel()
-	r := gh(t, "", "demo", "--walkthrough", "--port-base", "0", "--data", t.TempDir())
+	data := filepath.Join(t.TempDir(), "gatehouse-demo")
+	r := gh(t, "", "demo", "--walkthrough", "--port-base", "0", "--data", data)
 	if r.code != exitOK || !strings.Contains(r.stdout, " 0 failed") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
+	if b, err := os.ReadFile(filepath.Join(data, ".gatehouse-demo")); err != nil || !strings.HasPrefix(string(b), "gatehouse-demo 1\n") {
+		t.Fatalf("the demo's folder has no marker: %q %v", b, err)
+	}
+	assertServeRefusesDemoStore(t, data)
 }
 
 func TestDemoBadFlags(t *testing.T) {

@@ -189,6 +189,9 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 	}()
 
 	loc := locationOf(a)
+	if err := refuseDemoStore(ctx, path, loc); err != nil { // demostore.go
+		return nil, err
+	}
 	st, err := openStore(ctx, loc, true)
 	if err != nil {
 		return nil, usagef("%s: %v", path, err)

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gatehousehq/gatehouse/demo"
+)
+
+// A store that 'gatehouse demo' made (its folder holds demo.MarkerFile, its
+// PostgreSQL schema the demo.MarkerTable) has the demo's users, whose
+// passwords the demo printed and keeps in plain files, and the demo
+// reseeds it at every start. 'gatehouse serve' refuses it; the admin
+// commands work on it (adding a user to the demo is fine) and say so.
+
+// refuseDemoStore refuses the store at loc when the demo made it; path is
+// the command ("gatehouse serve").
+func refuseDemoStore(ctx context.Context, path string, loc storeLocation) error {
+	marked, err := isDemoStore(ctx, loc)
+	if err != nil {
+		return usagef("%s: cannot open the store at %s: %s", path, loc, scrubbed(err, loc))
+	}
+	if !marked {
+		return nil
+	}
+	if loc.url != "" {
+		return usagef("%s: the database of authserver.store (%s) is a demo store made by 'gatehouse demo' (its schema holds the %s table), whose users and passwords are the demo's: point authserver.store at another database or schema",
+			path, loc, demo.MarkerTable)
+	}
+	return usagef("%s: %s is a demo store made by 'gatehouse demo' (it holds the %s file), whose users and passwords are the demo's: point authserver.data at another folder (the default is %s)",
+		path, loc.dir, demo.MarkerFile, defaultData)
+}
+
+// noteDemoStore prints a one-line note to w when the store at loc is a demo
+// store, so that an admin command does not change one unnoticed. A failed
+// check is left to opening the store.
+func noteDemoStore(ctx context.Context, w io.Writer, path string, loc storeLocation) {
+	if marked, err := isDemoStore(ctx, loc); err == nil && marked {
+		fmt.Fprintf(w, "%s: note: %s is a demo store made by 'gatehouse demo', which reseeds its users and clients at every start\n", path, loc)
+	}
+}
+
+// isDemoStore reports whether the demo made the store at loc.
+func isDemoStore(ctx context.Context, loc storeLocation) (bool, error) {
+	if loc.url != "" {
+		return demo.IsDemoDatabase(ctx, loc.url)
+	}
+	return demo.IsDemoFolder(loc.dir)
+}
+
+// scrubbed is err's text without its package prefix and without the
+// passwords of loc's URL.
+func scrubbed(err error, loc storeLocation) string {
+	msg := strings.TrimPrefix(err.Error(), "demo: ")
+	if loc.url != "" {
+		msg = scrubPassword(msg, loc.url)
+	}
+	return msg
+}
