@@ -2,8 +2,11 @@ package authserver
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/gatehousehq/gatehouse/identity"
 )
 
 // RFC 6749 §5.2 and RFC 8693 §2.2.2 error codes.
@@ -39,6 +42,24 @@ func oerr(status int, code, desc string) *oauthError {
 
 func badRequest(code, desc string) *oauthError { return oerr(http.StatusBadRequest, code, desc) }
 
+// storeUnavailable reports whether err says that the store could not be
+// reached (identity.ErrUnavailable: a refused or dropped connection, a
+// server shutting down, a timeout), which the endpoints answer with 503
+// temporarily_unavailable rather than 500 server_error.
+func storeUnavailable(err error) bool { return errors.Is(err, identity.ErrUnavailable) }
+
+// retryAfter is the Retry-After (seconds) of a 503 (RFC 9110 §10.2.3).
+const retryAfter = "5"
+
+// wireDescription is what a client learns of a 5xx: never its cause,
+// which stays in the log.
+func wireDescription(e *oauthError) string {
+	if e.status == http.StatusServiceUnavailable {
+		return "the service is temporarily unavailable; try again later"
+	}
+	return "internal error; try again later"
+}
+
 // writeJSON writes v with status and the no-store headers of RFC 6749 §5.1.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -63,6 +84,9 @@ func writeOAuthError(w http.ResponseWriter, r *http.Request, e *oauthError) {
 		} else {
 			status = http.StatusBadRequest
 		}
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", retryAfter)
 	}
 	writeJSON(w, status, e)
 }

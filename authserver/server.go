@@ -107,8 +107,9 @@ type Server struct {
 	// its verifier and the refresh grant check.
 	deny *revocation.List
 
-	loadedAt time.Time
-	reloadMu sync.Mutex
+	loadedAt      time.Time
+	reloadMu      sync.Mutex
+	reloadBackoff reloadBackoff // spaces reloads while the store fails (health.go)
 
 	cors atomic.Pointer[corsIndex] // allowed origins of the browser clients
 
@@ -312,7 +313,7 @@ func (s *Server) maybeReload(ctx context.Context) {
 	s.mu.RLock()
 	due := s.now().Sub(s.loadedAt) >= s.cfg.KeyReload
 	s.mu.RUnlock()
-	if !due || !s.reloadMu.TryLock() {
+	if !due || !s.reloadBackoff.allowed(s.now()) || !s.reloadMu.TryLock() {
 		return
 	}
 	defer s.reloadMu.Unlock()
@@ -329,7 +330,9 @@ func (s *Server) maybeReload(ctx context.Context) {
 		}
 	}
 	if err := s.reload(ctx); err != nil {
-		s.log.ErrorContext(ctx, "reload of signing keys and revocations failed; keeping the previous ones", "error", err)
+		s.reloadFailed(ctx, err) // logs, and backs off (health.go)
+	} else {
+		s.reloadSucceeded(ctx)
 	}
 	// In the background: this runs on a request.
 	go func() {

@@ -109,7 +109,7 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if err.status >= 500 {
 			s.log.ErrorContext(ctx, "token endpoint failed", "client_id", client.ID, "grant", grant, "error", err.Description)
-			err.Description = "internal error; try again later"
+			err.Description = wireDescription(err)
 		} else {
 			s.audit(ctx, "token_refused", "client_id", client.ID, "grant", grant, "error", err.Code, "reason", err.Description)
 		}
@@ -120,7 +120,16 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// internal is a failure of the server: 500 server_error, or, when one of
+// args is an error that wraps identity.ErrUnavailable (the store is down or
+// dropped the connection), 503 temporarily_unavailable, which tells the
+// client to retry (see storeUnavailable in errors.go).
 func internal(format string, args ...any) *oauthError {
+	for _, a := range args {
+		if err, ok := a.(error); ok && storeUnavailable(err) {
+			return oerr(http.StatusServiceUnavailable, errTemporarilyUnavail, fmt.Sprintf(format, args...))
+		}
+	}
 	return oerr(http.StatusInternalServerError, errServerError, fmt.Sprintf(format, args...))
 }
 
@@ -421,9 +430,12 @@ func (s *Server) refreshGrant(ctx context.Context, r *http.Request, client *iden
 		granted = requested
 	}
 	u, err := s.store.UserByID(ctx, old.Subject)
-	if err != nil || u.Disabled {
+	switch {
+	case errors.Is(err, identity.ErrNotFound) || (err == nil && u.Disabled):
 		s.store.RevokeFamily(ctx, old.FamilyID, s.now())
 		return nil, badRequest(errInvalidGrant, "the user of this refresh token is no longer active")
+	case err != nil: // could not check: the family stays
+		return nil, internal("user lookup: %v", err)
 	}
 	now := s.now()
 	next := identity.NewSecret()

@@ -103,7 +103,8 @@ func (s *Store) Close() error {
 
 // wrap adds the package and operation to err, mapping PostgreSQL's errors
 // to the identity sentinels: no rows is ErrNotFound, a unique violation
-// ErrConflict.
+// ErrConflict, a lost or refused connection ErrUnavailable (see
+// unavailable.go), which keeps the cause.
 func wrap(op string, err error) error {
 	var pe *pgconn.PgError
 	switch {
@@ -111,6 +112,8 @@ func wrap(op string, err error) error {
 		err = identity.ErrNotFound
 	case errors.As(err, &pe) && pe.Code == "23505": // unique_violation
 		err = fmt.Errorf("%w (%s)", identity.ErrConflict, pe.ConstraintName)
+	case unavailable(err):
+		err = fmt.Errorf("%w: %w", identity.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }
