@@ -33,9 +33,9 @@ func refuseDemoStore(ctx context.Context, path string, loc storeLocation) error 
 		path, loc.dir, demo.MarkerFile, defaultData)
 }
 
-// noteDemoStore prints a one-line note to w when the store at loc is a demo
-// store, so that an admin command does not change one unnoticed. A failed
-// check is left to opening the store.
+// noteDemoStore prints a one-line note to w when the store at loc, just
+// opened, is a demo store, so that an admin command does not change one
+// unnoticed. A failed check prints nothing.
 func noteDemoStore(ctx context.Context, w io.Writer, path string, loc storeLocation) {
 	if marked, err := isDemoStore(ctx, loc); err == nil && marked {
 		fmt.Fprintf(w, "%s: note: %s is a demo store made by 'gatehouse demo', which reseeds its users and clients at every start\n", path, loc)

@@ -42,8 +42,11 @@ clients of the file into it (passwords and secrets are stored as argon2id
 hashes; a user keeps its ID, and stays disabled if 'gatehouse user disable'
 disabled it), and listens on authserver.listen (default 127.0.0.1:9000).
 Entries removed from the file stay in the store; a client that 'gatehouse
-client delete' removed comes back if the file still lists it. SIGINT or
-SIGTERM stops it gracefully.
+client delete' removed comes back if the file still lists it. A store that
+'gatehouse demo' made (a .gatehouse-demo file in the folder, a gatehouse_demo
+table in the schema) is refused. User passwords need at least 8 characters
+and must not be among the 10,000 most common. SIGINT or SIGTERM stops it
+gracefully.
 
 A minimal file:
 

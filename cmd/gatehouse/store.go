@@ -208,11 +208,11 @@ func (s *storeFlags) open(cmd *cobra.Command, create bool) (identity.Store, erro
 	if err != nil {
 		return nil, err
 	}
-	noteDemoStore(cmd.Context(), cmd.ErrOrStderr(), cmd.CommandPath(), loc) // demostore.go
 	st, err := openStore(cmd.Context(), loc, create)
 	if err != nil {
 		return nil, usagef("%s: %v", cmd.CommandPath(), err)
 	}
+	noteDemoStore(cmd.Context(), cmd.ErrOrStderr(), cmd.CommandPath(), loc) // demostore.go
 	return st, nil
 }
 
