@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gatehousehq/gatehouse/internal/problem"
 	"github.com/gatehousehq/gatehouse/ratelimit"
 )
 
@@ -94,12 +95,12 @@ func (g *Gateway) AdminHandler() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if why := g.notReady(); why != "" { // readiness.go
-			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte("not ready: " + why + "\n"))
+			w.Header().Set("Retry-After", "5")
+			problem.Write(w, &problem.Problem{Type: problem.TypeUnavailable, Status: http.StatusServiceUnavailable, Detail: "not ready: " + why})
 			return
 		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ready\n"))
 	})
 	return mux

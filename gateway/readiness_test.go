@@ -116,8 +116,9 @@ routes:
 			if !strings.Contains(logs, "no signing keys yet for this issuer") || !strings.Contains(logs, `"url":"`+li.URL+tt.logsURL+`"`) {
 				t.Errorf("the start-up log does not say that %s%s did not answer:\n%s", li.URL, tt.logsURL, logs)
 			}
-			if code, body := readyz(t, gw); code != http.StatusServiceUnavailable || !strings.Contains(body, "issuer main has no signing keys yet") {
-				t.Errorf("/readyz before the keys: %d %q, want 503 naming issuer main", code, body)
+			if code, body := readyz(t, gw); code != http.StatusServiceUnavailable || !strings.Contains(body, "issuer main has no signing keys yet") ||
+				!strings.Contains(body, `"type":"`+problem.TypeUnavailable+`"`) {
+				t.Errorf("/readyz before the keys: %d %q, want a 503 problem naming issuer main", code, body)
 			}
 			resp := gw.do(t, "GET", "/api", bearer(li.token(t)), nil)
 			p := problemOf(t, resp, http.StatusServiceUnavailable, problem.TypeUnavailable)

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehousehq/gatehouse/authserver"
+	"github.com/gatehousehq/gatehouse/internal/problem"
 )
 
 // authMetrics exports the auth server's token endpoint counters
@@ -47,7 +48,9 @@ func (m *authMetrics) Collect(ch chan<- prometheus.Metric) {
 
 // startAuthAdmin serves the auth server's /metrics (its token counters,
 // the shared state's when there is one, the Go runtime and the process),
-// /healthz and /readyz on ln. It returns the server, to shut down.
+// /healthz (the process is up) and /readyz (the store answers a cheap
+// query within 2s, authserver.Server.CheckStore; else 503 with the reason
+// as a problem) on ln. It returns the server, to shut down.
 func startAuthAdmin(ln net.Listener, srv *authserver.Server, shared *sharedState, handler slog.Handler) (*http.Server, error) {
 	reg := prometheus.NewRegistry()
 	for _, c := range []prometheus.Collector{newAuthMetrics(srv), collectors.NewGoCollector(),
@@ -65,7 +68,17 @@ func startAuthAdmin(ln net.Listener, srv *authserver.Server, shared *sharedState
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	ok := func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) }
 	mux.HandleFunc("GET /healthz", ok)
-	mux.HandleFunc("GET /readyz", ok) // the auth server's listener is bound before this one
+	// The auth server's listener is bound before this one: ready when
+	// the store answers.
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := srv.CheckStore(r.Context()); err != nil {
+			w.Header().Set("Retry-After", "5")
+			problem.Write(w, &problem.Problem{Type: problem.TypeUnavailable, Status: http.StatusServiceUnavailable,
+				Detail: "not ready: " + err.Error()})
+			return
+		}
+		ok(w, r)
+	})
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout,
 		ErrorLog: slog.NewLogLogger(handler, slog.LevelWarn)}
 	go hs.Serve(ln)
