@@ -138,6 +138,17 @@ func IsDemoFolder(dir string) (bool, error) {
 	return true, nil
 }
 
+// SeededByOlderDemo reports whether dir, without the demo's marker, holds
+// what a demo older than the marker left in its data folder (the file
+// demo/seeded): a demo store from before, or a real store that such a demo
+// reseeded, whose users and clients may be the demo's.
+func SeededByOlderDemo(dir string) bool {
+	if ok, _ := IsDemoFolder(dir); ok {
+		return false
+	}
+	return exists(filepath.Join(dir, "demo", "seeded"))
+}
+
 // listSome returns up to n names of the entries of dir, sorted, and "…"
 // after them when there may be more.
 func listSome(dir string, n int) ([]string, error) {

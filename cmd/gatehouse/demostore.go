@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/gatehousehq/gatehouse/demo"
@@ -22,6 +23,11 @@ func refuseDemoStore(ctx context.Context, path string, loc storeLocation) error 
 	if err != nil {
 		return usagef("%s: cannot open the store at %s: %s", path, loc, scrubbed(err, loc))
 	}
+	if !marked && loc.url == "" && demo.SeededByOlderDemo(loc.dir) {
+		return usagef("%s: %s was seeded by a 'gatehouse demo' from before demo folders were marked (it holds demo/seeded): its users alice, bob and carol and the clients cli, spa and those of the demo services may be the demo's, with passwords and secrets in %s; "+
+			"if this is a real store, check those users and clients (gatehouse user list, gatehouse client list), then delete the folder %s to serve it; else point authserver.data at another folder",
+			path, loc.dir, filepath.Join(loc.dir, "demo"), filepath.Join(loc.dir, "demo"))
+	}
 	if !marked {
 		return nil
 	}
@@ -39,6 +45,8 @@ func refuseDemoStore(ctx context.Context, path string, loc storeLocation) error 
 func noteDemoStore(ctx context.Context, w io.Writer, path string, loc storeLocation) {
 	if marked, err := isDemoStore(ctx, loc); err == nil && marked {
 		fmt.Fprintf(w, "%s: note: %s is a demo store made by 'gatehouse demo', which reseeds its users and clients at every start\n", path, loc)
+	} else if err == nil && loc.url == "" && demo.SeededByOlderDemo(loc.dir) {
+		fmt.Fprintf(w, "%s: note: %s was seeded by an older 'gatehouse demo' (it holds demo/seeded); 'gatehouse serve' refuses it until that folder is deleted\n", path, loc)
 	}
 }
 

@@ -180,3 +180,37 @@ func TestServeRefusesDemoDatabase(t *testing.T) {
 		t.Errorf("serve wrote into the refused schema: %d relations (%v), want only the marker", n, err)
 	}
 }
+
+// A folder that a demo from before the marker seeded (demo/seeded, the
+// incident of issue 12: a real store reseeded) is refused by serve with
+// what to check and delete; the admin commands say so and work.
+func TestServeRefusesStoreSeededByOlderDemo(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "gatehouse-data")
+	mustGH(t, "", "user", "add", "alice", "--email", "alice@real.test", "--data", data)
+	if err := os.MkdirAll(filepath.Join(data, "demo"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "demo", "seeded"), []byte("fingerprint"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := folderSnapshot(t, data)
+	r := gh(t, "", "serve", "--config", serveDemoConfig(t, t.TempDir(), "data: "+data))
+	if r.code != exitUsage {
+		t.Fatalf("exit %d, want 2; stderr %q", r.code, r.stderr)
+	}
+	assertOneLine(t, r.stderr)
+	for _, w := range []string{"was seeded by a 'gatehouse demo' from before demo folders were marked (it holds demo/seeded)",
+		"check those users and clients (gatehouse user list, gatehouse client list), then delete the folder " + filepath.Join(data, "demo") + " to serve it"} {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr %q lacks %q", r.stderr, w)
+		}
+	}
+	if after := folderSnapshot(t, data); !maps.Equal(before, after) {
+		t.Errorf("serve changed the refused folder:\nbefore %v\nafter  %v", before, after)
+	}
+	r = gh(t, "", "user", "list", "--data", data)
+	if r.code != exitOK || !strings.Contains(r.stderr, "was seeded by an older 'gatehouse demo'") {
+		t.Errorf("user list: exit %d, stderr %q; want 0 and a note", r.code, r.stderr)
+	}
+}
