@@ -418,6 +418,18 @@ func TestKeyRotationKeepsOldTokensValid(t *testing.T) {
 	if _, err := cc.Token(ctx); err != nil { // this request triggers the reload and the rotation
 		t.Fatal(err)
 	}
+	// The new key is published ahead (KeyReload 1s + the JWKS max-age 5m +
+	// 30s); the old one signs until then.
+	mid, err := cc.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hdr, _, _ := token.ParseUnverified(mid.AccessToken); !strings.Contains(string(hdr), oldKid) {
+		t.Fatal("a token was signed with the new key before its SignFrom")
+	}
+	mu.Lock()
+	now = now.Add(5*time.Minute + 32*time.Second) // past the new key's SignFrom
+	mu.Unlock()
 	after, err := cc.Token(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -54,6 +54,10 @@ type Config struct {
 	// the store, so that several instances and `gatehouse keys rotate` agree
 	// (default 30s).
 	KeyReload time.Duration
+	// KeyPublishAhead is how long a key made by a scheduled rotation is
+	// published before it signs (default: KeyReload plus the JWKS cache
+	// age of 5m plus 30s; see signing.go).
+	KeyPublishAhead time.Duration
 	// RotateEvery, when set, makes the server rotate its signing key once
 	// the active key is older than this (checked at every reload). Zero:
 	// rotate only with `gatehouse keys rotate`.
@@ -100,7 +104,11 @@ type Server struct {
 
 	mu       sync.RWMutex
 	signing  *keys.Key
-	signedAt time.Time // creation of the active key
+	signedAt time.Time // when the signing key started signing
+	// next is the key published ahead that signs from nextFrom (nil when
+	// none waits); SigningKey switches to it then (signing.go).
+	next     *keys.Key
+	nextFrom time.Time
 	verifyBy map[string]*keys.Key
 	jwks     []byte
 	// deny is the deny list (Config.DenyList or the server's own), which
@@ -156,6 +164,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.KeyReload == 0 {
 		cfg.KeyReload = DefaultKeyReload
+	}
+	if cfg.KeyPublishAhead < 0 || cfg.KeyReload < 0 {
+		return nil, errors.New("authserver: KeyReload and KeyPublishAhead must not be negative")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -276,33 +287,42 @@ func (s *Server) ensureSigningKey(ctx context.Context) error {
 	if len(stored) > 0 && stored[0].RetiredAt.IsZero() {
 		return nil
 	}
-	_, err = RotateKey(ctx, s.store, s.cfg.SigningAlgorithm, s.now())
+	_, _, err = RotateKey(ctx, s.store, s.cfg.SigningAlgorithm, s.now(), 0) // the first key: nobody to publish to yet
 	return err
 }
 
-// RotateKey generates a signing key of alg and makes it the active key of
-// store; the previous key keeps verifying (and stays in the JWKS) until the
-// tokens it signed have expired. Running servers pick it up at their next
-// reload. It returns the new key's kid.
-func RotateKey(ctx context.Context, store identity.SigningKeys, alg keys.Algorithm, now time.Time) (string, error) {
+// RotateKey generates a signing key of alg and stores it as the newest
+// key of store, published from now and signing from now + ahead, when the
+// previous key stops signing; the previous key keeps verifying (and stays
+// in the JWKS) until the tokens it signed have expired. Running servers
+// publish it at their next reload and switch to it at its SignFrom: pass
+// an ahead longer than their KeyReload plus the verifiers' JWKS cache age
+// (DefaultKeyPublishAhead for the defaults), so that no verifier meets its
+// kid before it has it. It returns the new key's kid and SignFrom.
+func RotateKey(ctx context.Context, store identity.SigningKeys, alg keys.Algorithm, now time.Time, ahead time.Duration) (string, time.Time, error) {
+	if ahead < 0 {
+		return "", time.Time{}, fmt.Errorf("authserver: publish-ahead %s is negative", ahead)
+	}
 	k, err := keys.Generate(alg)
 	if err != nil {
-		return "", fmt.Errorf("authserver: %w", err)
+		return "", time.Time{}, fmt.Errorf("authserver: %w", err)
 	}
 	jwk, err := k.PrivateJWK()
 	if err != nil {
-		return "", fmt.Errorf("authserver: %w", err)
+		return "", time.Time{}, fmt.Errorf("authserver: %w", err)
 	}
-	if err := store.RotateSigningKey(ctx, identity.SigningKey{ID: k.ID(), JWK: jwk, CreatedAt: now}, now); err != nil {
-		return "", fmt.Errorf("authserver: store signing key: %w", err)
+	from := now.Add(ahead)
+	if err := store.RotateSigningKey(ctx, identity.SigningKey{ID: k.ID(), JWK: jwk, CreatedAt: now, SignFrom: from}, now); err != nil {
+		return "", time.Time{}, fmt.Errorf("authserver: store signing key: %w", err)
 	}
-	return k.ID(), nil
+	return k.ID(), from, nil
 }
 
 // retention is how long a retired key keeps verifying: the longest token
-// lifetime plus leeway.
+// lifetime plus leeway, plus a reload interval for an instance that went
+// on signing with it until its reload.
 func (s *Server) retention() time.Duration {
-	return max(s.cfg.AccessTokenTTL, s.cfg.IDTokenTTL, maxClientTTL) + leeway
+	return max(s.cfg.AccessTokenTTL, s.cfg.IDTokenTTL, maxClientTTL) + leeway + s.cfg.KeyReload
 }
 
 // maxClientTTL caps per-client access token lifetimes, so that key
@@ -318,14 +338,15 @@ func (s *Server) maybeReload(ctx context.Context) {
 	}
 	defer s.reloadMu.Unlock()
 	if s.cfg.RotateEvery > 0 {
+		s.SigningKey() // switch to a key that is due
 		s.mu.RLock()
-		old := s.now().Sub(s.signedAt) >= s.cfg.RotateEvery
+		old := s.next == nil && s.now().Sub(s.signedAt) >= s.cfg.RotateEvery
 		s.mu.RUnlock()
 		if old {
-			if kid, err := RotateKey(ctx, s.store, s.cfg.SigningAlgorithm, s.now()); err != nil {
+			if kid, from, err := RotateKey(ctx, s.store, s.cfg.SigningAlgorithm, s.now(), s.publishAhead()); err != nil {
 				s.log.ErrorContext(ctx, "scheduled key rotation failed", "error", err)
 			} else {
-				s.audit(ctx, "signing_key_rotated", "kid", kid)
+				s.audit(ctx, "signing_key_rotated", "kid", kid, "signs_from", from.UTC().Format(time.RFC3339))
 			}
 		}
 	}
@@ -349,28 +370,15 @@ func (s *Server) reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("authserver: load signing keys: %w", err)
 	}
-	var active *keys.Key
-	var activeSince time.Time
+	ks, err := scheduleKeys(stored, now, s.retention()) // signing.go
+	if err != nil {
+		return err
+	}
 	verifyBy := map[string]*keys.Key{}
-	var published []*keys.Key
-	for _, sk := range stored {
-		if !sk.RetiredAt.IsZero() && now.After(sk.RetiredAt.Add(s.retention())) {
-			continue
-		}
-		k, err := keys.ParseJWK(sk.JWK)
-		if err != nil {
-			return fmt.Errorf("authserver: stored signing key %s: %w", sk.ID, err)
-		}
-		if sk.RetiredAt.IsZero() && active == nil {
-			active, activeSince = k, sk.CreatedAt
-		}
+	for _, k := range ks.published {
 		verifyBy[k.ID()] = k
-		published = append(published, k)
 	}
-	if active == nil {
-		return errors.New("authserver: the store has no active signing key: run `gatehouse keys rotate`")
-	}
-	jwks, err := keys.MarshalJWKS(published...)
+	jwks, err := keys.MarshalJWKS(ks.published...)
 	if err != nil {
 		return fmt.Errorf("authserver: JWKS: %w", err)
 	}
@@ -391,7 +399,8 @@ func (s *Server) reload(ctx context.Context) error {
 		}
 	}
 	s.mu.Lock()
-	s.signing, s.signedAt, s.verifyBy, s.jwks = active, activeSince, verifyBy, jwks
+	s.signing, s.signedAt, s.verifyBy, s.jwks = ks.signing, ks.signingFrom, verifyBy, jwks
+	s.next, s.nextFrom = ks.next, ks.nextFrom
 	s.loadedAt = now
 	s.mu.Unlock()
 	return nil
@@ -409,10 +418,21 @@ func (s *Server) Reload(ctx context.Context) error {
 	return nil
 }
 
-// SigningKey returns the active signing key (token.SigningKeys).
+// SigningKey returns the key that signs now (token.SigningKeys): the
+// active key, or the key published ahead once its SignFrom has come, so
+// that every instance switches at the same moment, not at its reload.
 func (s *Server) SigningKey() *keys.Key {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
+	k, next, from := s.signing, s.next, s.nextFrom
+	s.mu.RUnlock()
+	if next == nil || s.now().Before(from) {
+		return k
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.next != nil && !s.now().Before(s.nextFrom) {
+		s.signing, s.signedAt, s.next = s.next, s.nextFrom, nil
+	}
 	return s.signing
 }
 

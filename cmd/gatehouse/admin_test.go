@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehousehq/gatehouse/authserver"
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/identity/sqlite"
 )
@@ -171,14 +172,26 @@ func TestClientAddPrintsSecretOnce(t *testing.T) {
 func TestKeysRotate(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	mustGH(t, "", "client", "add", "svc", "--grants", "client_credentials", "--data", data)
+	before := time.Now()
 	out := mustGH(t, "", "keys", "rotate", "--alg", "EdDSA", "--data", data)
-	m := regexp.MustCompile(`^new EdDSA signing key (\S+) is active\n`).FindStringSubmatch(out)
-	if m == nil || !strings.Contains(out, "within 30s") || !strings.Contains(out, "keep verifying until they expire") {
+	m := regexp.MustCompile(`^new EdDSA signing key (\S+): published from the auth servers' next reload, signs from (\S+) \(in 6m0s\)\n`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "keep verifying until they expire") {
 		t.Fatalf("keys rotate printed %q", out)
 	}
 	ks, err := openTestStore(t, data).ListSigningKeys(context.Background())
 	if err != nil || len(ks) != 1 || ks[0].ID != m[1] || !ks[0].RetiredAt.IsZero() {
 		t.Fatalf("stored keys %v, %v", ks, err)
+	}
+	if from := ks[0].SignFrom; from.Before(before.Add(authserver.DefaultKeyPublishAhead-time.Second)) || m[2] != from.UTC().Format(time.RFC3339) {
+		t.Errorf("the key signs from %s (printed %s), want %s after the rotation", from, m[2], authserver.DefaultKeyPublishAhead)
+	}
+	// --publish-ahead 0: it signs at once, the previous key retires now.
+	out = mustGH(t, "", "keys", "rotate", "--publish-ahead", "0", "--data", data)
+	if !strings.Contains(out, "(in 0s)") {
+		t.Errorf("keys rotate --publish-ahead 0 printed %q", out)
+	}
+	if r := gh(t, "", "keys", "rotate", "--publish-ahead", "-1m", "--data", data); r.code != 2 || !strings.Contains(r.stderr, "--publish-ahead -1m0s is negative") {
+		t.Errorf("negative --publish-ahead: exit %d %q", r.code, r.stderr)
 	}
 	if strings.Contains(out, string(ks[0].JWK)) || strings.Contains(out, `"d"`) {
 		t.Error("keys rotate printed the private key")

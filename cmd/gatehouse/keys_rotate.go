@@ -12,20 +12,25 @@ import (
 
 func newKeysRotateCmd(e *env) *cobra.Command {
 	var (
-		sf  storeFlags
-		alg string
+		sf    storeFlags
+		alg   string
+		ahead time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "rotate [--alg ES256|EdDSA|RS256|PS256]",
 		Short: "Make a new signing key active in the auth server's store",
-		Long: `Generate a signing key and make it the active key of the auth server's store
+		Long: `Generate a signing key and make it the next key of the auth server's store
 (--data DIR, default ./gatehouse-data; --store postgres://...; or --config
-FILE). Running auth servers sign with it from their next reload, within 30s,
-and publish it in their JWKS; the previous key stays in the JWKS and tokens
-signed with it keep verifying until they expire. The private key never
-leaves the store and is never printed.`,
+FILE). Running auth servers publish it in their JWKS from their next reload
+(within 30s) and all switch to signing with it --publish-ahead later (default
+6m: the reload, the 5 minutes verifiers may cache the JWKS, and a margin), so
+that no gateway or service meets its kid before it has the key; the
+previous key signs until then, stays in the JWKS, and tokens signed with it
+keep verifying until they expire. The private key never leaves the store
+and is never printed.`,
 		Example: `  gatehouse keys rotate
-  gatehouse keys rotate --alg EdDSA --config gatehouse.yaml`,
+  gatehouse keys rotate --alg EdDSA --config gatehouse.yaml
+  gatehouse keys rotate --publish-ahead 0   # one auth server, verifiers that refetch on a new kid`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path := cmd.CommandPath()
@@ -33,18 +38,24 @@ leaves the store and is never printed.`,
 			if err != nil || a.Symmetric() {
 				return usagef("%s: --alg %s is not supported: use ES256 (default), EdDSA, RS256 or PS256", path, quoteShort(alg))
 			}
+			if ahead < 0 {
+				return usagef("%s: --publish-ahead %s is negative: give a duration like 6m, or 0", path, ahead)
+			}
 			return withStore(cmd, &sf, false, func(st identity.Store) error {
-				kid, err := authserver.RotateKey(cmd.Context(), st, a, time.Now())
+				now := time.Now()
+				kid, from, err := authserver.RotateKey(cmd.Context(), st, a, now, ahead)
 				if err != nil {
 					return storeError(cmd, err)
 				}
-				printf(e, "new %s signing key %s is active\n", a, kid)
-				printf(e, "Running auth servers pick it up within 30s; tokens signed with the previous key keep verifying until they expire.\n")
+				printf(e, "new %s signing key %s: published from the auth servers' next reload, signs from %s (in %s)\n",
+					a, kid, from.UTC().Format(time.RFC3339), from.Sub(now).Round(time.Second))
+				printf(e, "Until then the previous key signs; tokens signed with it keep verifying until they expire.\n")
 				return nil
 			})
 		},
 	}
 	cmd.Flags().StringVar(&alg, "alg", string(keys.Default), "algorithm: ES256, EdDSA, RS256 or PS256")
+	cmd.Flags().DurationVar(&ahead, "publish-ahead", authserver.DefaultKeyPublishAhead, "how long the new key is published before it signs")
 	sf.register(cmd)
 	return cmd
 }
