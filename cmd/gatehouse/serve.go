@@ -91,22 +91,31 @@ func serve(cmd *cobra.Command, e *env, file string) error {
 	handler := slog.NewJSONHandler(e.stderr, nil)
 	log := slog.New(handler)
 
+	// Every listener is bound before anything is created or seeded: a
+	// port in use fails the start with the key that holds it, and leaves
+	// no store behind.
+	lns, err := bindListeners(ctx, path, f)
+	if err != nil {
+		return err
+	}
+	defer lns.close() // those not handed to a server
+
 	var auth *runningAuthServer
 	if f.AuthServer != nil {
-		if auth, err = startAuthServer(ctx, e, path, file, f.AuthServer, log, handler); err != nil {
+		if auth, err = startAuthServer(ctx, e, path, file, f.AuthServer, lns, log, handler); err != nil {
 			return err
 		}
 		defer auth.close()
 	}
 	var gw *runningGateway
 	if f.Gateway != nil {
-		if gw, err = startGateway(ctx, e, path, file, &f.Gateway.Node, log); err != nil {
+		if gw, err = startGateway(ctx, e, path, file, f.Gateway, lns, log); err != nil {
 			if auth != nil {
 				auth.shutdown(log)
 			}
 			return err
 		}
-		gw.watch(ctx, file, log)
+		gw.watch(ctx, file, f, log)
 	}
 
 	var authServed, gwServed chan error
@@ -146,8 +155,8 @@ type runningAuthServer struct {
 }
 
 // startAuthServer opens the store, seeds it from the file, and serves the
-// auth server of the authserver section.
-func startAuthServer(ctx context.Context, e *env, path, file string, a *config.AuthServer, log *slog.Logger, handler slog.Handler) (_ *runningAuthServer, err error) {
+// auth server of the authserver section on the listeners of lns.
+func startAuthServer(ctx context.Context, e *env, path, file string, a *config.AuthServer, lns *listeners, log *slog.Logger, handler slog.Handler) (_ *runningAuthServer, err error) {
 	at := func(line int, format string, args ...any) error {
 		return usagef("%s", (&config.Error{Path: file, Line: line, Reason: fmt.Sprintf(format, args...)}).Error())
 	}
@@ -170,14 +179,7 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 		return nil, usagef("%s", err.Error())
 	}
 
-	addr := a.Listen
-	if addr == "" {
-		addr = defaultListen
-	}
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
-	if err != nil {
-		return nil, listenError(path, addr, err)
-	}
+	ln := lns.take(&lns.auth)
 	var closers []func()
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -200,6 +202,7 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 		return nil, usagef("%s: %v", path, err)
 	}
 	closers = append(closers, func() { st.Close() })
+	log.Info("identity store opened", "component", "authserver", "store", loc.String())
 	if err := sd.apply(ctx, st); err != nil {
 		return nil, usagef("%s: cannot write the users and clients of %s to the store at %s: %v", path, file, loc, err)
 	}
@@ -233,11 +236,7 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 
 	// The admin listener (authserver.admin_listen): /metrics, /healthz, /readyz.
 	var admin *http.Server
-	if a.AdminListen != "" {
-		aln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", a.AdminListen)
-		if err != nil {
-			return nil, listenError(path, a.AdminListen, err)
-		}
+	if aln := lns.take(&lns.authAdmin); aln != nil {
 		if admin, err = startAuthAdmin(aln, srv, shared, handler); err != nil {
 			aln.Close()
 			return nil, usagef("%s: %v", path, err)
@@ -276,14 +275,92 @@ func (r *runningAuthServer) shutdown(log *slog.Logger) {
 	shutdownAdmin(sctx, r.admin)
 }
 
-// listenError explains why addr cannot be listened on.
-func listenError(path, addr string, err error) error {
+// listeners are the listeners of one 'gatehouse serve', bound before
+// anything else starts.
+type listeners struct {
+	auth, authAdmin, gw, gwAdmin net.Listener
+}
+
+// bindListeners binds every listener the file configures: authserver.listen
+// and admin_listen, gateway.listen and admin_listen. A failure closes those
+// already bound and names the key of the address that failed.
+func bindListeners(ctx context.Context, path string, f *config.File) (_ *listeners, err error) {
+	l := &listeners{}
+	defer func() {
+		if err != nil {
+			l.close()
+		}
+	}()
+	bind := func(dst *net.Listener, key, addr, def string) error {
+		given := addr != ""
+		if !given {
+			addr = def
+		}
+		if addr == "" || addr == "-" {
+			return nil
+		}
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+		if err != nil {
+			return listenError(path, f, key, addr, given, err)
+		}
+		*dst = ln
+		return nil
+	}
+	if a := f.AuthServer; a != nil {
+		if err := bind(&l.auth, "authserver.listen", a.Listen, defaultListen); err != nil {
+			return nil, err
+		}
+		if err := bind(&l.authAdmin, "authserver.admin_listen", a.AdminListen, ""); err != nil {
+			return nil, err
+		}
+	}
+	if g := f.Gateway; g != nil {
+		if err := bind(&l.gw, "gateway.listen", g.Listen, defaultGatewayListen); err != nil {
+			return nil, err
+		}
+		if err := bind(&l.gwAdmin, "gateway.admin_listen", g.AdminListen, defaultAdminListen); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// take hands the listener *p over to its server (nil when not bound).
+func (l *listeners) take(p *net.Listener) net.Listener {
+	ln := *p
+	*p = nil
+	return ln
+}
+
+// close closes the listeners not taken.
+func (l *listeners) close() {
+	for _, ln := range []net.Listener{l.auth, l.authAdmin, l.gw, l.gwAdmin} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	*l = listeners{}
+}
+
+// listenError explains why addr, the value of key in the file (given) or
+// its default, cannot be listened on: "FILE:LINE: key: cannot listen on
+// ADDR: the address is already in use; ... set key to another address".
+func listenError(path string, f *config.File, key, addr string, given bool, err error) error {
+	var what string
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return usagef("%s: cannot listen on %s: the address is already in use; stop the other process or set authserver.listen to another address", path, addr)
+		what = fmt.Sprintf("cannot listen on %s: the address is already in use; stop the other process or set %s to another address", addr, key)
+	} else {
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Err != nil {
+			err = oe.Err
+		}
+		what = fmt.Sprintf("cannot listen on %s: %v", addr, err)
 	}
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Err != nil {
-		err = oe.Err
+	if !given {
+		what += fmt.Sprintf(" (%s is the default of %s)", addr, key)
 	}
-	return usagef("%s: cannot listen on %s: %v", path, addr, err)
+	if f.Line(key) == 0 {
+		return usagef("%s: %s: %s", path, key, what)
+	}
+	return usagef("%s", (&config.Error{Path: f.Path, Line: f.Line(key), Key: key, Reason: what}).Error())
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"gopkg.in/yaml.v3"
 
 	"github.com/gatehousehq/gatehouse/gateway"
 	"github.com/gatehousehq/gatehouse/internal/config"
@@ -29,17 +27,15 @@ const (
 	configPollInterval = 2 * time.Second
 )
 
-// gatewayConfigOf decodes the gateway section of the file and resolves
-// the values it names by environment variable.
-func gatewayConfigOf(file string, node *yaml.Node) (*gateway.Config, error) {
-	cfg, err := gateway.DecodeConfig(file, node)
-	if err != nil {
-		return nil, err
+// resolveGatewayEnv resolves the values the gateway section names by
+// environment variable; its errors say "FILE:LINE: gateway.KEY: ...".
+func resolveGatewayEnv(cfg *gateway.Config) error {
+	err := cfg.ResolveEnv(os.LookupEnv)
+	var ce *gateway.ConfigError
+	if errors.As(err, &ce) {
+		return &config.Error{Path: ce.Path, Line: ce.Line, Key: "gateway." + ce.Key, Reason: ce.Reason}
 	}
-	if err := cfg.ResolveEnv(os.LookupEnv); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return err
 }
 
 // runningGateway is the gateway of 'gatehouse serve' with its listeners.
@@ -52,11 +48,11 @@ type runningGateway struct {
 	shared *sharedState // serve_shared.go; nil without Redis
 }
 
-// startGateway builds the gateway of the gateway section, binds its
-// listeners and serves them. stop (shutdown) must be called.
-func startGateway(ctx context.Context, e *env, path, file string, node *yaml.Node, log *slog.Logger) (*runningGateway, error) {
-	cfg, err := gatewayConfigOf(file, node)
-	if err != nil {
+// startGateway builds the gateway of the gateway section (decoded and
+// validated by internal/config) and serves it on the listeners of lns.
+// stop (shutdown) must be called.
+func startGateway(ctx context.Context, e *env, path, file string, cfg *gateway.Config, lns *listeners, log *slog.Logger) (*runningGateway, error) {
+	if err := resolveGatewayEnv(cfg); err != nil {
 		return nil, usagef("%s", err.Error())
 	}
 	reg := prometheus.NewRegistry()
@@ -72,31 +68,14 @@ func startGateway(ctx context.Context, e *env, path, file string, node *yaml.Nod
 		shared.close()
 		var ce *gateway.ConfigError
 		if errors.As(err, &ce) {
-			return nil, usagef("%s", ce.Error())
+			return nil, usagef("%s", (&config.Error{Path: ce.Path, Line: ce.Line, Key: "gateway." + ce.Key, Reason: ce.Reason}).Error())
 		}
 		return nil, usagef("%s: gateway: %v", path, err)
 	}
-	addr := cfg.Listen
-	if addr == "" {
-		addr = defaultGatewayListen
-	}
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
-	if err != nil {
-		gw.Close()
-		return nil, listenError(path, addr, err)
-	}
+	ln := lns.take(&lns.gw)
 	rg := &runningGateway{gw: gw, srv: gw.NewServer(), served: make(chan error, 2), shared: shared}
-	adminAddr := cfg.AdminListen
-	if adminAddr == "" {
-		adminAddr = defaultAdminListen
-	}
-	var adminLn net.Listener
-	if adminAddr != "-" {
-		if adminLn, err = (&net.ListenConfig{}).Listen(ctx, "tcp", adminAddr); err != nil {
-			ln.Close()
-			gw.Close()
-			return nil, listenError(path, adminAddr, err)
-		}
+	adminLn := lns.take(&lns.gwAdmin)
+	if adminLn != nil {
 		rg.admin = &http.Server{Handler: gw.AdminHandler(), ReadHeaderTimeout: readHeaderTimeout,
 			ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout}
 	}
@@ -122,10 +101,11 @@ func startGateway(ctx context.Context, e *env, path, file string, node *yaml.Nod
 	return rg, nil
 }
 
-// watch reloads the gateway section on SIGHUP and when the file's mtime
-// changes, until ctx ends. A file that does not load is logged with the
-// reason and the running configuration stays.
-func (rg *runningGateway) watch(ctx context.Context, file string, log *slog.Logger) {
+// watch reloads the file on SIGHUP and when its mtime changes, until ctx
+// ends. The gateway section is applied; a change to the authserver
+// section needs a restart, and the log says so. A file that does not load
+// is logged with the reason and the running configuration stays.
+func (rg *runningGateway) watch(ctx context.Context, file string, started *config.File, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	rg.wg.Go(func() {
@@ -147,28 +127,47 @@ func (rg *runningGateway) watch(ctx context.Context, file string, log *slog.Logg
 				}
 				mtime, why = m, "file changed"
 			}
-			if err := rg.reload(ctx, file); err != nil {
+			rep, err := rg.reload(ctx, file, started)
+			if err != nil {
 				log.Error("configuration reload refused; the running configuration stays", "trigger", why, "reason", err.Error())
 				continue
 			}
-			log.Info("configuration reloaded", "trigger", why, "file", file)
+			log.Info("configuration reloaded", "trigger", why, "file", file, "applied", rep.applied, "needs_restart", rep.restart)
+			if len(rep.restart) > 0 {
+				log.Warn("configuration reload: these sections changed and apply only at the next start of 'gatehouse serve'", "sections", rep.restart, "file", file)
+			}
 		}
 	})
 }
 
-func (rg *runningGateway) reload(ctx context.Context, file string) error {
+// reloadReport says which sections a reload applied and which changed but
+// apply only at the next start.
+type reloadReport struct {
+	applied, restart []string
+}
+
+func (rg *runningGateway) reload(ctx context.Context, file string, started *config.File) (reloadReport, error) {
+	var rep reloadReport
 	f, err := config.Load(file)
 	if err != nil {
-		return err
+		return rep, err
 	}
 	if f.Gateway == nil {
-		return fmt.Errorf("%s: the gateway section is gone; a running gateway stops only with the process", file)
+		return rep, fmt.Errorf("%s: the gateway section is gone; a running gateway stops only with the process", file)
 	}
-	cfg, err := gatewayConfigOf(file, &f.Gateway.Node)
-	if err != nil {
-		return err
+	if err := resolveGatewayEnv(f.Gateway); err != nil {
+		return rep, err
 	}
-	return rg.gw.Reload(ctx, cfg)
+	if err := rg.gw.Reload(ctx, f.Gateway); err != nil {
+		return rep, err
+	}
+	rep.applied = []string{"gateway"}
+	switch a, b := started.AuthServer, f.AuthServer; {
+	case a == nil && b == nil:
+	case a == nil || b == nil || !a.Equal(b):
+		rep.restart = append(rep.restart, "authserver")
+	}
+	return rep, nil
 }
 
 func modTime(file string) time.Time {

@@ -131,6 +131,21 @@ func TestServeGateway(t *testing.T) {
 	if !strings.Contains(stderr.String(), `"trigger":"SIGHUP"`) {
 		t.Errorf("the reload does not name SIGHUP:\n%s", stderr)
 	}
+	if !strings.Contains(stderr.String(), `"applied":["gateway"],"needs_restart":null`) {
+		t.Errorf("the reload does not say which sections it applied:\n%s", stderr)
+	}
+
+	// A section the running process cannot apply is named as such.
+	if err := os.WriteFile(file, []byte(conf(two)+"authserver:\n  issuer: http://127.0.0.1:9\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bump(t, file, 3)
+	waitFor("the report of a section that needs a restart", 10*time.Second, func() bool {
+		return strings.Contains(stderr.String(), `"applied":["gateway"],"needs_restart":["authserver"]`)
+	})
+	if _, body := get("http://" + listen + "/svc/e"); body != "two /svc/e" {
+		t.Fatalf("the gateway section of that reload was not applied: %q", body)
+	}
 
 	cancel()
 	select {

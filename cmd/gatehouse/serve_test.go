@@ -261,8 +261,9 @@ func TestServeRefusals(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown key", []string{"serve", "--config", bad}, bad + ":4: unknown field \"isuer\""},
-		{"empty gateway", []string{"serve", "--config", write("gw.yaml", "gateway: {}\n")}, "gw.yaml:1: routes: at least one route is required"},
+		{"unknown key", []string{"serve", "--config", bad}, bad + `:4: authserver.isuer: unknown key (did you mean "issuer"?); valid keys: access_token_ttl,`},
+		{"duration without unit", []string{"serve", "--config", write("ttl.yaml", "authserver:\n  issuer: http://127.0.0.1:9000\n  access_token_ttl: 30\n")}, "ttl.yaml:3: authserver.access_token_ttl: 30 is not a duration: write 30s"},
+		{"empty gateway", []string{"serve", "--config", write("gw.yaml", "gateway: {}\n")}, "gw.yaml:1: gateway.routes: at least one route is required"},
 		{"missing file", []string{"serve", "--config", filepath.Join(dir, "nope.yaml")}, "cannot read the configuration"},
 		{"unset secret env", []string{"serve", "--config", write("env.yaml", "authserver:\n  issuer: http://127.0.0.1:9000\n  data: "+data+"\n  clients:\n    - id: svc\n      secret_env: GH_TEST_UNSET_SECRET\n      grants: [client_credentials]\n")},
 			"env.yaml:5: client \"svc\": secret_env: environment variable GH_TEST_UNSET_SECRET is not set"},
@@ -270,7 +271,13 @@ func TestServeRefusals(t *testing.T) {
 			"short.yaml:5: client \"svc\": client secret shorter than 16 bytes"},
 		{"HS256", []string{"serve", "--config", write("hs.yaml", "authserver:\n  issuer: http://127.0.0.1:9000\n  signing_alg: HS256\n")}, "hs.yaml:2: authserver: signing_alg \"HS256\""},
 		{"port in use", []string{"serve", "--config", write("busy.yaml", "authserver:\n  issuer: http://127.0.0.1:9000\n  data: "+data+"\n  listen: "+busy.Addr().String()+"\n")},
-			"cannot listen on " + busy.Addr().String() + ": the address is already in use"},
+			"busy.yaml:4: authserver.listen: cannot listen on " + busy.Addr().String() + ": the address is already in use; stop the other process or set authserver.listen to another address"},
+		{"auth admin port in use", []string{"serve", "--config", write("busyadmin.yaml", "authserver:\n  issuer: http://127.0.0.1:9000\n  data: "+data+"\n  listen: 127.0.0.1:0\n  admin_listen: "+busy.Addr().String()+"\n")},
+			"busyadmin.yaml:5: authserver.admin_listen: cannot listen on " + busy.Addr().String() + ": the address is already in use; stop the other process or set authserver.admin_listen to another address"},
+		{"gateway port in use", []string{"serve", "--config", write("busygw.yaml", "authserver:\n  issuer: http://127.0.0.1:9000\n  data: "+data+"\n  listen: 127.0.0.1:0\ngateway:\n  listen: "+busy.Addr().String()+"\n  admin_listen: \"-\"\n  routes: [{name: r, path: /, upstreams: [\"http://127.0.0.1:1\"], auth: none}]\n")},
+			"busygw.yaml:6: gateway.listen: cannot listen on " + busy.Addr().String() + ": the address is already in use; stop the other process or set gateway.listen to another address"},
+		{"gateway admin port in use", []string{"serve", "--config", write("busygwadmin.yaml", "gateway:\n  listen: 127.0.0.1:0\n  admin_listen: "+busy.Addr().String()+"\n  routes: [{name: r, path: /, upstreams: [\"http://127.0.0.1:1\"], auth: none}]\n")},
+			"busygwadmin.yaml:3: gateway.admin_listen: cannot listen on " + busy.Addr().String() + ": the address is already in use; stop the other process or set gateway.admin_listen to another address"},
 		{"argument", []string{"serve", "extra"}, "takes no arguments"},
 		{"unknown flag", []string{"serve", "--port", "9000"}, "unknown flag: --port"},
 	} {
@@ -284,5 +291,10 @@ func TestServeRefusals(t *testing.T) {
 				t.Errorf("stderr %q does not contain %q", r.stderr, tt.want)
 			}
 		})
+	}
+	// Every start above failed before the store was created: nothing is
+	// created or seeded before every listener is bound.
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("a failed start created the store folder %s (%v)", data, err)
 	}
 }

@@ -5,37 +5,68 @@
 package config
 
 import (
-	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gatehousehq/gatehouse/identity"
 	"io"
 	"net/url"
 	"os"
-	"reflect"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gatehousehq/gatehouse/gateway"
+	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/internal/strictyaml"
 )
 
 // MaxFileBytes bounds the configuration file.
 const MaxFileBytes = 1 << 20
 
-// File is the whole configuration file.
+// File is the whole configuration file, decoded and validated: a ready
+// plan. Relative paths in it (authserver.data, secret_file, password_file,
+// jwks_file, gateway.tls) are already joined to the file's folder.
 type File struct {
 	// Path is where the file was read from (for messages).
-	Path       string      `yaml:"-"`
+	Path string `yaml:"-"`
+	// Dir is the folder of the file, which relative paths are relative to.
+	Dir        string      `yaml:"-"`
 	AuthServer *AuthServer `yaml:"authserver"`
-	// Gateway and Services are read by later components; kept raw here so
-	// that a file with them still loads.
-	Gateway  *Raw `yaml:"gateway"`
+	// Gateway is the gateway section, validated by package gateway. The
+	// values it names by environment variable are resolved by the caller
+	// (gateway.Config.ResolveEnv), since only a serving process needs them.
+	Gateway *gateway.Config `yaml:"gateway"`
+	// Services is reserved for the services of a later release: accepted
+	// as any YAML and not read.
 	Services *Raw `yaml:"services"`
+
+	lines strictyaml.Lines
+}
+
+// fileYAML is what the decoder fills: the gateway section is decoded by
+// package gateway from its node.
+type fileYAML struct {
+	AuthServer *AuthServer `yaml:"authserver"`
+	Gateway    *yaml.Node  `yaml:"gateway"`
+	Services   *Raw        `yaml:"services"`
+}
+
+// Line returns the line of a key path ("authserver.listen",
+// "gateway.routes[1]") in the file, or of its closest enclosing key.
+func (f *File) Line(key string) int {
+	if rest, ok := strings.CutPrefix(key, "gateway."); ok && f.Gateway != nil {
+		if n := f.Gateway.Line(rest); n > 0 {
+			return n
+		}
+	}
+	return f.lines.Of(key)
 }
 
 // AuthServer is the authserver section.
 type AuthServer struct {
-	Line            int           `yaml:"-"`
+	Line            int           `yaml:"-" json:"-"`
 	Issuer          string        `yaml:"issuer"`
 	Listen          string        `yaml:"listen"`
 	Data            string        `yaml:"data"`
@@ -61,7 +92,7 @@ type AuthServer struct {
 
 // Legacy configures the legacy-session bridge of token exchange.
 type Legacy struct {
-	Line             int    `yaml:"-"`
+	Line             int    `yaml:"-" json:"-"`
 	IntrospectionURL string `yaml:"introspection_url"`
 	ClientID         string `yaml:"client_id"`
 	Secret           Secret `yaml:",inline"`
@@ -70,14 +101,14 @@ type Legacy struct {
 
 // Org is an organization.
 type Org struct {
-	Line int    `yaml:"-"`
+	Line int    `yaml:"-" json:"-"`
 	ID   string `yaml:"id"`
 	Name string `yaml:"name"`
 }
 
 // Client is a bootstrap client.
 type Client struct {
-	Line            int           `yaml:"-"`
+	Line            int           `yaml:"-" json:"-"`
 	ID              string        `yaml:"id"`
 	Name            string        `yaml:"name"`
 	Public          bool          `yaml:"public"`
@@ -103,7 +134,7 @@ type Client struct {
 
 // User is a bootstrap user.
 type User struct {
-	Line         int      `yaml:"-"`
+	Line         int      `yaml:"-" json:"-"`
 	Username     string   `yaml:"username"`
 	Email        string   `yaml:"email"`
 	Name         string   `yaml:"name"`
@@ -124,19 +155,10 @@ type Secret struct {
 	File  string `yaml:"secret_file"`
 }
 
-// Error is a configuration error at a line of the file.
-type Error struct {
-	Path   string
-	Line   int
-	Reason string
-}
-
-func (e *Error) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Reason)
-	}
-	return fmt.Sprintf("%s: %s", e.Path, e.Reason)
-}
+// Error is a configuration error: the file, the line, the key path and
+// the reason, which says how to fix it. It prints as
+// "FILE:LINE: key: reason".
+type Error = strictyaml.Error
 
 // Load reads and validates the file at path.
 func Load(path string) (*File, error) {
@@ -155,246 +177,205 @@ func Load(path string) (*File, error) {
 	return Parse(path, data)
 }
 
-// Parse decodes and validates configuration data; path is used in messages.
+// Parse decodes and validates configuration data; path is used in
+// messages and its folder is where relative paths in the file start.
 func Parse(path string, data []byte) (*File, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var f File
-	if err := dec.Decode(&f); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &Error{Path: path, Reason: "the file is empty: it needs an authserver, gateway or services section"}
-		}
-		return nil, yamlError(path, err)
+	root, err := strictyaml.ParseDocument(path, data)
+	if err != nil {
+		return nil, err
 	}
-	f.Path = path
-	if f.AuthServer == nil && f.Gateway == nil && f.Services == nil {
-		return nil, &Error{Path: path, Reason: "no authserver, gateway or services section"}
+	if root == nil {
+		return nil, &Error{Path: path, Reason: "the file is empty: it needs an authserver, gateway or services section"}
+	}
+	var raw fileYAML
+	lines := strictyaml.Lines{}
+	if err := strictyaml.Decode(path, root, "", &raw, lines); err != nil {
+		return nil, err
+	}
+	f := &File{Path: path, Dir: filepath.Dir(path), AuthServer: raw.AuthServer, Services: raw.Services, lines: lines}
+	if f.AuthServer == nil && raw.Gateway == nil && f.Services == nil {
+		return nil, &Error{Path: path, Line: root.Line, Reason: "no authserver, gateway or services section: write at least one of them at the start of a line, e.g. authserver:"}
 	}
 	if f.AuthServer != nil {
-		if err := f.AuthServer.validate(path); err != nil {
+		if err := f.AuthServer.validate(path, lines); err != nil {
 			return nil, err
 		}
+		f.AuthServer.resolvePaths(f.Dir)
 	}
-	return &f, nil
-}
-
-// yamlError turns a yaml.v3 error ("yaml: line 3: ...") into an Error.
-func yamlError(path string, err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		line := 0
-		msg := te.Errors[0]
-		if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
-			msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
-		}
-		return &Error{Path: path, Line: line, Reason: msg}
-	}
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
-		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
-	}
-	return &Error{Path: path, Line: line, Reason: msg}
-}
-
-// UnmarshalYAML records the line of each list item and section.
-func (a *AuthServer) UnmarshalYAML(n *yaml.Node) error {
-	type plain AuthServer
-	if err := checkKeys(n, plain{}); err != nil {
-		return err
-	}
-	if err := n.Decode((*plain)(a)); err != nil {
-		return err
-	}
-	a.Line = n.Line
-	return nil
-}
-
-// UnmarshalYAML records the line.
-func (c *Client) UnmarshalYAML(n *yaml.Node) error {
-	type plain Client
-	if err := checkKeys(n, plain{}); err != nil {
-		return err
-	}
-	if err := n.Decode((*plain)(c)); err != nil {
-		return err
-	}
-	c.Line = n.Line
-	return nil
-}
-
-// UnmarshalYAML records the line.
-func (u *User) UnmarshalYAML(n *yaml.Node) error {
-	type plain User
-	if err := checkKeys(n, plain{}); err != nil {
-		return err
-	}
-	if err := n.Decode((*plain)(u)); err != nil {
-		return err
-	}
-	u.Line = n.Line
-	return nil
-}
-
-// UnmarshalYAML records the line.
-func (o *Org) UnmarshalYAML(n *yaml.Node) error {
-	type plain Org
-	if err := checkKeys(n, plain{}); err != nil {
-		return err
-	}
-	if err := n.Decode((*plain)(o)); err != nil {
-		return err
-	}
-	o.Line = n.Line
-	return nil
-}
-
-// UnmarshalYAML records the line.
-func (l *Legacy) UnmarshalYAML(n *yaml.Node) error {
-	type plain Legacy
-	if err := checkKeys(n, plain{}); err != nil {
-		return err
-	}
-	if err := n.Decode((*plain)(l)); err != nil {
-		return err
-	}
-	l.Line = n.Line
-	return nil
-}
-
-// checkKeys refuses mapping keys that are not yaml fields of v's type
-// (yaml.v3 does not apply KnownFields inside custom unmarshalers).
-func checkKeys(n *yaml.Node, v any) error {
-	if n.Kind != yaml.MappingNode {
-		return nil // Decode reports the type error
-	}
-	known := map[string]bool{}
-	var collect func(t reflect.Type)
-	collect = func(t reflect.Type) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			tag := f.Tag.Get("yaml")
-			name, opts, _ := strings.Cut(tag, ",")
-			if opts == "inline" {
-				collect(f.Type)
-				continue
+	if raw.Gateway != nil {
+		g, err := gateway.DecodeConfig(path, raw.Gateway)
+		if err != nil {
+			var ge *gateway.ConfigError
+			if errors.As(err, &ge) {
+				key := "gateway"
+				if ge.Key != "" && ge.Key != "gateway" {
+					key = "gateway." + ge.Key
+				}
+				return nil, &Error{Path: ge.Path, Line: ge.Line, Key: key, Reason: ge.Reason}
 			}
-			if name != "" && name != "-" {
-				known[name] = true
-			}
+			return nil, err
 		}
+		resolveGatewayPaths(g, f.Dir)
+		f.Gateway = g
 	}
-	collect(reflect.TypeOf(v))
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		if !known[k.Value] {
-			return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: unknown field %q", k.Line, k.Value)}}
-		}
-	}
-	return nil
+	return f, nil
 }
 
-func (a *AuthServer) validate(path string) error {
-	at := func(line int, format string, args ...any) error {
-		return &Error{Path: path, Line: line, Reason: fmt.Sprintf(format, args...)}
+// resolvePaths joins the relative paths of the section to dir.
+func (a *AuthServer) resolvePaths(dir string) {
+	rel := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	rel(&a.Data)
+	if a.Legacy != nil {
+		rel(&a.Legacy.Secret.File)
+	}
+	for i := range a.Clients {
+		rel(&a.Clients[i].Secret.File)
+		rel(&a.Clients[i].JWKSFile)
+	}
+	for i := range a.Users {
+		rel(&a.Users[i].PasswordFile)
+	}
+}
+
+func resolveGatewayPaths(g *gateway.Config, dir string) {
+	rel := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	if g.TLS != nil {
+		rel(&g.TLS.CertFile)
+		rel(&g.TLS.KeyFile)
+	}
+	for i := range g.Issuers {
+		rel(&g.Issuers[i].JWKSFile)
+	}
+}
+
+// Equal reports whether two authserver sections configure the same thing
+// (lines aside), for a reload to say whether the section changed.
+func (a *AuthServer) Equal(b *AuthServer) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+func (a *AuthServer) validate(path string, lines strictyaml.Lines) error {
+	// at reports a problem with key (a path under authserver).
+	at := func(key, format string, args ...any) error {
+		key = strictyaml.Join("authserver", key)
+		return &Error{Path: path, Line: lines.Of(key), Key: key, Reason: fmt.Sprintf(format, args...)}
 	}
 	if a.Issuer == "" {
-		return at(a.Line, "authserver: issuer is required, e.g. issuer: http://127.0.0.1:9000")
+		return at("issuer", "is required: the URL clients reach the auth server at, e.g. issuer: http://127.0.0.1:9000")
 	}
 	u, err := url.Parse(a.Issuer)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(a.Issuer, "/") {
-		return at(a.Line, "authserver: issuer %q must be an absolute http(s) URL without query, fragment or trailing slash", a.Issuer)
+		return at("issuer", "%q must be an absolute http(s) URL without query, fragment or trailing slash, e.g. https://auth.example.com", a.Issuer)
 	}
 	if a.Data != "" && a.Store != "" {
-		return at(a.Line, "authserver: give data (a SQLite folder) or store (a postgres:// URL), not both")
+		return at("store", "give data (a SQLite folder) or store (a postgres:// URL), not both: remove one")
 	}
 	if a.Store != "" && !strings.HasPrefix(a.Store, "postgres://") && !strings.HasPrefix(a.Store, "postgresql://") {
-		return at(a.Line, "authserver: store must be a postgres:// URL; for the embedded store use data: DIR")
+		return at("store", "must be a postgres:// URL; for the embedded store write data: DIR instead")
 	}
 	if a.Redis != "" && a.RedisEnv != "" {
-		return at(a.Line, "authserver: give redis (a URL) or redis_env (the variable that holds it), not both")
+		return at("redis_env", "give redis (a URL) or redis_env (the variable that holds it), not both: remove one")
 	}
 	if a.Redis != "" && !strings.HasPrefix(a.Redis, "redis://") && !strings.HasPrefix(a.Redis, "rediss://") && !strings.HasPrefix(a.Redis, "unix://") {
-		return at(a.Line, "authserver: redis must be a redis:// or rediss:// URL")
+		return at("redis", "must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379/0")
 	}
-	if a.AccessTokenTTL < 0 || a.RefreshTokenTTL < 0 {
-		return at(a.Line, "authserver: token lifetimes must be positive durations like 15m")
+	if a.AccessTokenTTL < 0 {
+		return at("access_token_ttl", "must be a positive duration, e.g. 15m")
+	}
+	if a.RefreshTokenTTL < 0 {
+		return at("refresh_token_ttl", "must be a positive duration, e.g. 720h")
 	}
 	if a.Legacy != nil {
-		if a.Legacy.IntrospectionURL == "" || a.Legacy.ClientID == "" {
-			return at(a.Legacy.Line, "authserver.legacy: introspection_url and client_id are required")
+		if a.Legacy.IntrospectionURL == "" {
+			return at("legacy.introspection_url", "is required: the URL of the legacy session service's introspection endpoint")
+		}
+		if a.Legacy.ClientID == "" {
+			return at("legacy.client_id", "is required: the client id the auth server presents to the legacy service")
 		}
 		if err := a.Legacy.Secret.check(); err != nil {
-			return at(a.Legacy.Line, "authserver.legacy: %v", err)
+			return at("legacy", "%v", err)
 		}
 	}
 	orgs := map[string]bool{}
-	for _, o := range a.Organizations {
+	for i, o := range a.Organizations {
+		key := fmt.Sprintf("organizations[%d]", i)
 		if o.ID == "" {
-			return at(o.Line, "organization without id")
+			return at(key+".id", "organization without id: write id: NAME")
 		}
 		if orgs[o.ID] {
-			return at(o.Line, "organization %q listed twice", o.ID)
+			return at(key+".id", "organization %q listed twice: remove one", o.ID)
 		}
 		orgs[o.ID] = true
 	}
 	ids := map[string]bool{}
-	for _, c := range a.Clients {
+	for i, c := range a.Clients {
+		key := fmt.Sprintf("clients[%d]", i)
 		if c.ID == "" {
-			return at(c.Line, "client without id")
+			return at(key+".id", "client without id: write id: NAME")
 		}
 		if ids[c.ID] {
-			return at(c.Line, "client %q listed twice", c.ID)
+			return at(key+".id", "client %q listed twice: remove one", c.ID)
 		}
 		ids[c.ID] = true
 		if len(c.Grants) == 0 {
-			return at(c.Line, "client %q: grants is required, e.g. grants: [client_credentials]", c.ID)
+			return at(key+".grants", "client %q: grants is required, e.g. grants: [client_credentials]", c.ID)
 		}
-		for _, g := range c.Grants {
+		for j, g := range c.Grants {
 			switch g {
 			case "authorization_code", "client_credentials", "refresh_token", "password", "urn:ietf:params:oauth:grant-type:token-exchange":
 			default:
-				return at(c.Line, "client %q: unknown grant %q", c.ID, g)
+				return at(fmt.Sprintf("%s.grants[%d]", key, j), "client %q: unknown grant %q: use authorization_code, client_credentials, refresh_token, password or urn:ietf:params:oauth:grant-type:token-exchange", c.ID, g)
 			}
 		}
 		set := c.Secret.Value != "" || c.Secret.Env != "" || c.Secret.File != ""
 		if c.Public && set {
-			return at(c.Line, "client %q is public and must not have a secret", c.ID)
+			return at(key+".public", "client %q is public and must not have a secret: remove secret, secret_env and secret_file, or public: true", c.ID)
 		}
 		if c.Public && c.JWKSFile != "" {
-			return at(c.Line, "client %q is public and must not have keys (jwks_file)", c.ID)
+			return at(key+".public", "client %q is public and must not have keys (jwks_file): remove one of them", c.ID)
 		}
 		if !c.Public && (set || c.JWKSFile == "") {
 			if err := c.Secret.check(); err != nil {
-				return at(c.Line, "client %q: %v (or set jwks_file for private_key_jwt, or public: true)", c.ID, err)
+				return at(key, "client %q: %v (or set jwks_file for private_key_jwt, or public: true)", c.ID, err)
 			}
 		}
-		for _, r := range c.RedirectURIs {
+		for j, r := range c.RedirectURIs {
 			if err := identity.CheckRedirectURI(r); err != nil {
-				return at(c.Line, "client %q: redirect_uris: %v", c.ID, err)
+				return at(fmt.Sprintf("%s.redirect_uris[%d]", key, j), "client %q: redirect_uris: %v", c.ID, err)
 			}
 		}
 		if hasGrant(c.Grants, "authorization_code") && len(c.RedirectURIs) == 0 {
-			return at(c.Line, "client %q uses authorization_code and needs redirect_uris", c.ID)
+			return at(key+".grants", "client %q uses authorization_code and needs redirect_uris, e.g. redirect_uris: [https://app.example.com/callback]", c.ID)
 		}
-		for _, o := range c.AllowedOrigins {
+		for j, o := range c.AllowedOrigins {
 			if _, err := identity.ParseOrigin(o); err != nil {
-				return at(c.Line, "client %q: allowed_origins: %v", c.ID, err)
+				return at(fmt.Sprintf("%s.allowed_origins[%d]", key, j), "client %q: allowed_origins: %v", c.ID, err)
 			}
 		}
-		for _, r := range c.PostLogoutRedirectURIs {
+		for j, r := range c.PostLogoutRedirectURIs {
 			if err := identity.CheckRedirectURI(r); err != nil {
-				return at(c.Line, "client %q: post_logout_redirect_uris: %v", c.ID, err)
+				return at(fmt.Sprintf("%s.post_logout_redirect_uris[%d]", key, j), "client %q: post_logout_redirect_uris: %v", c.ID, err)
 			}
 		}
 	}
 	names := map[string]bool{}
-	for _, u := range a.Users {
+	for i, u := range a.Users {
+		key := fmt.Sprintf("users[%d]", i)
 		if u.Username == "" {
-			return at(u.Line, "user without username")
+			return at(key+".username", "user without username: write username: NAME")
 		}
 		if names[u.Username] {
-			return at(u.Line, "user %q listed twice", u.Username)
+			return at(key+".username", "user %q listed twice: remove one", u.Username)
 		}
 		names[u.Username] = true
 		n := 0
@@ -404,13 +385,13 @@ func (a *AuthServer) validate(path string) error {
 			}
 		}
 		if n != 1 {
-			return at(u.Line, "user %q needs exactly one of password, password_env, password_file, password_hash", u.Username)
+			return at(key, "user %q needs exactly one of password, password_env, password_file, password_hash", u.Username)
 		}
 		if u.PasswordHash != "" && !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
-			return at(u.Line, "user %q: password_hash must be an argon2id hash ($argon2id$...)", u.Username)
+			return at(key+".password_hash", "user %q: password_hash must be an argon2id hash ($argon2id$...)", u.Username)
 		}
 		if u.Org != "" && len(orgs) > 0 && !orgs[u.Org] {
-			return at(u.Line, "user %q: organization %q is not listed under organizations", u.Username, u.Org)
+			return at(key+".org", "user %q: organization %q is not listed under organizations: add it there or fix the name", u.Username, u.Org)
 		}
 	}
 	return nil

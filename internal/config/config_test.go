@@ -52,23 +52,35 @@ func TestParseRefusesWithLine(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"empty", "", "empty"},
-		{"unknown key", "authserver:\n  issuer: http://a\n  issuerr: x\n", `gatehouse.yaml:3: unknown field "issuerr"`},
+		{"syntax", "authserver:\n  issuer: http://a\n listen: x\n", "gatehouse.yaml:2: not valid YAML: did not find expected key (check the indentation"},
+		{"misspelt section", "gatway:\n  listen: x\n", `gatehouse.yaml:1: gatway: unknown key (did you mean "gateway"?); valid keys: authserver, gateway, services`},
+		{"section not a mapping", "authserver: yes\n", `gatehouse.yaml:1: authserver: is the value "yes" but must be a section with the keys issuer, listen,`},
+		{"duration as a number", "authserver:\n  issuer: http://a\n  access_token_ttl: 30\n", "gatehouse.yaml:3: authserver.access_token_ttl: 30 is not a duration: write 30s for 30 seconds"},
+		{"client duration", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      refresh_token_ttl: 30d\n", `gatehouse.yaml:5: authserver.clients[0].refresh_token_ttl: "30d" is not a duration: write 720h for 30 days`},
+		{"bool", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      public: yes\n", `gatehouse.yaml:5: authserver.clients[0].public: "yes" is not true or false: write public: true or public: false`},
+		{"list as text", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      grants: client_credentials\n", `gatehouse.yaml:5: authserver.clients[0].grants: is the value "client_credentials" but must be a list: write [a, b]`},
+		{"unknown client key", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      scope: [a]\n", `gatehouse.yaml:5: authserver.clients[0].scope: unknown key (did you mean "scopes"?)`},
+		{"key twice", "authserver:\n  issuer: http://a\n  issuer: http://b\n", "gatehouse.yaml:3: authserver.issuer: given twice (first at line 2); keep one"},
+		{"gateway unknown key", "gateway:\n  routes: []\n  lisen: x\n", `gatehouse.yaml:3: gateway.lisen: unknown key (did you mean "listen"?)`},
+		{"gateway bad value", "gateway:\n  routes:\n    - {name: r, path: /, upstreams: [\"http://x\"], auth: maybe}\n", `gatehouse.yaml:3: gateway.routes[0].auth: "maybe": use none or jwt`},
+		{"gateway duration", "gateway:\n  limits: {upstream_timeout: 30}\n", "gatehouse.yaml:2: gateway.limits.upstream_timeout: 30 is not a duration: write 30s"},
+		{"unknown key", "authserver:\n  issuer: http://a\n  issuerr: x\n", `gatehouse.yaml:3: authserver.issuerr: unknown key (did you mean "issuer"?); valid keys: access_token_ttl, admin_listen, clients,`},
 		{"wrong type", "authserver:\n  issuer: [1]\n", "gatehouse.yaml:2:"},
 		{"bad duration", "authserver:\n  issuer: http://a\n  access_token_ttl: soon\n", "gatehouse.yaml:3:"},
-		{"no issuer", "authserver:\n  listen: :9000\n", "gatehouse.yaml:2: authserver: issuer is required"},
+		{"no issuer", "authserver:\n  listen: :9000\n", "gatehouse.yaml:1: authserver.issuer: is required"},
 		{"issuer with slash", "authserver:\n  issuer: http://a/\n", "trailing slash"},
 		{"data and store", "authserver:\n  issuer: http://a\n  data: d\n  store: postgres://x\n", "not both"},
-		{"client without secret", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      grants: [client_credentials]\n", "gatehouse.yaml:4: client \"c\": needs exactly one of secret"},
+		{"client without secret", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      grants: [client_credentials]\n", "gatehouse.yaml:4: authserver.clients[0]: client \"c\": needs exactly one of secret"},
 		{"public with secret", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      public: true\n      secret: abcdefabcdefabcdef\n      grants: [authorization_code]\n", "must not have a secret"},
 		{"unknown grant", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      secret: abcdefabcdefabcdef\n      grants: [implicit]\n", "unknown grant \"implicit\""},
-		{"javascript redirect", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      public: true\n      grants: [authorization_code]\n      redirect_uris: [\"javascript://x/%0aalert(1)\"]\n", `gatehouse.yaml:4: client "c": redirect_uris: "javascript://x/%0aalert(1)": the scheme javascript is not a place`},
+		{"javascript redirect", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      public: true\n      grants: [authorization_code]\n      redirect_uris: [\"javascript://x/%0aalert(1)\"]\n", `gatehouse.yaml:7: authserver.clients[0].redirect_uris[0]: client "c": redirect_uris: "javascript://x/%0aalert(1)": the scheme javascript is not a place`},
 		{"redirect with fragment", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      public: true\n      grants: [authorization_code]\n      redirect_uris: [\"https://app.example/cb#x\"]\n", "must have no fragment"},
 		{"relative post-logout URI", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      public: true\n      grants: [authorization_code]\n      redirect_uris: [https://app.example/cb]\n      post_logout_redirect_uris: [/bye]\n", `client "c": post_logout_redirect_uris: "/bye" must be absolute`},
 		{"origin with a path", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      public: true\n      grants: [authorization_code]\n      redirect_uris: [https://app.example/cb]\n      allowed_origins: [https://app.example/]\n", `client "c": allowed_origins: origin "https://app.example/": an origin has no path`},
 		{"wildcard origin", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      public: true\n      grants: [authorization_code]\n      redirect_uris: [https://app.example/cb]\n      allowed_origins: [\"https://*.example\"]\n", "wildcards are not allowed"},
 		{"origin of another scheme", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      public: true\n      grants: [authorization_code]\n      redirect_uris: [https://app.example/cb]\n      allowed_origins: [\"chrome-extension://abc\"]\n", "the scheme must be http or https"},
 		{"code without redirect", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      public: true\n      grants: [authorization_code]\n", "needs redirect_uris"},
-		{"duplicate client", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      secret: abcdefabcdefabcdef\n      grants: [client_credentials]\n    - id: c\n      secret: abcdefabcdefabcdef\n      grants: [client_credentials]\n", "gatehouse.yaml:7: client \"c\" listed twice"},
+		{"duplicate client", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      secret: abcdefabcdefabcdef\n      grants: [client_credentials]\n    - id: c\n      secret: abcdefabcdefabcdef\n      grants: [client_credentials]\n", "gatehouse.yaml:7: authserver.clients[1].id: client \"c\" listed twice"},
 		{"user two passwords", "authserver:\n  issuer: http://a\n  users:\n    - username: u\n      password: p\n      password_env: P\n", "exactly one of password"},
 		{"user bad hash", "authserver:\n  issuer: http://a\n  users:\n    - username: u\n      password_hash: md5$x\n", "argon2id"},
 		{"unknown org", "authserver:\n  issuer: http://a\n  organizations: [{id: acme}]\n  users:\n    - username: u\n      password: p\n      org: globex\n", "not listed"},
@@ -79,6 +91,38 @@ func TestParseRefusesWithLine(t *testing.T) {
 				t.Fatalf("got %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestRelativePaths: paths in the file start at the file's folder, not at
+// the working folder.
+func TestRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "gatehouse.yaml")
+	os.WriteFile(filepath.Join(dir, "s"), []byte("a-secret-of-16-or-more\n"), 0o600)
+	os.WriteFile(file, []byte(`authserver:
+  issuer: http://a
+  data: ./data
+  clients:
+    - {id: c, secret_file: s, grants: [client_credentials]}
+    - {id: k, jwks_file: /abs/keys.json, grants: [client_credentials]}
+gateway:
+  tls: {cert_file: tls/cert.pem, key_file: tls/key.pem}
+  routes: [{name: r, path: /, upstreams: ["http://x"], auth: none}]
+`), 0o600)
+	f, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := f.AuthServer
+	if a.Data != filepath.Join(dir, "data") || a.Clients[1].JWKSFile != "/abs/keys.json" || f.Gateway.TLS.CertFile != filepath.Join(dir, "tls/cert.pem") {
+		t.Fatalf("paths %q %q %q", a.Data, a.Clients[1].JWKSFile, f.Gateway.TLS.CertFile)
+	}
+	if s, err := a.Clients[0].Secret.Resolve(); err != nil || s != "a-secret-of-16-or-more" {
+		t.Fatalf("secret_file from the file's folder: %q %v", s, err)
+	}
+	if f.Line("gateway.routes[0]") != 9 || f.Line("authserver.clients[1].jwks_file") != 6 {
+		t.Fatalf("lines %d %d", f.Line("gateway.routes[0]"), f.Line("authserver.clients[1].jwks_file"))
 	}
 }
 

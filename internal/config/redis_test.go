@@ -11,8 +11,8 @@ func TestAuthServerRedis(t *testing.T) {
 	}{
 		{"url", "authserver:\n  issuer: http://a\n  redis: rediss://gatehouse:pw@redis:6380/0\n", ""},
 		{"env", "authserver:\n  issuer: http://a\n  redis_env: GATEHOUSE_REDIS_URL\n", ""},
-		{"both", "authserver:\n  issuer: http://a\n  redis: redis://r\n  redis_env: X\n", "gatehouse.yaml:2: authserver: give redis (a URL) or redis_env"},
-		{"not redis", "authserver:\n  issuer: http://a\n  redis: http://r\n", "redis must be a redis:// or rediss:// URL"},
+		{"both", "authserver:\n  issuer: http://a\n  redis: redis://r\n  redis_env: X\n", "gatehouse.yaml:4: authserver.redis_env: give redis (a URL) or redis_env"},
+		{"not redis", "authserver:\n  issuer: http://a\n  redis: http://r\n", "gatehouse.yaml:3: authserver.redis: must be a redis:// or rediss:// URL"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f, err := Parse("gatehouse.yaml", []byte(tt.yaml))
