@@ -47,9 +47,11 @@ func (l storeLocation) String() string {
 }
 
 // locationOf returns the store an authserver section configures: data (a
-// SQLite folder, default ./gatehouse-data) or store (a postgres:// URL).
-// Relative paths are relative to the working directory, like the
-// configuration's secret_file and password_file.
+// SQLite folder, default gatehouse-data) or store (a postgres:// URL).
+// internal/config has already joined a relative data folder, like
+// secret_file and password_file, to the folder of the file, so that serve
+// and the user and client commands given the same --config open the same
+// store from any working folder.
 func locationOf(a *config.AuthServer) storeLocation {
 	if a.Store != "" {
 		return storeLocation{url: a.Store}

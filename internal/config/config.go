@@ -221,12 +221,20 @@ func Parse(path string, data []byte) (*File, error) {
 	return f, nil
 }
 
-// resolvePaths joins the relative paths of the section to dir.
+// DefaultData is the folder of the embedded store when the authserver
+// section names neither data nor store, relative to the file's folder.
+const DefaultData = "gatehouse-data"
+
+// resolvePaths joins the relative paths of the section to dir, and gives
+// data its default (DefaultData) when the section names no store.
 func (a *AuthServer) resolvePaths(dir string) {
 	rel := func(p *string) {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
+	}
+	if a.Data == "" && a.Store == "" {
+		a.Data = DefaultData
 	}
 	rel(&a.Data)
 	if a.Legacy != nil {
