@@ -68,7 +68,10 @@ type Gateway struct {
 
 // New validates cfg and builds a gateway. It may do I/O: the discovery
 // documents of issuers without jwks_url or jwks_file are fetched now, so
-// that a wrong issuer fails at start.
+// that a wrong issuer fails at start, and the keys of every remote issuer
+// (within 5 s). An issuer that does not answer is no error: it is logged
+// with its URL and retried in the background, its routes answer 503 and
+// /readyz is not ready until its keys arrive (readiness.go).
 func New(ctx context.Context, cfg *Config, opts Options) (*Gateway, error) {
 	if cfg == nil {
 		return nil, errors.New("gateway: nil configuration")
