@@ -20,9 +20,10 @@ import (
 	"github.com/gatehousehq/gatehouse/keys"
 )
 
-// startupKeyFetch bounds the fetch of an issuer's keys when a
-// configuration is built; slower issuers are fetched in the background.
-const startupKeyFetch = 5 * time.Second
+// startupKeyFetch bounds the discovery and the fetch of an issuer's keys
+// when a configuration is built; slower issuers are fetched in the
+// background.
+var startupKeyFetch = 5 * time.Second // a variable for tests
 
 // reasonKeysUnavailable: the route's issuer has not delivered keys yet.
 const reasonKeysUnavailable = "keys_unavailable"
@@ -61,6 +62,10 @@ func (g *Gateway) remote(ctx context.Context, is Issuer, opts []keys.RemoteOptio
 	if is.JWKSURL != "" {
 		return keys.NewRemote(is.JWKSURL, opts...)
 	}
+	// An issuer that does not answer within startupKeyFetch is down for
+	// now, not wrong: it is discovered in the background.
+	ctx, cancel := context.WithTimeout(ctx, startupKeyFetch)
+	defer cancel()
 	r, err := keys.NewRemoteFromIssuer(ctx, is.Issuer, opts...)
 	if err != nil && (r == nil || !errors.Is(err, keys.ErrUnavailable)) {
 		return nil, err

@@ -182,3 +182,38 @@ routes:
 	}
 	readEcho(t, gw.do(t, "GET", "/api", bearer(iss.Token(token.Claims{})), nil))
 }
+
+// An issuer that accepts connections but never answers (discovery or
+// JWKS) holds the start for startupKeyFetch at most; it is then waited
+// for in the background like one that is down.
+func TestIssuerHangingAtStart(t *testing.T) {
+	defer func(d time.Duration) { startupKeyFetch = d }(startupKeyFetch)
+	startupKeyFetch = 300 * time.Millisecond
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	u := newUpstream(t, "u", nil)
+	for _, issuer := range []string{
+		`{name: main, issuer: "{{ISS}}", audiences: [gateway]}`,
+		`{name: main, issuer: "{{ISS}}", jwks_url: "{{ISS}}/jwks", audiences: [gateway]}`,
+	} {
+		start := time.Now()
+		gw := startGW(t, `
+issuers: [`+issuer+`]
+routes:
+  - {name: api, path: /api, upstreams: ["{{U}}"], auth: jwt}
+`, map[string]string{"ISS": hang.URL, "U": u.URL})
+		if took := time.Since(start); took > 3*time.Second {
+			t.Errorf("%s: New took %s with a hanging issuer, want about %s", issuer, took, startupKeyFetch)
+		}
+		if code, _ := readyz(t, gw); code != http.StatusServiceUnavailable {
+			t.Errorf("%s: /readyz %d with a hanging issuer", issuer, code)
+		}
+	}
+}
