@@ -17,5 +17,13 @@
 // Verifiers find keys through a [Source]: [Static] for fixed keys, a [Set],
 // or [Remote] for an issuer's JWKS URL, which caches within Cache-Control
 // bounds, refetches on an unknown kid at most once per interval and keeps the
-// last good keys while the issuer is down.
+// last good keys while the issuer is down. An issuer that is down at start
+// is no error for a service that may start without keys:
+//
+//	src, err := keys.NewRemoteFromIssuer(ctx, "https://auth.example")
+//	if err != nil && !(src != nil && errors.Is(err, keys.ErrUnavailable)) {
+//		return err // the issuer answered, wrongly
+//	}
+//	src.Prefetch(ctx) // retries with backoff until the keys arrive
+//	ready := src.Ready // for a readiness probe; lookups fail with ErrUnavailable until then
 package keys
