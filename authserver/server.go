@@ -54,6 +54,11 @@ type Config struct {
 	// the store, so that several instances and `gatehouse keys rotate` agree
 	// (default 30s).
 	KeyReload time.Duration
+	// RefreshTokenGrace is how long after a refresh token's rotation the
+	// same client presenting it again gets the same answer, not a reuse
+	// verdict (default DefaultRefreshTokenGrace, 15s; negative: off; see
+	// refresh_grace.go).
+	RefreshTokenGrace time.Duration
 	// KeyPublishAhead is how long a key made by a scheduled rotation is
 	// published before it signs (default: KeyReload plus the JWKS cache
 	// age of 5m plus 30s; see signing.go).

@@ -269,12 +269,17 @@ func TestPasswordGrantAndRefreshRotation(t *testing.T) {
 	if tok2.RefreshToken == "" || tok2.RefreshToken == first || tok2.AccessToken == tok.AccessToken {
 		t.Fatal("refresh did not rotate")
 	}
-	// Reuse of the first: refused, and the family (tok2's refresh) is revoked.
+	tok3, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok2.RefreshToken}).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reuse of the first, whose successor was used (no retry, so no
+	// grace): refused, and the family (tok3's refresh) is revoked.
 	_, err = cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: first}).Token()
 	if oauthErr(t, err) != "invalid_grant" {
 		t.Fatalf("reuse: %v", err)
 	}
-	_, err = cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok2.RefreshToken}).Token()
+	_, err = cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok3.RefreshToken}).Token()
 	if oauthErr(t, err) != "invalid_grant" {
 		t.Fatalf("family not revoked after reuse: %v", err)
 	}

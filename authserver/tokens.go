@@ -419,6 +419,9 @@ func (s *Server) refreshGrant(ctx context.Context, r *http.Request, client *iden
 	if s.sessionEnded(ctx, old.FamilyID) {
 		return nil, badRequest(errInvalidGrant, "the login session of this refresh token has ended")
 	}
+	if resp := s.retryAnswer(ctx, presented, old); resp != nil { // refresh_grace.go
+		return resp, nil
+	}
 	requested := strings.Fields(r.PostForm.Get("scope"))
 	granted := strings.Fields(old.Scope)
 	for _, sc := range requested {
@@ -437,12 +440,27 @@ func (s *Server) refreshGrant(ctx context.Context, r *http.Request, client *iden
 	case err != nil: // could not check: the family stays
 		return nil, internal("user lookup: %v", err)
 	}
+	// The answer first, so that the rotation stores it (sealed, for a
+	// retry within the grace) in the same transaction; if the rotation is
+	// refused, the tokens signed here are never sent.
+	resp, e := s.issueForUser(ctx, client, u, grantContext{scope: granted, audience: old.Audience, authTime: old.AuthTime, familyID: old.FamilyID})
+	if e != nil {
+		return nil, e
+	}
 	now := s.now()
 	next := identity.NewSecret()
-	_, err = s.store.RotateRefreshToken(ctx, hash, &identity.RefreshToken{
+	resp.RefreshToken = next
+	rt := &identity.RefreshToken{
 		Hash: identity.HashToken(next), FamilyID: old.FamilyID, ClientID: client.ID, Subject: old.Subject,
 		Scope: old.Scope, Audience: old.Audience, AuthTime: old.AuthTime, CreatedAt: now, ExpiresAt: now.Add(s.refreshTTL(client)),
-	}, now)
+		Parent: hash,
+	}
+	if s.refreshGrace() > 0 {
+		if rt.Sealed, err = sealAnswer(presented, hash, resp, now); err != nil {
+			return nil, internal("seal the answer for the rotation grace: %v", err)
+		}
+	}
+	_, err = s.store.RotateRefreshToken(ctx, hash, rt, now)
 	switch {
 	case errors.Is(err, identity.ErrRefreshReused):
 		s.audit(ctx, "refresh_reuse_detected", "family", old.FamilyID, "client_id", client.ID, "sub", old.Subject)
@@ -456,11 +474,6 @@ func (s *Server) refreshGrant(ctx context.Context, r *http.Request, client *iden
 	case err != nil:
 		return nil, internal("rotate refresh token: %v", err)
 	}
-	resp, e := s.issueForUser(ctx, client, u, grantContext{scope: granted, audience: old.Audience, authTime: old.AuthTime, familyID: old.FamilyID})
-	if e != nil {
-		return nil, e
-	}
-	resp.RefreshToken = next
 	s.audit(ctx, "refresh_rotated", "family", old.FamilyID, "client_id", client.ID, "sub", old.Subject)
 	return resp, nil
 }

@@ -157,6 +157,13 @@ type RefreshToken struct {
 	ExpiresAt time.Time
 	// UsedAt is set when the token is rotated.
 	UsedAt time.Time
+	// Parent is the hash of the token this one replaced ("" for the first
+	// of a family), and Sealed the token response that delivered this one,
+	// sealed under a key derived from the parent token (which the store
+	// keeps only as a hash): within the rotation grace period, a client
+	// that retries with the parent gets the same pair again.
+	Parent string
+	Sealed []byte
 }
 
 // RevocationKind says what a revocation matches: the kinds of package

@@ -80,6 +80,9 @@ type RefreshTokens interface {
 	// RefreshTokenByHash returns the token, used or not; ErrNotFound when
 	// unknown.
 	RefreshTokenByHash(ctx context.Context, hash string) (*RefreshToken, error)
+	// RefreshTokenByParent returns the token that replaced the token with
+	// parentHash; ErrNotFound when there is none.
+	RefreshTokenByParent(ctx context.Context, parentHash string) (*RefreshToken, error)
 	// RevokeFamily revokes a family; revoking it again, or revoking a
 	// family that has no token yet, is not an error (the revocation holds
 	// for tokens saved later).

@@ -83,12 +83,13 @@ func (s *Store) SetCodeIssued(ctx context.Context, hash, familyID, jti string) e
 	return nil
 }
 
-const refreshColumns = `hash, family_id, client_id, subject, scope, audience, auth_time, created_at, expires_at, used_at`
+const refreshColumns = `hash, family_id, client_id, subject, scope, audience, auth_time, created_at, expires_at, used_at,
+	parent_hash, sealed`
 
 func scanRefresh(row pgx.Row) (*identity.RefreshToken, error) {
 	var t identity.RefreshToken
 	err := row.Scan(&t.Hash, &t.FamilyID, &t.ClientID, &t.Subject, &t.Scope, &t.Audience,
-		timeField{&t.AuthTime}, timeField{&t.CreatedAt}, timeField{&t.ExpiresAt}, timeField{&t.UsedAt})
+		timeField{&t.AuthTime}, timeField{&t.CreatedAt}, timeField{&t.ExpiresAt}, timeField{&t.UsedAt}, &t.Parent, &t.Sealed)
 	if err != nil {
 		return nil, err
 	}
@@ -106,9 +107,9 @@ func insertRefresh(ctx context.Context, tx pgx.Tx, t *identity.RefreshToken) err
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		t.Hash, t.FamilyID, t.ClientID, t.Subject, t.Scope, arr(t.Audience), ts(t.AuthTime), ts(t.CreatedAt),
-		ts(t.ExpiresAt), ts(t.UsedAt))
+		ts(t.ExpiresAt), ts(t.UsedAt), t.Parent, t.Sealed)
 	return err
 }
 
@@ -184,6 +185,18 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash string) (*identity.
 	t, err := scanRefresh(s.pool.QueryRow(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE hash = $1`, hash))
 	if err != nil {
 		return nil, wrap("refresh token by hash", err)
+	}
+	return t, nil
+}
+
+// RefreshTokenByParent implements [identity.RefreshTokens].
+func (s *Store) RefreshTokenByParent(ctx context.Context, parentHash string) (*identity.RefreshToken, error) {
+	if parentHash == "" {
+		return nil, wrap("refresh token by parent", pgx.ErrNoRows)
+	}
+	t, err := scanRefresh(s.pool.QueryRow(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE parent_hash = $1`, parentHash))
+	if err != nil {
+		return nil, wrap("refresh token by parent", err)
 	}
 	return t, nil
 }

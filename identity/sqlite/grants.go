@@ -78,12 +78,13 @@ func (s *Store) SetCodeIssued(ctx context.Context, hash, familyID, jti string) e
 	return nil
 }
 
-const refreshColumns = `hash, family_id, client_id, subject, scope, audience_json, auth_time, created_at, expires_at, used_at`
+const refreshColumns = `hash, family_id, client_id, subject, scope, audience_json, auth_time, created_at, expires_at, used_at,
+	parent_hash, sealed`
 
 func scanRefresh(row scanner) (*identity.RefreshToken, error) {
 	var t identity.RefreshToken
 	err := row.Scan(&t.Hash, &t.FamilyID, &t.ClientID, &t.Subject, &t.Scope, listField{&t.Audience},
-		timeField{&t.AuthTime}, timeField{&t.CreatedAt}, timeField{&t.ExpiresAt}, timeField{&t.UsedAt})
+		timeField{&t.AuthTime}, timeField{&t.CreatedAt}, timeField{&t.ExpiresAt}, timeField{&t.UsedAt}, &t.Parent, &t.Sealed)
 	if err != nil {
 		return nil, err
 	}
@@ -100,9 +101,9 @@ func insertRefresh(ctx context.Context, tx *sql.Tx, t *identity.RefreshToken) er
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = tx.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.Hash, t.FamilyID, t.ClientID, t.Subject, t.Scope, list(t.Audience), ms(t.AuthTime), ms(t.CreatedAt),
-		ms(t.ExpiresAt), ms(t.UsedAt))
+		ms(t.ExpiresAt), ms(t.UsedAt), t.Parent, t.Sealed)
 	return err
 }
 
@@ -176,6 +177,18 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash string) (*identity.
 	t, err := scanRefresh(s.r.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE hash = ?`, hash))
 	if err != nil {
 		return nil, wrap("refresh token by hash", err)
+	}
+	return t, nil
+}
+
+// RefreshTokenByParent implements [identity.RefreshTokens].
+func (s *Store) RefreshTokenByParent(ctx context.Context, parentHash string) (*identity.RefreshToken, error) {
+	if parentHash == "" {
+		return nil, wrap("refresh token by parent", sql.ErrNoRows)
+	}
+	t, err := scanRefresh(s.r.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE parent_hash = ?`, parentHash))
+	if err != nil {
+		return nil, wrap("refresh token by parent", err)
 	}
 	return t, nil
 }

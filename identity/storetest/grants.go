@@ -131,6 +131,7 @@ func newRefresh(at time.Time, family, subject string) *identity.RefreshToken {
 func next(old *identity.RefreshToken, at time.Time) *identity.RefreshToken {
 	n := newRefresh(at, "", old.Subject)
 	n.AuthTime = old.AuthTime
+	n.Parent, n.Sealed = old.Hash, []byte("sealed response of "+old.Hash)
 	return n
 }
 
@@ -210,12 +211,24 @@ func testRefreshTokens(t *testing.T, open opener) {
 			stored, err = s.RefreshTokenByHash(t.Context(), nx.Hash)
 			must(t, "RefreshTokenByHash(next)", err)
 			same(t, "next token", nx, stored)
+			stored, err = s.RefreshTokenByParent(t.Context(), cur.Hash)
+			must(t, "RefreshTokenByParent(old)", err)
+			same(t, "next token by its parent", nx, stored)
 			cur = nx
 		}
 		revoked, err := s.FamilyRevoked(t.Context(), "family-1")
 		must(t, "FamilyRevoked", err)
 		if revoked {
 			t.Error("rotation revoked the family")
+		}
+	})
+	t.Run("RefreshTokenByParent of a first token or an unknown one", func(t *testing.T) {
+		s := open(t)
+		first := newRefresh(now(), "family-1", "user-1")
+		must(t, "SaveRefreshToken", s.SaveRefreshToken(t.Context(), first))
+		for _, parent := range []string{first.Hash, "", identity.HashToken("nope")} {
+			_, err := s.RefreshTokenByParent(t.Context(), parent)
+			wantErr(t, "RefreshTokenByParent("+parent+")", err, identity.ErrNotFound)
 		}
 	})
 	t.Run("RotateRefreshToken sets a zero CreatedAt", func(t *testing.T) {
