@@ -75,6 +75,9 @@ type Config struct {
 
 	path  string
 	lines strictyaml.Lines
+	// Parsed by Validate, for New and Reload to build from: nothing
+	// parses a value of the file twice.
+	trusted []netip.Prefix
 }
 
 // TLSConfig names the certificate and key files of the listener.
@@ -163,6 +166,8 @@ type Issuer struct {
 type IPList struct {
 	Allow []string `yaml:"allow"`
 	Deny  []string `yaml:"deny"`
+
+	allow, deny []netip.Prefix // parsed by Validate
 }
 
 // RateLimit is a limit with Spring Cloud Gateway's semantics.
@@ -197,6 +202,8 @@ type Route struct {
 	IP            *IPList           `yaml:"ip"`
 	CORS          *CORS             `yaml:"cors"`
 	MaxBodyBytes  int64             `yaml:"max_body_bytes"`
+
+	upstreams []*url.URL // parsed by Validate
 }
 
 // HealthCheck is an active health check: GET path on every upstream each
@@ -245,6 +252,8 @@ type CORS struct {
 	ExposedHeaders   []string      `yaml:"exposed_headers"`
 	AllowCredentials bool          `yaml:"allow_credentials"`
 	MaxAge           time.Duration `yaml:"max_age"`
+
+	patterns []originPattern // parsed by Validate
 }
 
 // ConfigError is a bad configuration: the file, the line (0 when unknown),
@@ -373,11 +382,14 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,48}$`)
 // calls it; ParseConfig and DecodeConfig too.
 func (c *Config) Validate() error {
 	top := c.Line
+	c.trusted = nil // fresh slices: a running gateway may hold the old ones
 	for i, p := range c.TrustedProxies {
-		if _, err := parsePrefix(p); err != nil {
+		pf, err := parsePrefix(p)
+		if err != nil {
 			key := fmt.Sprintf("trusted_proxies[%d]", i)
 			return c.errAt(top(key), key, "%v", err)
 		}
+		c.trusted = append(c.trusted, pf)
 	}
 	switch strings.ToLower(c.ClientIPHeader) {
 	case "", "x-forwarded-for", "forwarded":
@@ -538,11 +550,13 @@ func (c *Config) validateRoute(i int, issuers, names map[string]bool) error {
 	if len(r.Upstreams) == 0 {
 		return at("upstreams", "at least one upstream URL is required")
 	}
+	r.upstreams = nil
 	for _, u := range r.Upstreams {
 		pu, err := url.Parse(u)
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || pu.RawQuery != "" || pu.Fragment != "" || pu.User != nil {
 			return at("upstreams", "%q must be an absolute http(s) URL without user, query or fragment", u)
 		}
+		r.upstreams = append(r.upstreams, pu)
 	}
 	if h := r.HealthCheck; h != nil {
 		if !strings.HasPrefix(h.Path, "/") || h.Interval < 0 || h.Timeout < 0 {
@@ -648,15 +662,20 @@ func needsPrincipal(key string) bool {
 }
 
 func (l *IPList) validate() error {
+	l.allow, l.deny = nil, nil
 	for i, s := range l.Allow {
-		if _, err := parsePrefix(s); err != nil {
+		p, err := parsePrefix(s)
+		if err != nil {
 			return fmt.Errorf("allow[%d]: %w", i, err)
 		}
+		l.allow = append(l.allow, p)
 	}
 	for i, s := range l.Deny {
-		if _, err := parsePrefix(s); err != nil {
+		p, err := parsePrefix(s)
+		if err != nil {
 			return fmt.Errorf("deny[%d]: %w", i, err)
 		}
+		l.deny = append(l.deny, p)
 	}
 	return nil
 }
@@ -707,6 +726,7 @@ func (c *CORS) validate() error {
 	if len(c.AllowedOrigins) == 0 {
 		return errors.New("allowed_origins: at least one origin is required")
 	}
+	c.patterns = nil
 	for _, o := range c.AllowedOrigins {
 		if o == "*" {
 			if c.AllowCredentials {
@@ -714,8 +734,12 @@ func (c *CORS) validate() error {
 			}
 			continue
 		}
-		if _, err := parseOriginPattern(o); err != nil {
+		op, err := parseOriginPattern(o)
+		if err != nil {
 			return fmt.Errorf("allowed_origins: %w", err)
+		}
+		if strings.Contains(o, "*") {
+			c.patterns = append(c.patterns, op)
 		}
 	}
 	for _, m := range c.AllowedMethods {

@@ -22,16 +22,8 @@ func newIPFilter(l *IPList) *ipFilter {
 	if l == nil {
 		return nil
 	}
-	f := &ipFilter{}
-	for _, s := range l.Allow {
-		p, _ := parsePrefix(s)
-		f.allow = append(f.allow, p)
-	}
-	for _, s := range l.Deny {
-		p, _ := parsePrefix(s)
-		f.deny = append(f.deny, p)
-	}
-	return f
+	// The prefixes were parsed by Config.Validate.
+	return &ipFilter{allow: l.allow, deny: l.deny}
 }
 
 // allowed reports whether a may pass. An address that could not be parsed
@@ -222,14 +214,13 @@ func newCORS(c *CORS, routeMethods []string) *corsPolicy {
 	if c == nil {
 		return nil
 	}
-	p := &corsPolicy{exact: map[string]bool{}, headers: map[string]bool{}, credentials: c.AllowCredentials}
+	// The wildcard patterns were parsed by Config.Validate.
+	p := &corsPolicy{exact: map[string]bool{}, headers: map[string]bool{}, credentials: c.AllowCredentials, patterns: c.patterns}
 	for _, o := range c.AllowedOrigins {
 		switch {
 		case o == "*":
 			p.any = true
 		case strings.Contains(o, "*"):
-			op, _ := parseOriginPattern(o)
-			p.patterns = append(p.patterns, op)
 		default:
 			p.exact[strings.ToLower(strings.TrimSuffix(o, "/"))] = true
 		}

@@ -73,8 +73,7 @@ func (g *Gateway) buildRoute(st, old *state, rc *Route, i int, verifiers map[str
 		rt.cooldown = orDefault(p.Cooldown, DefaultPassiveCooldown)
 	}
 	rt.stripPrefix = rc.StripPrefix
-	for _, s := range rc.Upstreams {
-		u, _ := url.Parse(s)
+	for _, u := range rc.upstreams { // parsed by Config.Validate
 		rt.upstreams = append(rt.upstreams, &upstream{url: u})
 	}
 	methods, _ := routePatterns(rc)

@@ -63,8 +63,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, old *state) (*state, e
 		st.inFlight = &clientSlots{max: l.MaxConcurrentPerClient, n: map[netip.Addr]int{}}
 	}
 	st.accessLog = cfg.AccessLog == nil || *cfg.AccessLog
-	for _, p := range cfg.TrustedProxies {
-		pf, _ := parsePrefix(p)
+	for _, pf := range cfg.trusted { // parsed by Config.Validate
 		st.trusted = append(st.trusted, pf)
 	}
 	st.forwarded = strings.EqualFold(cfg.ClientIPHeader, "forwarded")
