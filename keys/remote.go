@@ -487,8 +487,9 @@ const (
 )
 
 // Prefetch fetches the keys in the background until the source holds some,
-// retrying after failures with a backoff that doubles from one second (or
-// the refetch interval, when shorter) up to 30 seconds. It returns at once;
+// at once (after the first delay when a fetch was tried already), then
+// after failures with a backoff that doubles from one second (or the
+// refetch interval, when shorter) up to 30 seconds. It returns at once;
 // the retries stop when keys arrive or ctx is done. Each failure is logged
 // (see [WithLogger]), and so is the first success after failures. Fetches
 // are shared with lookups, so calling it from several places costs nothing
@@ -497,20 +498,24 @@ func (r *Remote) Prefetch(ctx context.Context) {
 	if r.Ready() {
 		return
 	}
+	tried := r.Fetches() > 0 // a failed fetch just now: wait before the next
 	go func() {
 		delay := min(prefetchFirstDelay, r.refetch)
 		for !r.Ready() {
+			if tried {
+				t := time.NewTimer(delay)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
+				delay = min(2*delay, max(prefetchMaxDelay, delay))
+			}
+			tried = true
 			if _, err := r.refreshShared(ctx); err == nil {
 				return
 			}
-			t := time.NewTimer(delay)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			delay = min(2*delay, max(prefetchMaxDelay, delay))
 		}
 	}()
 }
