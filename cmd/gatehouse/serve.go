@@ -15,7 +15,6 @@ import (
 
 	"github.com/gatehousehq/gatehouse/authserver"
 	"github.com/gatehousehq/gatehouse/internal/config"
-	"github.com/gatehousehq/gatehouse/keys"
 )
 
 // Limits of the HTTP server of 'gatehouse serve'.
@@ -36,8 +35,9 @@ func newServeCmd(e *env) *cobra.Command {
 		Short: "Run the auth server and/or the API gateway of a gatehouse.yaml",
 		Long: `Run the OAuth 2.0 / OpenID Connect auth server of the authserver section of
 the configuration file. At start it opens the store (authserver.data, a
-folder for the embedded SQLite file, default ./gatehouse-data; or
-authserver.store, a postgres:// URL), writes the organizations, users and
+folder for the embedded SQLite file, default gatehouse-data next to the
+file; or authserver.store, a postgres:// URL), logs which store it opened,
+writes the organizations, users and
 clients of the file into it (passwords and secrets are stored as argon2id
 hashes; a user keeps its ID, and stays disabled if 'gatehouse user disable'
 disabled it), and listens on authserver.listen (default 127.0.0.1:9000).
@@ -63,10 +63,18 @@ examples/gateway.yaml) on gateway.listen (default 127.0.0.1:8080), with
 /metrics, /healthz and /readyz on gateway.admin_listen (default
 127.0.0.1:8079). One process may serve both sections. The gateway section is
 reloaded on SIGHUP and when the file changes (checked every 2s), without
-dropping requests in flight; a file that does not load is refused with the
-reason in the log, and the running configuration stays.
+dropping requests in flight; the log says which sections a reload applied
+and which (authserver) need a restart. A file that does not load is refused
+with the reason in the log, and the running configuration stays.
 
-A bad file fails at start with "FILE:LINE: reason". Logs are JSON on stderr.`,
+Every listener is bound before the store is opened or written; a port in
+use fails with the key that holds it. Relative paths in the file start at
+the file's folder. Every key is in docs/configuration.md (and a JSON Schema
+for editors in docs/gatehouse.schema.json).
+
+A bad file fails at start with "FILE:LINE: key: what is wrong and what to
+write", such as "gatehouse.yaml:7: authserver.access_token_ttl: 30 is not a
+duration: write 30s ...". Logs are JSON on stderr.`,
 		Example: `  gatehouse serve --config gatehouse.yaml`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -157,20 +165,15 @@ type runningAuthServer struct {
 // startAuthServer opens the store, seeds it from the file, and serves the
 // auth server of the authserver section on the listeners of lns.
 func startAuthServer(ctx context.Context, e *env, path, file string, a *config.AuthServer, lns *listeners, log *slog.Logger, handler slog.Handler) (_ *runningAuthServer, err error) {
-	at := func(line int, format string, args ...any) error {
-		return usagef("%s", (&config.Error{Path: file, Line: line, Reason: fmt.Sprintf(format, args...)}).Error())
+	at := func(line int, key, format string, args ...any) error {
+		return usagef("%s", (&config.Error{Path: file, Line: line, Key: key, Reason: fmt.Sprintf(format, args...)}).Error())
 	}
-	alg := keys.Default
-	if a.SigningAlg != "" {
-		if alg, err = keys.ParseAlgorithm(a.SigningAlg); err != nil || alg.Symmetric() {
-			return nil, at(a.Line, "authserver: signing_alg %q: use ES256 (default), EdDSA, RS256 or PS256", a.SigningAlg)
-		}
-	}
+	alg := a.Algorithm // parsed by the loader
 	var legacy *authserver.LegacySessions
 	if l := a.Legacy; l != nil {
 		secret, err := l.Secret.Resolve()
 		if err != nil {
-			return nil, at(l.Line, "authserver.legacy: %v", err)
+			return nil, at(l.Line, "authserver.legacy", "%v", err)
 		}
 		legacy = &authserver.LegacySessions{IntrospectionURL: l.IntrospectionURL, ClientID: l.ClientID, ClientSecret: secret, TokenType: l.TokenType}
 	}

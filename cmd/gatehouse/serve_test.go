@@ -269,7 +269,7 @@ func TestServeRefusals(t *testing.T) {
 			"env.yaml:5: client \"svc\": secret_env: environment variable GH_TEST_UNSET_SECRET is not set"},
 		{"short secret", []string{"serve", "--config", write("short.yaml", "authserver:\n  issuer: http://127.0.0.1:9000\n  data: "+data+"\n  clients:\n    - id: svc\n      secret: short\n      grants: [client_credentials]\n")},
 			"short.yaml:5: client \"svc\": client secret shorter than 16 bytes"},
-		{"HS256", []string{"serve", "--config", write("hs.yaml", "authserver:\n  issuer: http://127.0.0.1:9000\n  signing_alg: HS256\n")}, "hs.yaml:2: authserver: signing_alg \"HS256\""},
+		{"HS256", []string{"serve", "--config", write("hs.yaml", "authserver:\n  issuer: http://127.0.0.1:9000\n  signing_alg: HS256\n")}, "hs.yaml:3: authserver.signing_alg: \"HS256\": use ES256 (the default), EdDSA, RS256 or PS256"},
 		{"port in use", []string{"serve", "--config", write("busy.yaml", "authserver:\n  issuer: http://127.0.0.1:9000\n  data: "+data+"\n  listen: "+busy.Addr().String()+"\n")},
 			"busy.yaml:4: authserver.listen: cannot listen on " + busy.Addr().String() + ": the address is already in use; stop the other process or set authserver.listen to another address"},
 		{"auth admin port in use", []string{"serve", "--config", write("busyadmin.yaml", "authserver:\n  issuer: http://127.0.0.1:9000\n  data: "+data+"\n  listen: 127.0.0.1:0\n  admin_listen: "+busy.Addr().String()+"\n")},

@@ -20,6 +20,7 @@ import (
 	"github.com/gatehousehq/gatehouse/gateway"
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/internal/strictyaml"
+	"github.com/gatehousehq/gatehouse/keys"
 )
 
 // MaxFileBytes bounds the configuration file.
@@ -88,6 +89,10 @@ type AuthServer struct {
 	// AdminListen is the address of the auth server's /metrics, /healthz
 	// and /readyz; empty: none. Keep it private.
 	AdminListen string `yaml:"admin_listen"`
+
+	// Algorithm is SigningAlg parsed by the loader (keys.Default when
+	// signing_alg is not set).
+	Algorithm keys.Algorithm `yaml:"-" json:"-"`
 }
 
 // Legacy configures the legacy-session bridge of token exchange.
@@ -284,6 +289,14 @@ func (a *AuthServer) validate(path string, lines strictyaml.Lines) error {
 	u, err := url.Parse(a.Issuer)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(a.Issuer, "/") {
 		return at("issuer", "%q must be an absolute http(s) URL without query, fragment or trailing slash, e.g. https://auth.example.com", a.Issuer)
+	}
+	a.Algorithm = keys.Default
+	if a.SigningAlg != "" {
+		alg, err := keys.ParseAlgorithm(a.SigningAlg)
+		if err != nil || alg.Symmetric() {
+			return at("signing_alg", "%q: use ES256 (the default), EdDSA, RS256 or PS256", a.SigningAlg)
+		}
+		a.Algorithm = alg
 	}
 	if a.Data != "" && a.Store != "" {
 		return at("store", "give data (a SQLite folder) or store (a postgres:// URL), not both: remove one")

@@ -67,6 +67,7 @@ func TestParseRefusesWithLine(t *testing.T) {
 		{"unknown key", "authserver:\n  issuer: http://a\n  issuerr: x\n", `gatehouse.yaml:3: authserver.issuerr: unknown key (did you mean "issuer"?); valid keys: access_token_ttl, admin_listen, clients,`},
 		{"wrong type", "authserver:\n  issuer: [1]\n", "gatehouse.yaml:2:"},
 		{"bad duration", "authserver:\n  issuer: http://a\n  access_token_ttl: soon\n", "gatehouse.yaml:3:"},
+		{"symmetric signing", "authserver:\n  issuer: http://a\n  signing_alg: HS256\n", `gatehouse.yaml:3: authserver.signing_alg: "HS256": use ES256 (the default), EdDSA, RS256 or PS256`},
 		{"no issuer", "authserver:\n  listen: :9000\n", "gatehouse.yaml:1: authserver.issuer: is required"},
 		{"issuer with slash", "authserver:\n  issuer: http://a/\n", "trailing slash"},
 		{"data and store", "authserver:\n  issuer: http://a\n  data: d\n  store: postgres://x\n", "not both"},
