@@ -146,6 +146,13 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt, err := s.store.RefreshTokenByHash(ctx, identity.HashToken(raw))
+	if err != nil && !errors.Is(err, identity.ErrNotFound) {
+		// Could not check: never tell the client a token is revoked that
+		// may not be.
+		s.log.ErrorContext(ctx, "revocation lookup failed", "error", err)
+		writeOAuthError(w, r, oerr(http.StatusServiceUnavailable, errTemporarilyUnavail, "try again later"))
+		return
+	}
 	if err == nil && rt.ClientID == client.ID {
 		if err := s.store.RevokeFamily(ctx, rt.FamilyID, now); err != nil {
 			s.log.ErrorContext(ctx, "revocation failed", "family", rt.FamilyID, "error", err)

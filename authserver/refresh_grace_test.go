@@ -121,3 +121,20 @@ func TestRefreshGraceOff(t *testing.T) {
 		t.Fatal("the family survived a reuse with the grace off")
 	}
 }
+
+// failingLookupStore fails refresh token lookups as a store outage does.
+type failingLookupStore struct{ identity.Store }
+
+func (failingLookupStore) RefreshTokenByHash(context.Context, string) (*identity.RefreshToken, error) {
+	return nil, identity.ErrUnavailable
+}
+
+// TestRevokeDuringAStoreOutageIsNot200: a refresh token revocation that
+// could not look the token up answers 503, never "revoked".
+func TestRevokeDuringAStoreOutageIsNot200(t *testing.T) {
+	base := newEnv(t)
+	e := startOn(t, failingLookupStore{base.store})
+	if status, body := post(t, e, "/oauth2/revoke", url.Values{"token": {"a-refresh-token"}}, "cli", cliSecret); status != 503 || body["error"] != "temporarily_unavailable" {
+		t.Fatalf("revoke with the store down: %d %v, want 503 temporarily_unavailable", status, body)
+	}
+}
