@@ -124,6 +124,15 @@ func serve(cmd *cobra.Command, e *env, file string) error {
 			return err
 		}
 		gw.watch(ctx, file, f, log)
+	} else {
+		// Without a gateway nothing applies at reload, but SIGHUP and a
+		// changed file still get their report (and SIGHUP does not end
+		// the process).
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		watchConfig(wctx, &wg, file, reloadAuthOnly(file, f), log)
 	}
 
 	var authServed, gwServed chan error

@@ -102,13 +102,21 @@ func startGateway(ctx context.Context, e *env, path, file string, cfg *gateway.C
 }
 
 // watch reloads the file on SIGHUP and when its mtime changes, until ctx
-// ends. The gateway section is applied; a change to the authserver
-// section needs a restart, and the log says so. A file that does not load
-// is logged with the reason and the running configuration stays.
+// ends, and applies its gateway section (see watchConfig).
 func (rg *runningGateway) watch(ctx context.Context, file string, started *config.File, log *slog.Logger) {
+	watchConfig(ctx, &rg.wg, file, func(ctx context.Context) (reloadReport, error) {
+		return rg.reload(ctx, file, started)
+	}, log)
+}
+
+// watchConfig calls reload on SIGHUP and when the file's mtime changes,
+// until ctx ends, and logs its report: the sections applied, and those
+// that changed but apply only at the next start. A file that does not
+// load is logged with the reason and the running configuration stays.
+func watchConfig(ctx context.Context, wg *sync.WaitGroup, file string, reload func(context.Context) (reloadReport, error), log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	rg.wg.Go(func() {
+	wg.Go(func() {
 		defer signal.Stop(hup)
 		mtime := modTime(file)
 		tick := time.NewTicker(configPollInterval)
@@ -127,7 +135,7 @@ func (rg *runningGateway) watch(ctx context.Context, file string, started *confi
 				}
 				mtime, why = m, "file changed"
 			}
-			rep, err := rg.reload(ctx, file, started)
+			rep, err := reload(ctx)
 			if err != nil {
 				log.Error("configuration reload refused; the running configuration stays", "trigger", why, "reason", err.Error())
 				continue
@@ -146,6 +154,34 @@ type reloadReport struct {
 	applied, restart []string
 }
 
+// needsRestart adds the sections of f that changed since the start and
+// that a running process does not apply: authserver always, gateway when
+// no gateway runs.
+func (rep *reloadReport) needsRestart(started, f *config.File, gatewayRuns bool) {
+	switch a, b := started.AuthServer, f.AuthServer; {
+	case a == nil && b == nil:
+	case a == nil || b == nil || !a.Equal(b):
+		rep.restart = append(rep.restart, "authserver")
+	}
+	if !gatewayRuns && f.Gateway != nil {
+		rep.restart = append(rep.restart, "gateway")
+	}
+}
+
+// reloadAuthOnly is the reload of a process without a gateway: it checks
+// the file and reports what would need a restart.
+func reloadAuthOnly(file string, started *config.File) func(context.Context) (reloadReport, error) {
+	return func(context.Context) (reloadReport, error) {
+		var rep reloadReport
+		f, err := config.Load(file)
+		if err != nil {
+			return rep, err
+		}
+		rep.needsRestart(started, f, false)
+		return rep, nil
+	}
+}
+
 func (rg *runningGateway) reload(ctx context.Context, file string, started *config.File) (reloadReport, error) {
 	var rep reloadReport
 	f, err := config.Load(file)
@@ -162,11 +198,7 @@ func (rg *runningGateway) reload(ctx context.Context, file string, started *conf
 		return rep, err
 	}
 	rep.applied = []string{"gateway"}
-	switch a, b := started.AuthServer, f.AuthServer; {
-	case a == nil && b == nil:
-	case a == nil || b == nil || !a.Equal(b):
-		rep.restart = append(rep.restart, "authserver")
-	}
+	rep.needsRestart(started, f, true)
 	return rep, nil
 }
 

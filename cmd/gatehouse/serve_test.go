@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -296,5 +297,42 @@ func TestServeRefusals(t *testing.T) {
 	// created or seeded before every listener is bound.
 	if _, err := os.Stat(data); !os.IsNotExist(err) {
 		t.Errorf("a failed start created the store folder %s (%v)", data, err)
+	}
+}
+
+// TestServeReloadAuthServerOnly: a process without a gateway applies
+// nothing at reload, and says that a changed authserver section needs a
+// restart; SIGHUP reports the same and does not end the process.
+func TestServeReloadAuthServerOnly(t *testing.T) {
+	dir := t.TempDir()
+	conf := func(addr string) string {
+		return "authserver:\n  issuer: http://" + addr + "\n  listen: " + addr + "\n  data: " + filepath.Join(dir, "data") + "\n"
+	}
+	var listen string
+	s := startServe(t, dir, func(addr string) string { listen = addr; return conf(addr) })
+	file := filepath.Join(dir, "gatehouse.yaml")
+	wait := func(what, want string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(s.stderr.String(), want); {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no %s in the log:\n%s", what, want, s.stderr)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if err := os.WriteFile(file, []byte(conf(listen)+"  access_token_ttl: 5m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bump(t, file, 1)
+	wait("a changed authserver section", `"applied":null,"needs_restart":["authserver"]`)
+	if !strings.Contains(s.stderr.String(), `apply only at the next start of 'gatehouse serve'","sections":["authserver"]`) {
+		t.Errorf("no warning that authserver needs a restart:\n%s", s.stderr)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	wait("SIGHUP", `"trigger":"SIGHUP"`)
+	if code := s.stop(); code != exitOK {
+		t.Fatalf("serve exited %d:\n%s", code, s.stderr)
 	}
 }
