@@ -22,16 +22,19 @@ type seed struct {
 
 // seedOf resolves and hashes every password and secret of the section
 // before anything is written, so that a bad entry changes nothing. Its
-// errors are *config.Error ("path:line: reason") and never hold a secret.
+// errors are *config.Error ("path:line: key: reason") and never hold a
+// secret.
 func seedOf(path string, a *config.AuthServer) (*seed, error) {
+	key := ""
 	at := func(line int, format string, args ...any) error {
-		return &config.Error{Path: path, Line: line, Reason: fmt.Sprintf(format, args...)}
+		return &config.Error{Path: path, Line: line, Key: key, Reason: fmt.Sprintf(format, args...)}
 	}
 	s := &seed{}
 	for _, o := range a.Organizations {
 		s.orgs = append(s.orgs, identity.Organization{ID: o.ID, Name: o.Name})
 	}
-	for _, u := range a.Users {
+	for i, u := range a.Users {
+		key = fmt.Sprintf("authserver.users[%d]", i)
 		hash := u.PasswordHash // already argon2id (checked by config)
 		if hash == "" {
 			pw, err := u.ResolvePassword()
@@ -52,7 +55,8 @@ func seedOf(path string, a *config.AuthServer) (*seed, error) {
 			Org: u.Org, Groups: u.Groups, Roles: u.Roles, Disabled: u.Disabled,
 		})
 	}
-	for _, c := range a.Clients {
+	for i, c := range a.Clients {
+		key = fmt.Sprintf("authserver.clients[%d]", i)
 		var hash, jwks string
 		if c.JWKSFile != "" {
 			data, err := os.ReadFile(c.JWKSFile)

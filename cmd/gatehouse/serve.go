@@ -89,6 +89,7 @@ duration: write 30s ...". Logs are JSON on stderr.`,
 // command's context is cancelled.
 func serve(cmd *cobra.Command, e *env, file string) error {
 	ctx, path := cmd.Context(), cmd.CommandPath()
+	loaded := modTime(file) // before the load: a later change is reloaded
 	f, err := loadConfig(cmd, file)
 	if err != nil {
 		return err
@@ -123,7 +124,7 @@ func serve(cmd *cobra.Command, e *env, file string) error {
 			}
 			return err
 		}
-		gw.watch(ctx, file, f, log)
+		gw.watch(ctx, file, loaded, f, log)
 	} else {
 		// Without a gateway nothing applies at reload, but SIGHUP and a
 		// changed file still get their report (and SIGHUP does not end
@@ -132,7 +133,7 @@ func serve(cmd *cobra.Command, e *env, file string) error {
 		defer wg.Wait()
 		wctx, stop := context.WithCancel(ctx)
 		defer stop()
-		watchConfig(wctx, &wg, file, reloadAuthOnly(file, f), log)
+		watchConfig(wctx, &wg, file, loaded, reloadAuthOnly(file, f), log)
 	}
 
 	var authServed, gwServed chan error

@@ -103,22 +103,24 @@ func startGateway(ctx context.Context, e *env, path, file string, cfg *gateway.C
 
 // watch reloads the file on SIGHUP and when its mtime changes, until ctx
 // ends, and applies its gateway section (see watchConfig).
-func (rg *runningGateway) watch(ctx context.Context, file string, started *config.File, log *slog.Logger) {
-	watchConfig(ctx, &rg.wg, file, func(ctx context.Context) (reloadReport, error) {
+func (rg *runningGateway) watch(ctx context.Context, file string, loaded time.Time, started *config.File, log *slog.Logger) {
+	watchConfig(ctx, &rg.wg, file, loaded, func(ctx context.Context) (reloadReport, error) {
 		return rg.reload(ctx, file, started)
 	}, log)
 }
 
-// watchConfig calls reload on SIGHUP and when the file's mtime changes,
-// until ctx ends, and logs its report: the sections applied, and those
+// watchConfig calls reload on SIGHUP and when the file's mtime differs
+// from loaded (its mtime when it was loaded at start, so that a change
+// made while the servers started is seen too), until ctx ends, and logs
+// its report: the sections applied, and those
 // that changed but apply only at the next start. A file that does not
 // load is logged with the reason and the running configuration stays.
-func watchConfig(ctx context.Context, wg *sync.WaitGroup, file string, reload func(context.Context) (reloadReport, error), log *slog.Logger) {
+func watchConfig(ctx context.Context, wg *sync.WaitGroup, file string, loaded time.Time, reload func(context.Context) (reloadReport, error), log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	wg.Go(func() {
 		defer signal.Stop(hup)
-		mtime := modTime(file)
+		mtime := loaded
 		tick := time.NewTicker(configPollInterval)
 		defer tick.Stop()
 		for {
