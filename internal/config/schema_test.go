@@ -124,3 +124,16 @@ func plain(s string) string {
 	s = regexp.MustCompile(`\[([^\]]+)\]\([^)]+\)`).ReplaceAllString(s, "$1")
 	return s
 }
+
+// TestExamplesLoad: the example files load through the one loader.
+func TestExamplesLoad(t *testing.T) {
+	for _, file := range []string{"../../examples/gateway.yaml"} {
+		f, err := Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Gateway == nil || len(f.Gateway.Routes) == 0 {
+			t.Fatalf("%s: no gateway routes", file)
+		}
+	}
+}
