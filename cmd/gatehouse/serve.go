@@ -230,7 +230,8 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 
 	srv, err := authserver.New(ctx, authserver.Config{
 		Issuer: a.Issuer, Store: st, AccessTokenTTL: a.AccessTokenTTL, RefreshTokenTTL: a.RefreshTokenTTL,
-		SigningAlgorithm: alg, Legacy: legacy, Logger: log,
+		RefreshTokenGrace: a.RefreshTokenGrace,
+		SigningAlgorithm:  alg, Legacy: legacy, Logger: log,
 		Revocations: pub, // shared state, see serve_shared.go
 		DenyList:    e.processDenyList(),
 	})

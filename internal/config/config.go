@@ -75,10 +75,14 @@ type AuthServer struct {
 	SigningAlg      string        `yaml:"signing_alg"`
 	AccessTokenTTL  time.Duration `yaml:"access_token_ttl"`
 	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"`
-	Legacy          *Legacy       `yaml:"legacy"`
-	Organizations   []Org         `yaml:"organizations"`
-	Clients         []Client      `yaml:"clients"`
-	Users           []User        `yaml:"users"`
+	// RefreshTokenGrace is authserver.Config.RefreshTokenGrace: how long a
+	// client retrying a refresh gets the same answer (0: the default 15s;
+	// off: a negative value such as -1s).
+	RefreshTokenGrace time.Duration `yaml:"refresh_token_grace"`
+	Legacy            *Legacy       `yaml:"legacy"`
+	Organizations     []Org         `yaml:"organizations"`
+	Clients           []Client      `yaml:"clients"`
+	Users             []User        `yaml:"users"`
 
 	// Redis (a redis:// or rediss:// URL) or RedisEnv (the environment
 	// variable that holds it, since the URL may carry a password) makes
@@ -316,6 +320,10 @@ func (a *AuthServer) validate(path string, lines strictyaml.Lines) error {
 	if a.RefreshTokenTTL < 0 {
 		return at("refresh_token_ttl", "must be a positive duration, e.g. 720h")
 	}
+	if a.RefreshTokenGrace > time.Minute {
+		return at("refresh_token_grace", "must be at most 1m: it is the window in which an already used refresh token is honoured again; e.g. 15s, or -1s for none")
+	}
+
 	if a.Legacy != nil {
 		if a.Legacy.IntrospectionURL == "" {
 			return at("legacy.introspection_url", "is required: the URL of the legacy session service's introspection endpoint")
