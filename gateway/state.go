@@ -63,9 +63,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, old *state) (*state, e
 		st.inFlight = &clientSlots{max: l.MaxConcurrentPerClient, n: map[netip.Addr]int{}}
 	}
 	st.accessLog = cfg.AccessLog == nil || *cfg.AccessLog
-	for _, pf := range cfg.trusted { // parsed by Config.Validate
-		st.trusted = append(st.trusted, pf)
-	}
+	st.trusted = append(st.trusted, cfg.trusted...) // parsed by Config.Validate
 	st.forwarded = strings.EqualFold(cfg.ClientIPHeader, "forwarded")
 	st.ip = newIPFilter(cfg.IP)
 	st.buildHeaders(cfg.SecurityHeaders)
