@@ -30,15 +30,12 @@ type revocationSubscriber interface {
 // applied here but not published.
 var errNotPublished = errors.New("authserver: revocation stored but not published")
 
-// entryOf is a stored revocation as a deny-list entry: the same type.
-func entryOf(r identity.Revocation) revocation.Entry { return r }
-
 // publish hands r to Config.Revocations, if any.
 func (s *Server) publish(ctx context.Context, r identity.Revocation) error {
 	if s.cfg.Revocations == nil {
 		return nil
 	}
-	if err := s.cfg.Revocations.Add(ctx, entryOf(r)); err != nil {
+	if err := s.cfg.Revocations.Add(ctx, r); err != nil {
 		s.unpublished.Store(true) // a later reload publishes it
 		return fmt.Errorf("%w: %w", errNotPublished, err)
 	}
@@ -120,7 +117,7 @@ func (s *Server) republishStored(ctx context.Context) {
 	for i, r := range revs {
 		// The first failure ends the loop: Redis is most likely down, and
 		// each further Add would wait for its own timeout.
-		if err := p.Add(ctx, entryOf(r)); err != nil {
+		if err := p.Add(ctx, r); err != nil {
 			s.log.WarnContext(ctx, "stored revocations could not be published; they stay in the store and a later reload publishes them",
 				"published", i, "total", len(revs), "error", err)
 			return

@@ -399,7 +399,7 @@ func (s *Server) reload(ctx context.Context) error {
 	// meanwhile, or one received from the publisher, perhaps never stored
 	// here).
 	for _, r := range revs {
-		if err := s.deny.Add(ctx, entryOf(r)); err != nil && !errors.Is(err, revocation.ErrUnavailable) {
+		if err := s.deny.Add(ctx, r); err != nil && !errors.Is(err, revocation.ErrUnavailable) {
 			s.log.WarnContext(ctx, "a stored revocation is malformed; skipped", "kind", string(r.Kind), "error", err)
 		}
 	}
@@ -466,7 +466,7 @@ func (s *Server) addRevocation(ctx context.Context, r identity.Revocation) error
 	if err := s.store.AddRevocation(ctx, r); err != nil {
 		return err
 	}
-	if err := s.deny.Add(ctx, entryOf(r)); err != nil && !errors.Is(err, revocation.ErrUnavailable) {
+	if err := s.deny.Add(ctx, r); err != nil && !errors.Is(err, revocation.ErrUnavailable) {
 		return err
 	}
 	return s.publish(ctx, r)

@@ -2,11 +2,8 @@ package demo
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,48 +15,9 @@ import (
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/identity/postgres"
 	"github.com/gatehousehq/gatehouse/identity/sqlite"
+	"github.com/gatehousehq/gatehouse/internal/foldertest"
 	"github.com/gatehousehq/gatehouse/internal/pgtest"
 )
-
-// snapshot describes every file and folder under dir (mode, size, time and
-// a hash of the content), to compare a folder before and after a refusal.
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		desc := fi.Mode().String() + " " + fi.ModTime().String()
-		if fi.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			sum := sha256.Sum256(b)
-			desc += " " + hex.EncodeToString(sum[:])
-		}
-		out[p] = desc
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// assertUnchanged fails t unless dir is as before.
-func assertUnchanged(t *testing.T, dir string, before map[string]string) {
-	t.Helper()
-	after := snapshot(t, dir)
-	if !maps.Equal(before, after) {
-		t.Errorf("the refused folder changed:\nbefore %v\nafter  %v", before, after)
-	}
-}
 
 // realStore makes a store in dir the way an operator's is made: through
 // the identity/sqlite store, with a user and the client cli.
@@ -126,7 +84,7 @@ func TestStartRefusesForeignFolders(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			data := tt.make(t, dir)
-			before := snapshot(t, dir)
+			before := foldertest.Snapshot(t, dir)
 			_, err := Start(t.Context(), Config{Data: data})
 			if !errors.Is(err, ErrNotDemoData) {
 				t.Fatalf("Start: %v, want ErrNotDemoData", err)
@@ -136,7 +94,7 @@ func TestStartRefusesForeignFolders(t *testing.T) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
 			}
-			assertUnchanged(t, dir, before)
+			foldertest.Unchanged(t, dir, before)
 		})
 	}
 }

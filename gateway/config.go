@@ -257,25 +257,10 @@ type CORS struct {
 }
 
 // ConfigError is a bad configuration: the file, the line (0 when unknown),
-// the key path ("routes[2].cors") and the reason.
-type ConfigError struct {
-	Path   string
-	Line   int
-	Key    string
-	Reason string
-}
-
-// Error is "FILE:LINE: key: reason".
-func (e *ConfigError) Error() string {
-	loc := e.Path
-	if e.Line > 0 {
-		loc = fmt.Sprintf("%s:%d", e.Path, e.Line)
-	}
-	if e.Key == "" {
-		return loc + ": " + e.Reason
-	}
-	return loc + ": " + e.Key + ": " + e.Reason
-}
+// the key path ("routes[2].cors") and the reason, as "FILE:LINE: key:
+// reason". It is the error type of the one gatehouse.yaml loader, so that
+// every section reports the same way.
+type ConfigError = strictyaml.Error
 
 // ParseConfig decodes and validates a gateway section given as YAML bytes
 // (the mapping under `gateway:`; a document whose only key is gateway is
@@ -287,7 +272,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	}
 	n, err := strictyaml.ParseDocument(path, data)
 	if err != nil {
-		return nil, configError(err)
+		return nil, err
 	}
 	if n == nil {
 		return nil, &ConfigError{Path: path, Reason: "empty gateway section"}
@@ -313,7 +298,7 @@ func DecodeConfig(path string, node *yaml.Node) (*Config, error) {
 	c := new(Config)
 	lines := strictyaml.Lines{}
 	if err := strictyaml.Decode(path, node, "", c, lines); err != nil {
-		return nil, configError(err)
+		return nil, err
 	}
 	c.path, c.lines = path, lines
 	if err := c.Validate(); err != nil {
@@ -325,15 +310,6 @@ func DecodeConfig(path string, node *yaml.Node) (*Config, error) {
 // Line returns the line of a key path of the section ("routes[1].cors")
 // in the file the Config was decoded from, or 0.
 func (c *Config) Line(key string) int { return c.lines.Of(key) }
-
-// configError turns a strictyaml error into a *ConfigError.
-func configError(err error) error {
-	var se *strictyaml.Error
-	if errors.As(err, &se) {
-		return &ConfigError{Path: se.Path, Line: se.Line, Key: se.Key, Reason: se.Reason}
-	}
-	return err
-}
 
 // ResolveEnv fills the values that the file names by environment variable
 // (ratelimit.redis_url_env, routes[].exchange.secret_env) through lookup,

@@ -338,10 +338,23 @@ var errTooSoon = errors.New("keys: refetch interval not elapsed")
 // refreshLimited fetches unless a fetch was tried within the refetch
 // interval; callers that arrive during a fetch wait for its result.
 func (r *Remote) refreshLimited(ctx context.Context) (*remoteState, error) {
+	return r.fetchShared(ctx, true)
+}
+
+// refreshShared fetches now, whatever the refetch interval, sharing a
+// fetch in flight.
+func (r *Remote) refreshShared(ctx context.Context) (*remoteState, error) {
+	return r.fetchShared(ctx, false)
+}
+
+// fetchShared runs one fetch at a time, which every caller meanwhile
+// waits for; limited skips it (errTooSoon) when one was tried within the
+// refetch interval.
+func (r *Remote) fetchShared(ctx context.Context, limited bool) (*remoteState, error) {
 	ch := r.flight.DoChan("fetch", func() (any, error) {
 		now := r.now()
 		r.mu.Lock()
-		if !r.lastTried.IsZero() && now.Sub(r.lastTried) < r.refetch {
+		if limited && !r.lastTried.IsZero() && now.Sub(r.lastTried) < r.refetch {
 			r.mu.Unlock()
 			return nil, errTooSoon
 		}
@@ -518,24 +531,4 @@ func (r *Remote) Prefetch(ctx context.Context) {
 			}
 		}
 	}()
-}
-
-// refreshShared fetches now, whatever the refetch interval, sharing a
-// fetch in flight.
-func (r *Remote) refreshShared(ctx context.Context) (*remoteState, error) {
-	ch := r.flight.DoChan("fetch", func() (any, error) {
-		r.mu.Lock()
-		r.lastTried = r.now()
-		r.mu.Unlock()
-		return r.fetch(context.WithoutCancel(ctx))
-	})
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			return nil, res.Err
-		}
-		return res.Val.(*remoteState), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }

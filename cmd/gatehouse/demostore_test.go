@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -14,39 +11,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehousehq/gatehouse/demo"
+	"github.com/gatehousehq/gatehouse/internal/foldertest"
 	"github.com/gatehousehq/gatehouse/internal/pgtest"
 )
-
-// folderSnapshot describes every file and folder under dir (mode, time and
-// a hash of the content), to compare a folder before and after a refusal.
-func folderSnapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		desc := fi.Mode().String() + " " + fi.ModTime().String()
-		if fi.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			sum := sha256.Sum256(b)
-			desc += " " + hex.EncodeToString(sum[:])
-		}
-		out[p] = desc
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // 'gatehouse demo --data DIR' refuses a folder it did not make, with one
 // line that says what to do, and writes nothing into it.
@@ -76,7 +43,7 @@ func TestDemoRefusesForeignFolders(t *testing.T) {
 			dir := t.TempDir()
 			data := filepath.Join(dir, "gatehouse-data")
 			tt.make(t, data)
-			before := folderSnapshot(t, dir)
+			before := foldertest.Snapshot(t, dir)
 			r := gh(t, "", "demo", "--port-base", "0", "--data", data)
 			if r.code != exitUsage {
 				t.Fatalf("exit %d, want 2; stdout %q stderr %q", r.code, r.stdout, r.stderr)
@@ -87,9 +54,7 @@ func TestDemoRefusesForeignFolders(t *testing.T) {
 					t.Errorf("stderr %q lacks %q", r.stderr, w)
 				}
 			}
-			if after := folderSnapshot(t, dir); !maps.Equal(before, after) {
-				t.Errorf("the refused folder changed:\nbefore %v\nafter  %v", before, after)
-			}
+			foldertest.Unchanged(t, dir, before)
 		})
 	}
 }
@@ -130,7 +95,7 @@ func serveDemoConfig(t *testing.T, dir, store string) string {
 // commands work on it and say what it is.
 func assertServeRefusesDemoStore(t *testing.T, data string) {
 	t.Helper()
-	before := folderSnapshot(t, data)
+	before := foldertest.Snapshot(t, data)
 	r := gh(t, "", "serve", "--config", serveDemoConfig(t, t.TempDir(), "data: "+data))
 	if r.code != exitUsage {
 		t.Fatalf("serve on a demo store: exit %d, want 2; stderr %q", r.code, r.stderr)
@@ -141,7 +106,7 @@ func assertServeRefusesDemoStore(t *testing.T, data string) {
 			t.Errorf("stderr %q lacks %q", r.stderr, w)
 		}
 	}
-	if after := folderSnapshot(t, data); !maps.Equal(before, after) {
+	if after := foldertest.Snapshot(t, data); !maps.Equal(before, after) {
 		t.Errorf("serve changed the demo folder:\nbefore %v\nafter  %v", before, after)
 	}
 	r = gh(t, "", "user", "list", "--data", data)
@@ -194,7 +159,7 @@ func TestServeRefusesStoreSeededByOlderDemo(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(data, "demo", "seeded"), []byte("fingerprint"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	before := folderSnapshot(t, data)
+	before := foldertest.Snapshot(t, data)
 	r := gh(t, "", "serve", "--config", serveDemoConfig(t, t.TempDir(), "data: "+data))
 	if r.code != exitUsage {
 		t.Fatalf("exit %d, want 2; stderr %q", r.code, r.stderr)
@@ -206,7 +171,7 @@ func TestServeRefusesStoreSeededByOlderDemo(t *testing.T) {
 			t.Errorf("stderr %q lacks %q", r.stderr, w)
 		}
 	}
-	if after := folderSnapshot(t, data); !maps.Equal(before, after) {
+	if after := foldertest.Snapshot(t, data); !maps.Equal(before, after) {
 		t.Errorf("serve changed the refused folder:\nbefore %v\nafter  %v", before, after)
 	}
 	r = gh(t, "", "user", "list", "--data", data)

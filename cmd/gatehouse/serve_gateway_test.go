@@ -196,13 +196,7 @@ gateway:
       forward_claims: {X-Gatehouse-Subject: sub, X-Gatehouse-Client: client_id}
 `, addr, filepath.Join(dir, "data"), secret, gwAddr, adminAddr, upstream.URL)
 	})
-	// The auth server answers first; the gateway starts after it.
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(s.stderr.String(), "gatehouse: gateway listening on http://"+gwAddr); {
-		if time.Now().After(deadline) {
-			t.Fatalf("no gateway ready line:\n%s", s.stderr)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	s.waitGateway(t, gwAddr) // the auth server answers first; the gateway starts after it
 	cc := clientcredentials.Config{ClientID: "svc-reports", ClientSecret: secret, TokenURL: s.url + "/oauth2/token", Scopes: []string{"reports:read"}}
 	tok, err := cc.Token(context.Background())
 	if err != nil {
@@ -239,5 +233,17 @@ func bump(t *testing.T, file string, n int) {
 	m := time.Now().Add(time.Duration(n) * time.Minute)
 	if err := os.Chtimes(file, m, m); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// waitGateway waits (10s at most) for the line of a gateway listening on
+// addr, which serve prints after the auth server's.
+func (s *served) waitGateway(t *testing.T, addr string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(s.stderr.String(), "gatehouse: gateway listening on http://"+addr); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no gateway ready line:\n%s", s.stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

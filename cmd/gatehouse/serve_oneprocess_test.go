@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -45,12 +44,7 @@ gateway:
     - {name: reports, path: /reports, upstreams: ["%[5]s"], auth: jwt}
 `, addr, filepath.Join(dir, "data"), secret, gwAddr, upstream.URL)
 	})
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(s.stderr.String(), "gatehouse: gateway listening on http://"+gwAddr); {
-		if time.Now().After(deadline) {
-			t.Fatalf("no gateway ready line:\n%s", s.stderr)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	s.waitGateway(t, gwAddr)
 	for _, want := range []string{
 		"revocations: the auth server keeps them in this process's deny list",
 		"revocations: the gateway checks this process's deny list",

@@ -121,7 +121,7 @@ func (a *adminShared) publish(ctx context.Context, r identity.Revocation) error 
 	}
 	ctx, cancel := context.WithTimeout(ctx, adminPublishTimeout)
 	defer cancel()
-	return a.s.revocations.Add(ctx, revocation.Entry{Kind: revocation.Kind(r.Kind), Value: r.Value, IssuedBefore: r.IssuedBefore, Until: r.Until})
+	return a.s.revocations.Add(ctx, r)
 }
 
 func (a *adminShared) close() { a.s.close() }
@@ -209,8 +209,7 @@ running it again is harmless. For example:
 			if until != "" && jti == "" {
 				return usagef("%s: --until goes with --jti; subject and client entries are kept as long as tokens issued before now can live", path)
 			}
-			entry := revocation.Entry{Kind: revocation.Kind(r.Kind), Value: r.Value, IssuedBefore: r.IssuedBefore, Until: r.Until}
-			if err := entry.Validate(); err != nil {
+			if err := r.Validate(); err != nil {
 				var ee *revocation.EntryError
 				if errors.As(err, &ee) {
 					return usagef("%s: the value: %s", path, ee.Reason)
