@@ -27,7 +27,7 @@
 // or in Redis, for several instances that share one limit (one client for
 // all the policies of the process):
 //
-//	rdb, err := ratelimit.OpenRedis("rediss://gw:secret@redis.internal:6379/0")
+//	rdb, err := redisconn.Open("rediss://gw:secret@redis.internal:6379/0")
 //	lim, err := ratelimit.NewRedis(rdb, p)
 //
 // then ask per request, with a key from [Key], and write the answer:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse/ratelimit"
+	"github.com/gatehousehq/gatehouse/redisconn"
 )
 
 // Spring Cloud Gateway's example policy: 10 requests per second with bursts
@@ -70,7 +71,7 @@ func ExampleKey() {
 
 // Several gateway instances share one limit through Redis.
 func ExampleNewRedis() {
-	rdb, err := ratelimit.OpenRedis("redis://127.0.0.1:6379/0")
+	rdb, err := redisconn.Open("redis://127.0.0.1:6379/0")
 	if err != nil {
 		panic(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehousehq/gatehouse/redisconn"
 )
 
 // fakeClock is an injectable clock that moves only when told.
@@ -74,13 +76,22 @@ func redisURL(t testing.TB) string {
 	return u
 }
 
+// openRedis opens a client for a single-server URL the way processes do.
+func openRedis(rawURL string) (*redis.Client, error) {
+	c, err := redisconn.Open(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*redis.Client), nil
+}
+
 // newRedisClient opens a client on the test Redis, checks it answers and
 // closes it when the test ends.
 func newRedisClient(t testing.TB) *redis.Client {
 	t.Helper()
-	c, err := OpenRedis(redisURL(t))
+	c, err := openRedis(redisURL(t))
 	if err != nil {
-		t.Fatalf("OpenRedis: %v", err)
+		t.Fatalf("redisconn.Open: %v", err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

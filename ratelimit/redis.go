@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -108,7 +107,7 @@ func WithPrefix(prefix string) RedisOption {
 // WithTimeout bounds each decision's round trip (default
 // [DefaultRedisTimeout]); past it the failure mode applies. The client must
 // have ContextTimeoutEnabled for the bound to reach its socket reads, as the
-// clients of [OpenRedis] do.
+// clients of redisconn.Open do.
 func WithTimeout(d time.Duration) RedisOption {
 	return redisOption(func(c *redisConfig) error {
 		if d <= 0 {
@@ -207,38 +206,3 @@ func (r *Redis) degraded() Decision {
 
 // Stats returns the limiter's failure counters.
 func (r *Redis) Stats() Stats { return r.health.stats() }
-
-// OpenRedis returns a client for a redis:// or rediss:// (TLS) URL (or
-// unix:// for a socket), parsed by go-redis's ParseURL:
-// redis://[user[:password]@]host[:port][/db], ACL
-// user and password included, client options as query parameters
-// (?dial_timeout=1s&pool_size=20). The client has ContextTimeoutEnabled, so
-// [WithTimeout] bounds every decision, and neither retries commands (unless
-// the URL sets max_retries) nor dials twice, so that an unreachable Redis
-// costs a request microseconds, not the timeout. It does no I/O. Share one
-// client between the limiters of a process; close it at shutdown.
-//
-// Errors never contain the URL, which may hold a password.
-func OpenRedis(rawURL string) (*redis.Client, error) {
-	opt, err := redis.ParseURL(rawURL)
-	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err // url.Error quotes the whole URL
-			var eerr url.EscapeError
-			if errors.As(err, &eerr) {
-				err = errors.New("invalid %-escape") // it quotes the escape, maybe in the password
-			}
-		}
-		return nil, fmt.Errorf("ratelimit: redis URL: %w", err)
-	}
-	opt.ContextTimeoutEnabled = true
-	// A decision is not worth a retry: fail over to the failure mode at
-	// once (a retried EVALSHA whose answer was lost would also count
-	// twice). go-redis otherwise retries 3 times and dials 5 times.
-	if opt.MaxRetries == 0 {
-		opt.MaxRetries = -1
-	}
-	opt.DialerRetries = 1
-	return redis.NewClient(opt), nil
-}

@@ -225,7 +225,7 @@ func TestRedisCallerContextEnded(t *testing.T) {
 func TestRedisUnreachable(t *testing.T) {
 	for _, mode := range []FailureMode{FailOpen, FailClosed} {
 		t.Run(mode.String(), func(t *testing.T) {
-			c, err := OpenRedis("redis://127.0.0.1:1/0")
+			c, err := openRedis("redis://127.0.0.1:1/0")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -273,7 +273,7 @@ func TestRedisOutageAndRecovery(t *testing.T) {
 	c := newRedisClient(t)
 	prefix := testPrefix(t, c)
 	proxy := newOutageProxy(t, redisAddr(t))
-	pc, err := OpenRedis(fmt.Sprintf("redis://%s/0?dial_timeout=500ms", proxy.Addr()))
+	pc, err := openRedis(fmt.Sprintf("redis://%s/0?dial_timeout=500ms", proxy.Addr()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,42 +354,6 @@ func TestRedisOptions(t *testing.T) {
 	}
 }
 
-func TestOpenRedisURL(t *testing.T) {
-	c, err := OpenRedis("rediss://gw:s3cret@redis.example:6380/2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	o := c.Options()
-	if o.Addr != "redis.example:6380" || o.Username != "gw" || o.Password != "s3cret" || o.DB != 2 {
-		t.Errorf("options: addr %q user %q db %d", o.Addr, o.Username, o.DB)
-	}
-	if o.TLSConfig == nil || o.TLSConfig.ServerName != "redis.example" || o.TLSConfig.InsecureSkipVerify {
-		t.Errorf("rediss:// without verified TLS: %+v", o.TLSConfig)
-	}
-	if !o.ContextTimeoutEnabled {
-		t.Error("ContextTimeoutEnabled is off: WithTimeout would not reach socket reads")
-	}
-
-	for _, bad := range []string{
-		"http://user:hunter2@host/0",
-		"redis://user:hunter2@host:notaport/0",
-		"redis://user:hunter2%zz@host/0",
-		"redis://user:hunter2@host/notadb",
-		"redis://user:hunter2@host/0?nosuchoption=1",
-		"redis://user:hunter2@host/0\x7f",
-	} {
-		_, err := OpenRedis(bad)
-		if err == nil {
-			t.Errorf("OpenRedis(%q) accepted", bad)
-			continue
-		}
-		if strings.Contains(err.Error(), "hunter2") {
-			t.Errorf("OpenRedis error leaks the password: %v", err)
-		}
-	}
-}
-
 // An ACL user with a password, on the real server.
 func TestOpenRedisACLUser(t *testing.T) {
 	admin := newRedisClient(t)
@@ -408,7 +372,7 @@ func TestOpenRedisACLUser(t *testing.T) {
 		}
 	})
 	opt, _ := redis.ParseURL(redisURL(t))
-	c, err := OpenRedis(fmt.Sprintf("redis://%s:pw-%s@%s/%d", user, user, opt.Addr, opt.DB))
+	c, err := openRedis(fmt.Sprintf("redis://%s:pw-%s@%s/%d", user, user, opt.Addr, opt.DB))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +386,7 @@ func TestOpenRedisACLUser(t *testing.T) {
 	}
 
 	// A wrong password is a failure of Redis, handled by the failure mode.
-	bad, _ := OpenRedis(fmt.Sprintf("redis://%s:wrong@%s/%d", user, opt.Addr, opt.DB))
+	bad, _ := openRedis(fmt.Sprintf("redis://%s:wrong@%s/%d", user, opt.Addr, opt.DB))
 	defer bad.Close()
 	br, _ := NewRedis(bad, Policy{ReplenishRate: 1, BurstCapacity: 1}, WithPrefix(prefix), WithLogger(discardLogger()), WithFailureMode(FailClosed))
 	if d := allow(t, br, "k", 1); d.Allowed || !d.Degraded {

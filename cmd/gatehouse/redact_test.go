@@ -3,13 +3,15 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/gatehousehq/gatehouse/redisconn"
 )
 
 // URLs must reach logs and messages without any of their passwords: the
 // user's, Sentinel's ?password= and ?sentinel_password=, pgx's ?password=.
 func TestRedactURLHidesQueryPasswords(t *testing.T) {
 	sentinel := "redis://sentinel-user:S3ntPw@10.0.0.1:26379/0?master_name=mymaster&username=app&password=S3cretMasterPw"
-	if _, err := openRedis(sentinel); err != nil {
+	if _, err := redisconn.Open(sentinel); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ raw, keep string }{

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +16,7 @@ import (
 	"github.com/gatehousehq/gatehouse/gateway"
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/internal/config"
+	"github.com/gatehousehq/gatehouse/redisconn"
 	"github.com/gatehousehq/gatehouse/revocation"
 	"github.com/gatehousehq/gatehouse/token"
 )
@@ -66,7 +65,7 @@ type sharedOptions struct {
 }
 
 // openShared opens the shared state of a process: in memory when redisURL
-// is empty, else on one go-redis client for the URL (see openRedis) that
+// is empty, else on one go-redis client for the URL (see redisconn.Open) that
 // the revocation list and the identity cache share. Redis being down at
 // start is not an error: revocation checks follow the failure policy and
 // the cache reads the store until Redis answers.
@@ -82,7 +81,7 @@ func openShared(ctx context.Context, redisURL string, opt sharedOptions, log *sl
 		}
 		return &sharedState{revocations: list, backend: mem}, nil
 	}
-	client, err := openRedis(redisURL)
+	client, err := redisconn.Open(redisURL)
 	if err != nil {
 		return nil, err
 	}
@@ -149,83 +148,6 @@ func redisURLOf(a *config.AuthServer) (string, error) {
 		return "", fmt.Errorf("authserver.redis_env: the environment variable %s is empty or not set", a.RedisEnv)
 	}
 	return u, nil
-}
-
-// openRedis returns a go-redis client for a URL:
-//
-//   - redis://[user[:password]@]host[:port][/db] or rediss:// (TLS), or
-//     unix:///path: one server (redis.ParseURL), ACL user and password
-//     included;
-//   - with ?master_name=NAME: Sentinel (redis.ParseFailoverURL); host and
-//     every addr= parameter are sentinels, user and password those of the
-//     sentinels (the servers' ones go in ?username=&password=... as
-//     go-redis documents);
-//   - with one or more ?addr=host:port: Redis Cluster
-//     (redis.ParseClusterURL), the host and every addr being seed nodes.
-//
-// Client options may follow as query parameters (dial_timeout=1s,
-// pool_size=20, ...). Every command honours its context's deadline, and
-// commands are not retried (unless the URL sets max_retries) nor dials
-// repeated, so that an unreachable Redis costs the configured timeout once.
-// It does no I/O. Errors never contain the URL, which may hold a password.
-func openRedis(raw string) (redis.UniversalClient, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, errors.New("redis URL does not parse")
-	}
-	switch u.Scheme {
-	case "redis", "rediss", "unix":
-	default:
-		return nil, errors.New("redis URL must start with redis://, rediss:// or unix://")
-	}
-	q := u.Query()
-	switch {
-	case q.Has("master_name"):
-		opt, err := redis.ParseFailoverURL(raw)
-		if err != nil {
-			return nil, redisURLError(err)
-		}
-		tuneRedis(&opt.ContextTimeoutEnabled, &opt.MaxRetries, &opt.DialerRetries)
-		return redis.NewFailoverClient(opt), nil
-	case q.Has("addr"):
-		opt, err := redis.ParseClusterURL(raw)
-		if err != nil {
-			return nil, redisURLError(err)
-		}
-		tuneRedis(&opt.ContextTimeoutEnabled, &opt.MaxRetries, &opt.DialerRetries)
-		return redis.NewClusterClient(opt), nil
-	default:
-		opt, err := redis.ParseURL(raw)
-		if err != nil {
-			return nil, redisURLError(err)
-		}
-		tuneRedis(&opt.ContextTimeoutEnabled, &opt.MaxRetries, &opt.DialerRetries)
-		return redis.NewClient(opt), nil
-	}
-}
-
-// tuneRedis sets the options openRedis promises on any kind of client:
-// commands honour their context's deadline, are not retried unless the URL
-// says so (max_retries), and a dial is made once.
-func tuneRedis(contextTimeout *bool, maxRetries, dialerRetries *int) {
-	*contextTimeout = true
-	if *maxRetries == 0 {
-		*maxRetries = -1
-	}
-	*dialerRetries = 1
-}
-
-// redisURLError keeps what go-redis says about a URL without the URL.
-func redisURLError(err error) error {
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err
-	}
-	msg := err.Error()
-	if strings.Contains(msg, "@") || strings.Contains(msg, "://") {
-		msg = "invalid URL"
-	}
-	return fmt.Errorf("redis URL: %s", msg)
 }
 
 // register exports the counters of the shared state as Prometheus

@@ -12,10 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/internal/redistest"
+	"github.com/gatehousehq/gatehouse/redisconn"
 	"github.com/gatehousehq/gatehouse/revocation"
 	"github.com/gatehousehq/gatehouse/token"
 )
@@ -36,7 +35,7 @@ func revokeRedisURL(t *testing.T) string {
 // listenList subscribes to the default deny list on url, as a guard does.
 func listenList(t *testing.T, raw string) *revocation.List {
 	t.Helper()
-	client, err := openRedis(raw)
+	client, err := redisconn.Open(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,40 +178,6 @@ func TestTokenRevokeRefusals(t *testing.T) {
 				t.Fatal("the Redis password is in the message")
 			}
 		})
-	}
-}
-
-func TestOpenRedisURLs(t *testing.T) {
-	tests := []struct {
-		url  string
-		want string // client type, or "error"
-	}{
-		{"redis://127.0.0.1:6379/0", "*redis.Client"},
-		{"rediss://user:pw@redis.example:6380/1", "*redis.Client"},
-		{"unix:///run/redis.sock", "*redis.Client"},
-		{"redis://10.0.0.1:7000?addr=10.0.0.2:7000&addr=10.0.0.3:7000", "*redis.ClusterClient"},
-		{"redis://sentinel-1:26379?master_name=main&addr=sentinel-2:26379", "*redis.Client"},
-		{"http://127.0.0.1:6379", "error"},
-		{"redis://127.0.0.1:6379/0?nonsense=1", "error"},
-		{"redis://user:p%zzw@host/0", "error"},
-	}
-	for _, tt := range tests {
-		c, err := openRedis(tt.url)
-		got := "error"
-		if err == nil {
-			switch c.(type) {
-			case *redis.Client:
-				got = "*redis.Client"
-			case *redis.ClusterClient:
-				got = "*redis.ClusterClient"
-			}
-			c.Close()
-		} else if strings.Contains(err.Error(), "p%zzw") || strings.Contains(err.Error(), "user:") {
-			t.Errorf("%s: error repeats the URL: %v", tt.url, err)
-		}
-		if got != tt.want {
-			t.Errorf("openRedis(%s) = %s (%v), want %s", tt.url, got, err, tt.want)
-		}
 	}
 }
 

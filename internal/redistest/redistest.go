@@ -36,7 +36,7 @@ func URL(t testing.TB) string {
 }
 
 // Options returns the parsed test URL with the settings of
-// ratelimit.OpenRedis: context deadlines honoured, no command retries, one
+// redisconn.Open: context deadlines honoured, no command retries, one
 // dial attempt.
 func Options(t testing.TB) *redis.Options {
 	t.Helper()
