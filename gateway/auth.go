@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gatehousehq/gatehouse/guard"
+	"github.com/gatehousehq/gatehouse/guard/guardcel"
 	"github.com/gatehousehq/gatehouse/keys"
 	"github.com/gatehousehq/gatehouse/token"
 )
@@ -210,8 +211,8 @@ func rulesOf(rs *Rules) (guard.Rule, error) {
 	return guard.All(rules...), nil
 }
 
-// exprRule compiles a CEL rule (guard.Expr); routes have no resource.
-func exprRule(src string) (guard.Rule, error) { return guard.Expr(src) }
+// exprRule compiles a CEL rule (guardcel.Expr); routes have no resource.
+func exprRule(src string) (guard.Rule, error) { return guardcel.Expr(src) }
 
 // claimString returns a claim of the verified token as a header value:
 // strings as they are, lists joined by ",", numbers and booleans in JSON.

@@ -1,6 +1,6 @@
-// Package guard is the gate of a service: inbound net/http middleware and
-// gRPC interceptors that check the caller's bearer token on every request,
-// and rules that decide what the caller may do.
+// Package guard is the gate of a service: inbound net/http middleware that
+// checks the caller's bearer token on every request, and rules that decide
+// what the caller may do.
 //
 // A guard is built once from a token.Verifier (one issuer, this service's
 // audience) and shared by every request:
@@ -42,10 +42,10 @@
 // constructors cover what Spring's authorizeHttpRequests and @PreAuthorize
 // do: [Authenticated], [Role], [AnyRole], [Scope] (scope string and scp
 // array), [Group], [SameOrg], [Owner], combined with [All], [Any] and
-// [Not], and [Expr] for a CEL expression compiled at start-up:
+// [Not]; package guard/guardcel compiles a CEL expression into a rule at
+// start-up:
 //
-//	canDelete, err := guard.Expr(`'admin' in token.roles || resource.owner == token.sub`,
-//		guard.WithResource(loadOrder))
+//	canDelete := guard.Any(guard.Role("admin"), guard.Owner(ownerOfOrder))
 //
 // Attach rules per handler with [Guard.Require], or per route on a [Mux],
 // an http.ServeMux whose patterns carry rules:
@@ -69,10 +69,12 @@
 //
 // # gRPC
 //
-// [Guard.UnaryServerInterceptor] and [Guard.StreamServerInterceptor] do the
-// same for gRPC, with the token from the "authorization" metadata and rules
-// keyed by full method name ([WithMethods]); refusals are the statuses
-// Unauthenticated, PermissionDenied, NotFound, Unavailable and Internal.
+// Package guard/guardgrpc has the interceptors that do the same for gRPC,
+// with the token from the "authorization" metadata and rules keyed by full
+// method name ([WithMethods]); refusals are the statuses Unauthenticated,
+// PermissionDenied, NotFound, Unavailable and Internal. Other transports
+// go through [Guard.AuthorizeCall] likewise. Neither gRPC nor CEL is linked
+// by a service that imports guard alone.
 //
 // # Cost
 //

@@ -75,16 +75,17 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithDefaultDeny refuses (403) every route of a [Mux] registered without
 // a rule, every request that matches no route of a [Mux], and every gRPC
-// method without a rule in [WithMethods]. Without it they only require a
-// valid token. Routes that need no token must then say so with [Public].
+// method ([Guard.AuthorizeCall]) without a rule in [WithMethods]. Without
+// it they only require a valid token. Routes that need no token must then
+// say so with [Public].
 func WithDefaultDeny() Option {
 	return optionFunc(func(g *Guard) error { g.defaultDeny = true; return nil })
 }
 
 // WithMethods sets the rules of gRPC methods, keyed by full method name
-// ("/package.Service/Method"), for [Guard.UnaryServerInterceptor] and
-// [Guard.StreamServerInterceptor]. It may be given more than once; a method
-// named twice is an error.
+// ("/package.Service/Method"), for [Guard.AuthorizeCall] and so for the
+// gRPC interceptors of package guard/guardgrpc. It may be given more than
+// once; a method named twice is an error.
 func WithMethods(rules map[string]Rule) Option {
 	return optionFunc(func(g *Guard) error {
 		for name, rule := range rules {

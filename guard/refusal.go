@@ -3,12 +3,11 @@ package guard
 import (
 	"errors"
 	"net/http"
-
-	"google.golang.org/grpc/codes"
 )
 
-// Reason is why a request was refused. Each reason has one HTTP status and
-// one gRPC code; clients see it as the problem type of the answer.
+// Reason is why a request was refused. Each reason has one HTTP status
+// (and one gRPC code, guardgrpc.Code); clients see it as the problem type
+// of the answer.
 type Reason string
 
 // The reasons of a [Refusal].
@@ -39,9 +38,9 @@ const (
 	ReasonInternal Reason = "internal"
 )
 
-// ErrNotFound is what the lookup functions of [Owner], [Expr] resources and
-// custom rules return (or wrap) for a resource that does not exist: the
-// guard answers 404.
+// ErrNotFound is what the lookup functions of [Owner], of the resources of
+// CEL rules (package guard/guardcel) and of custom rules return (or wrap)
+// for a resource that does not exist: the guard answers 404.
 var ErrNotFound = errors.New("guard: resource not found")
 
 // Refusal is a refused request: the typed error that rules return and that
@@ -91,22 +90,6 @@ func (r *Refusal) Status() int {
 		return http.StatusInternalServerError
 	default:
 		return http.StatusForbidden
-	}
-}
-
-// Code is the gRPC status code of the refusal.
-func (r *Refusal) Code() codes.Code {
-	switch r.Reason {
-	case ReasonNoToken, ReasonInvalidToken, ReasonInvalidRequest:
-		return codes.Unauthenticated
-	case ReasonUnavailable:
-		return codes.Unavailable
-	case ReasonNotFound:
-		return codes.NotFound
-	case ReasonInternal:
-		return codes.Internal
-	default:
-		return codes.PermissionDenied
 	}
 }
 

@@ -1,7 +1,7 @@
-// Package relay is the outbound half of a service: an http.RoundTripper and
-// gRPC client interceptors that pick, for every call, the bearer token the
-// downstream service should see, and protect the call with a timeout,
-// retries and a circuit breaker.
+// Package relay is the outbound half of a service: an http.RoundTripper
+// that picks, for every call, the bearer token the downstream service
+// should see, and protects the call with a timeout, retries and a circuit
+// breaker.
 //
 // The inbound guard (package guard) verifies the caller's token and puts it
 // in the request context with token.NewContext; relay takes it from there
@@ -110,6 +110,7 @@
 //
 // # gRPC
 //
-// [UnaryClientInterceptor] and [StreamClientInterceptor] send the same
-// tokens as "authorization: Bearer ..." metadata.
+// Package relay/relaygrpc has the client interceptors that send the same
+// tokens as "authorization: Bearer ..." metadata; a service that imports
+// relay alone does not link gRPC.
 package relay

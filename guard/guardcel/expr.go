@@ -1,4 +1,4 @@
-package guard
+package guardcel
 
 import (
 	"encoding/json"
@@ -9,14 +9,16 @@ import (
 	"sync"
 
 	"cel.dev/cel-go/cel"
+
+	"github.com/gatehousehq/gatehouse/guard"
 )
 
-// MaxExprCost bounds the evaluation cost of one expression (cel-go cost
+// MaxCost bounds the evaluation cost of one expression (cel-go cost
 // units), so that an expression over large claims cannot stall a request.
-const MaxExprCost = 100000
+const MaxCost = 100000
 
-// ExprOption configures an [Expr] rule.
-type ExprOption interface{ applyExpr(*exprConfig) error }
+// Option configures an [Expr] rule.
+type Option interface{ applyExpr(*exprConfig) error }
 
 type exprConfig struct {
 	resource func(*http.Request) (map[string]any, error)
@@ -28,9 +30,9 @@ func (f exprOptionFunc) applyExpr(c *exprConfig) error { return f(c) }
 
 // WithResource gives an expression its resource variable: fn loads the
 // resource the request is about (say, the order of {id}) as a map. An error
-// wrapping [ErrNotFound] answers 404, another error 500. fn runs only when
-// the expression uses resource.
-func WithResource(fn func(*http.Request) (map[string]any, error)) ExprOption {
+// wrapping guard.ErrNotFound answers 404, another error 500. fn runs only
+// when the expression uses resource.
+func WithResource(fn func(*http.Request) (map[string]any, error)) Option {
 	return exprOptionFunc(func(c *exprConfig) error {
 		if fn == nil {
 			return errors.New("guard: nil resource function")
@@ -49,9 +51,9 @@ var celEnv = sync.OnceValues(func() (*cel.Env, error) {
 	)
 })
 
-// Expr compiles a CEL expression (https://cel.dev) into a rule; it allows
-// when the expression is true. Compile it at start-up: a syntax or type
-// error fails here, with CEL's message. The variables:
+// Expr compiles a CEL expression (https://cel.dev) into a guard rule; it
+// allows when the expression is true. Compile it at start-up: a syntax or
+// type error fails here, with CEL's message. The variables:
 //
 //   - token: the verified claims: sub, iss, aud (list), exp, iat, nbf, jti,
 //     client_id, scope (list, of scope and scp), roles, groups (lists, empty
@@ -66,11 +68,11 @@ var celEnv = sync.OnceValues(func() (*cel.Env, error) {
 //
 // For example:
 //
-//	guard.Expr(`'admin' in token.roles || resource.owner == token.sub`, guard.WithResource(loadOrder))
+//	guardcel.Expr(`'admin' in token.roles || resource.owner == token.sub`, guardcel.WithResource(loadOrder))
 //
 // An expression that fails at run time (a missing key, a type mismatch, the
 // cost limit) refuses with 403 and logs why.
-func Expr(src string, opts ...ExprOption) (Rule, error) {
+func Expr(src string, opts ...Option) (guard.Rule, error) {
 	var cfg exprConfig
 	for _, o := range opts {
 		if err := o.applyExpr(&cfg); err != nil {
@@ -95,11 +97,11 @@ func Expr(src string, opts ...ExprOption) (Rule, error) {
 	if uses["resource"] && cfg.resource == nil {
 		return nil, fmt.Errorf("guard: expression %q uses resource; give it WithResource", src)
 	}
-	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(MaxExprCost))
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(MaxCost))
 	if err != nil {
 		return nil, fmt.Errorf("guard: expression %q: %w", src, err)
 	}
-	return func(r *http.Request, p *Principal) error {
+	return func(r *http.Request, p *guard.Principal) error {
 		vars := make(map[string]any, 3)
 		if uses["token"] {
 			vars["token"] = tokenVar(p)
@@ -119,10 +121,10 @@ func Expr(src string, opts ...ExprOption) (Rule, error) {
 		}
 		out, _, err := prg.Eval(vars)
 		if err != nil {
-			return &Refusal{Reason: ReasonForbidden, Detail: "the request is not allowed", Err: fmt.Errorf("expression %q: %w", src, err)}
+			return &guard.Refusal{Reason: guard.ReasonForbidden, Detail: "the request is not allowed", Err: fmt.Errorf("expression %q: %w", src, err)}
 		}
 		if ok, _ := out.Value().(bool); !ok {
-			return Forbidden("the request is not allowed")
+			return guard.Forbidden("the request is not allowed")
 		}
 		return nil
 	}, nil
@@ -131,7 +133,7 @@ func Expr(src string, opts ...ExprOption) (Rule, error) {
 // tokenVar is the token variable: the custom claims as JSON values, then
 // the standard ones with their Go types, present even when absent from the
 // token, so that 'admin' in token.roles is false rather than an error.
-func tokenVar(p *Principal) map[string]any {
+func tokenVar(p *guard.Principal) map[string]any {
 	c := p.Claims
 	m := map[string]any{}
 	if raw := c.Raw(); raw != nil {

@@ -1,4 +1,4 @@
-package relay
+package relaygrpc
 
 import (
 	"context"
@@ -7,22 +7,25 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/gatehousehq/gatehouse/relay"
 )
 
 // UnaryClientInterceptor returns a gRPC client interceptor that sends each
 // unary call with the token src picks, as "authorization: Bearer ..."
 // metadata (replacing any authorization already in the outgoing metadata).
-// A source error is returned as it is, so errors.Is(err, ErrNoToken) holds,
-// and no call is made. When src is a [Renewer] and the server answers
-// codes.Unauthenticated, the call is made once more with a fresh token.
+// A source error is returned as it is, so errors.Is(err, relay.ErrNoToken)
+// holds, and no call is made. When src is a relay.Renewer and the server
+// answers codes.Unauthenticated, the call is made once more with a fresh
+// token.
 //
 //	conn, err := grpc.NewClient(target, creds,
-//		grpc.WithUnaryInterceptor(relay.UnaryClientInterceptor(src)),
-//		grpc.WithStreamInterceptor(relay.StreamClientInterceptor(src)))
+//		grpc.WithUnaryInterceptor(relaygrpc.UnaryClientInterceptor(src)),
+//		grpc.WithStreamInterceptor(relaygrpc.StreamClientInterceptor(src)))
 //
 // Retries, deadlines and circuit breaking of gRPC calls are gRPC's own:
 // its service config, and the context's deadline.
-func UnaryClientInterceptor(src Source) grpc.UnaryClientInterceptor {
+func UnaryClientInterceptor(src relay.Source) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		tok, err := src.Token(ctx)
 		if err != nil {
@@ -32,7 +35,7 @@ func UnaryClientInterceptor(src Source) grpc.UnaryClientInterceptor {
 		if status.Code(err) != codes.Unauthenticated {
 			return err
 		}
-		rn, ok := src.(Renewer)
+		rn, ok := src.(relay.Renewer)
 		if !ok {
 			return err
 		}
@@ -50,7 +53,7 @@ func UnaryClientInterceptor(src Source) grpc.UnaryClientInterceptor {
 // StreamClientInterceptor returns a gRPC client interceptor that opens each
 // stream with the token src picks, as UnaryClientInterceptor does for unary
 // calls (without the retry on Unauthenticated: a stream cannot be replayed).
-func StreamClientInterceptor(src Source) grpc.StreamClientInterceptor {
+func StreamClientInterceptor(src relay.Source) grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		tok, err := src.Token(ctx)
 		if err != nil {

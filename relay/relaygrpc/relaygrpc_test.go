@@ -1,10 +1,11 @@
-package relay_test
+package relaygrpc_test
 
 import (
 	"context"
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/gatehousehq/gatehouse/relay"
+	"github.com/gatehousehq/gatehouse/relay/relaygrpc"
 	"github.com/gatehousehq/gatehouse/token"
 )
 
@@ -68,8 +70,8 @@ func newGRPC(t *testing.T, want string, src relay.Source) (*grpcEnv, healthpb.He
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUnaryInterceptor(relay.UnaryClientInterceptor(src)),
-		grpc.WithStreamInterceptor(relay.StreamClientInterceptor(src)))
+		grpc.WithUnaryInterceptor(relaygrpc.UnaryClientInterceptor(src)),
+		grpc.WithStreamInterceptor(relaygrpc.StreamClientInterceptor(src)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,4 +151,20 @@ func TestGRPCRenewsOnUnauthenticated(t *testing.T) {
 	if g.calls != 4 {
 		t.Fatalf("%d calls, want 4: one retry per call, never more", g.calls)
 	}
+}
+
+// staticSource hands out tokens in order: Token the current one, Renew
+// the next.
+type staticSource struct {
+	tokens []string
+	i      atomic.Int64
+}
+
+func (s *staticSource) Token(context.Context) (string, error) {
+	return s.tokens[min(int(s.i.Load()), len(s.tokens)-1)], nil
+}
+
+func (s *staticSource) Renew(ctx context.Context, refused string) (string, error) {
+	s.i.CompareAndSwap(s.i.Load(), s.i.Load()+1)
+	return s.Token(ctx)
 }

@@ -1,7 +1,9 @@
-package guard_test
+package guardgrpc_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -19,9 +21,64 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/gatehousehq/gatehouse/guard"
+	"github.com/gatehousehq/gatehouse/guard/guardcel"
+	"github.com/gatehousehq/gatehouse/guard/guardgrpc"
+	"github.com/gatehousehq/gatehouse/keys"
 	"github.com/gatehousehq/gatehouse/token"
 	"github.com/gatehousehq/gatehouse/tokentest"
 )
+
+const audience = "orders"
+
+// fixture is a fake issuer and a guard for its tokens.
+type fixture struct {
+	iss *tokentest.Issuer
+	g   *guard.Guard
+	log *syncBuffer
+}
+
+func newFixture(t testing.TB, opts ...guard.Option) *fixture {
+	t.Helper()
+	iss := tokentest.NewIssuer(t, tokentest.WithAudience(audience))
+	f := &fixture{iss: iss, log: &syncBuffer{}}
+	logger := slog.New(slog.NewJSONHandler(f.log, nil))
+	g, err := guard.New(iss.Verifier(), append([]guard.Option{guard.WithLogger(logger)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.g = g
+	return f
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// alice is a user of organization acme.
+var alice = token.Claims{
+	Subject: "alice", ClientID: "spa", Email: "alice@acme.test", Org: "acme",
+	Scope: "openid orders:read", Roles: []string{"user"}, Groups: []string{"staff"},
+}
+
+// down is a key source that cannot be reached.
+type down struct{}
+
+func (down) Key(context.Context, string) (*keys.Key, error) {
+	return nil, fmt.Errorf("fetch https://issuer.example/jwks: connection refused: %w", keys.ErrUnavailable)
+}
 
 const (
 	methodCheck = "/grpc.health.v1.Health/Check"
@@ -51,12 +108,12 @@ func startGRPC(t *testing.T, g *guard.Guard, s *seen) healthpb.HealthClient {
 		}
 	}
 	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(g.UnaryServerInterceptor(),
+		grpc.ChainUnaryInterceptor(guardgrpc.UnaryServerInterceptor(g),
 			func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 				record(ctx)
 				return h(ctx, req)
 			}),
-		grpc.ChainStreamInterceptor(g.StreamServerInterceptor(),
+		grpc.ChainStreamInterceptor(guardgrpc.StreamServerInterceptor(g),
 			func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 				record(ss.Context())
 				return h(srv, ss)
@@ -190,7 +247,7 @@ func TestGRPCUnavailable(t *testing.T) {
 // Rules see a gRPC call as its HTTP/2 request: POST to the full method
 // name, metadata as headers.
 func TestGRPCRuleSeesRequest(t *testing.T) {
-	rule, err := guard.Expr(`request.method == 'POST' && request.path == '/grpc.health.v1.Health/Check' && request.header['X-Tenant'] == token.org`)
+	rule, err := guardcel.Expr(`request.method == 'POST' && request.path == '/grpc.health.v1.Health/Check' && request.header['X-Tenant'] == token.org`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,5 +260,26 @@ func TestGRPCRuleSeesRequest(t *testing.T) {
 	ctx = metadata.AppendToOutgoingContext(withToken(f.iss.Token(alice)), "x-tenant", "globex")
 	if _, err := client.Check(ctx, &healthpb.HealthCheckRequest{}); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("refused call: %v", err)
+	}
+}
+
+// Each reason has one gRPC code.
+func TestCode(t *testing.T) {
+	for _, tt := range []struct {
+		reason guard.Reason
+		want   codes.Code
+	}{
+		{guard.ReasonNoToken, codes.Unauthenticated},
+		{guard.ReasonInvalidRequest, codes.Unauthenticated},
+		{guard.ReasonInvalidToken, codes.Unauthenticated},
+		{guard.ReasonUnavailable, codes.Unavailable},
+		{guard.ReasonInsufficientScope, codes.PermissionDenied},
+		{guard.ReasonForbidden, codes.PermissionDenied},
+		{guard.ReasonNotFound, codes.NotFound},
+		{guard.ReasonInternal, codes.Internal},
+	} {
+		if got := guardgrpc.Code(&guard.Refusal{Reason: tt.reason}); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.reason, got, tt.want)
+		}
 	}
 }

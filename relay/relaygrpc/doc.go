@@ -1,0 +1,20 @@
+// Package relaygrpc sends the tokens of package relay on gRPC calls: client
+// interceptors that put, on every call, the token a relay.Source picks as
+// "authorization: Bearer ..." metadata. It is a package of its own so that
+// a service that calls others over HTTP alone does not link gRPC.
+//
+// A service behind the guard (package guard/guardgrpc on the server side)
+// passes its caller's token on to the next service with relay.Relay, or
+// trades it with relay.NewExchange, exactly as for HTTP:
+//
+//	conn, err := grpc.NewClient(target, creds,
+//		grpc.WithUnaryInterceptor(relaygrpc.UnaryClientInterceptor(relay.Relay{})),
+//		grpc.WithStreamInterceptor(relaygrpc.StreamClientInterceptor(relay.Relay{})))
+//
+// and makes each call with the context of the request it serves. A source
+// error (relay.ErrNoToken, relay.ErrTokenExpired) fails the call before it
+// is sent. A unary call answered Unauthenticated is made once more with a
+// renewed token when the source can renew (relay.Renewer). Retries,
+// deadlines and circuit breaking of gRPC calls are gRPC's own: its service
+// config, and the context's deadline.
+package relaygrpc
