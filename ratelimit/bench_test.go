@@ -77,23 +77,33 @@ func BenchmarkRedisAllow(b *testing.B) {
 	}
 }
 
+// Many goroutines on one busy key that stays below its limit (the
+// gateway's per-client limit), with local shares (the default) and with a
+// round trip per decision; BenchmarkMemoryAllowParallelKeys is the floor.
 func BenchmarkRedisAllowParallel(b *testing.B) {
-	c := newRedisClient(b)
-	r := newRedisLimiter(b, c, testPrefix(b, c), Policy{ReplenishRate: 1e6, BurstCapacity: 1_000_000})
-	ctx := context.Background()
-	var next atomic.Uint64
-	b.ReportAllocs()
-	b.SetParallelism(8)
-	b.RunParallel(func(pb *testing.PB) {
-		key := "ip:10.0.0." + strconv.FormatUint(next.Add(1), 10)
-		for pb.Next() {
-			d, err := r.Allow(ctx, key, 1)
-			if err != nil || d.Degraded {
-				b.Error(d, err)
-				return
-			}
-		}
-	})
+	for _, mode := range []struct {
+		name   string
+		shares bool
+	}{{"shares", true}, {"exact", false}} {
+		b.Run(mode.name, func(b *testing.B) {
+			c := newRedisClient(b)
+			r := newRedisLimiter(b, c, testPrefix(b, c), Policy{ReplenishRate: 1e6, BurstCapacity: 1_000_000}, WithLocalShares(mode.shares))
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					d, err := r.Allow(ctx, "client_id:web-app", 1)
+					if err != nil || d.Degraded || !d.Allowed {
+						b.Error(d, err)
+						return
+					}
+				}
+			})
+			st := r.Stats()
+			b.ReportMetric(float64(st.RoundTrips)/float64(b.N), "trips/op")
+		})
+	}
 }
 
 func BenchmarkRedisFloorPing(b *testing.B) {

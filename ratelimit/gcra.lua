@@ -6,9 +6,14 @@
 --          its bucket is full again), expiring at that moment
 -- ARGV[1]  tau: nanoseconds to fill an empty bucket
 -- ARGV[2]  cost: nanoseconds of this request (tokens x interval)
+-- ARGV[3]  extra: nanoseconds of a local share to take as well, only if
+--          the bucket holds the request and the share together (0: none)
+-- ARGV[4]  giveback: nanoseconds of an unused local share returned to the
+--          bucket before the decision (0: none); never refused
 --
 -- Returns {allowed (1 or 0), diff (ns from now to the TAT after the
--- decision), wait (ns until the request would pass; 0 when allowed)}.
+-- decision), wait (ns until the request would pass; 0 when allowed),
+-- granted (1 when the extra share was taken)}.
 --
 -- Lua numbers are doubles: exact for integers below 2^53 ns (104 days).
 -- Absolute times in ns (~1.8e18) are not, so times are kept as seconds and
@@ -20,6 +25,7 @@ end
 
 local tau = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
+local extra = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now_s = tonumber(t[1])
 local now_ns = tonumber(t[2]) * 1000
@@ -35,14 +41,36 @@ if state then
   end
 end
 
-local wait = diff + cost - tau
-if wait > 0 then
-  return {0, diff, wait}
+local changed = false
+local giveback = tonumber(ARGV[4])
+if giveback > 0 and diff > 0 then
+  diff = math.max(diff - giveback, 0)
+  changed = true
 end
 
-diff = diff + cost
-local total = now_ns + diff
-local carry = math.floor(total / 1e9)
-local ttl_ms = math.ceil(diff / 1e6)
-redis.call('SET', KEYS[1], string.format('%d:%d', now_s + carry, total - carry * 1e9), 'PX', ttl_ms)
-return {1, diff, 0}
+local granted = 0
+if extra > 0 and diff + cost + extra - tau <= 0 then
+  cost = cost + extra
+  granted = 1
+end
+
+local allowed = 0
+local wait = diff + cost - tau
+if wait <= 0 then
+  allowed = 1
+  wait = 0
+  diff = diff + cost
+  changed = true
+end
+
+if changed then
+  if diff <= 0 then
+    redis.call('DEL', KEYS[1]) -- a full bucket is no state
+  else
+    local total = now_ns + diff
+    local carry = math.floor(total / 1e9)
+    local ttl_ms = math.ceil(diff / 1e6)
+    redis.call('SET', KEYS[1], string.format('%d:%d', now_s + carry, total - carry * 1e9), 'PX', ttl_ms)
+  end
+end
+return {allowed, diff, wait, granted}

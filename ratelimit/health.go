@@ -6,9 +6,15 @@ import (
 	"time"
 )
 
-// Stats are a [Redis] limiter's failure counters, for metrics and
-// readiness checks.
+// Stats are a [Redis] limiter's counters, for metrics and readiness
+// checks.
 type Stats struct {
+	// RoundTrips counts the calls to Redis, share fetches in the
+	// background included.
+	RoundTrips uint64
+	// Local counts the decisions made from a local share, with no round
+	// trip (see [WithLocalShares]).
+	Local uint64
 	// Failures counts the decisions made by the failure mode because Redis
 	// could not decide: unreachable, an error answer, or the timeout.
 	Failures uint64

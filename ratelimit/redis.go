@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,7 +26,9 @@ const (
 )
 
 // Redis is a [Limiter] whose buckets live in Redis, so that several gateway
-// instances share one limit. Each decision is one round trip: a Lua script
+// instances share one limit. A decision in Redis is one round trip (most of
+// a busy key's are made from a local share instead; see [WithLocalShares]
+// and the package documentation): a Lua script
 // (EVALSHA) that reads the key's state, decides on the server's clock
 // (TIME), and writes the new state with a TTL that ends exactly when the
 // bucket is full again, so idle keys expire on their own. The TTL is not an
@@ -55,6 +58,8 @@ type Redis struct {
 	timeout time.Duration
 	mode    FailureMode
 	health  health
+	shares  *shares
+	trips   atomic.Uint64
 }
 
 // FailureMode is what a [Redis] limiter answers when Redis cannot decide.
@@ -89,6 +94,7 @@ type redisConfig struct {
 	timeout time.Duration
 	mode    FailureMode
 	log     *slog.Logger
+	noShare bool
 }
 
 type redisOption func(*redisConfig) error
@@ -130,6 +136,19 @@ func WithFailureMode(m FailureMode) RedisOption {
 	})
 }
 
+// WithLocalShares turns local shares on (the default) or off. With them, a
+// busy key's requests are mostly decided in this process from a share of
+// its bucket taken in Redis, with no round trip, while the limit shared by
+// every instance holds: see the package documentation. Off, every decision
+// is a round trip, and the RateLimit header fields are exact for every
+// request rather than only near the limit.
+func WithLocalShares(on bool) RedisOption {
+	return redisOption(func(c *redisConfig) error {
+		c.noShare = !on
+		return nil
+	})
+}
+
 // WithLogger sets where outages are logged (default slog.Default()).
 func WithLogger(l *slog.Logger) RedisOption {
 	return redisOption(func(c *redisConfig) error {
@@ -166,6 +185,7 @@ func NewRedis(client redis.Scripter, p Policy, opts ...RedisOption) (*Redis, err
 		timeout: cfg.timeout,
 		mode:    cfg.mode,
 		health:  health{log: cfg.log, policy: p.name(), mode: cfg.mode},
+		shares:  newShares(g, p, !cfg.noShare),
 	}, nil
 }
 
@@ -179,11 +199,26 @@ func (r *Redis) Allow(ctx context.Context, key string, n int) (Decision, error) 
 	if done {
 		return d, err
 	}
+	stored := r.prefix + storedKey(key)
+	var ask, back int64
+	sh := r.shares.get(stored)
+	if sh != nil {
+		ok, sd, a, b, refill := sh.take(int64(n), time.Now())
+		if ok {
+			r.shares.local.Add(1)
+			if refill {
+				go r.fetchShare(stored, sh, a)
+			}
+			return r.fromShare(sd), nil
+		}
+		ask, back = a, b
+	}
 	rctx, cancel := context.WithTimeout(ctx, r.timeout)
-	res, err := gcraScript.Run(rctx, r.client, []string{r.prefix + storedKey(key)}, r.g.tau, cost).Int64Slice()
+	res, err := r.run(rctx, stored, cost, ask, back)
 	cancel()
-	if err == nil && len(res) != 3 {
-		err = fmt.Errorf("script returned %d values, want 3", len(res))
+	if sh != nil {
+		granted := err == nil && res[3] == 1
+		sh.granted(ask, granted, res[1], time.Now())
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -196,6 +231,48 @@ func (r *Redis) Allow(ctx context.Context, key string, n int) (Decision, error) 
 	return r.g.decision(r.policy, res[0] == 1, res[1], res[2]), nil
 }
 
+// run is one round trip: the decision of cost ns of virtual time, a share
+// of ask requests taken along if the bucket holds both, and back requests
+// of an unused share given back first. It returns the script's four
+// values (allowed, diff, wait, granted); on an error they are all 0.
+func (r *Redis) run(ctx context.Context, stored string, cost, ask, back int64) ([4]int64, error) {
+	r.trips.Add(1)
+	per := r.g.requested * r.g.interval
+	res, err := gcraScript.Run(ctx, r.client, []string{stored}, r.g.tau, cost, ask*per, back*per).Int64Slice()
+	if err == nil && len(res) != 4 {
+		err = fmt.Errorf("script returned %d values, want 4", len(res))
+	}
+	if err != nil {
+		return [4]int64{}, err
+	}
+	return [4]int64(res), nil
+}
+
+// fetchShare takes the next share of ask requests for a key whose share
+// runs low, in the background: the requests of the key go on being decided
+// from what is left meanwhile.
+func (r *Redis) fetchShare(stored string, sh *share, ask int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+	res, err := r.run(ctx, stored, 0, ask, 0)
+	cancel()
+	if err != nil {
+		r.health.failed(err)
+	} else {
+		r.health.succeeded()
+	}
+	sh.granted(ask, err == nil && res[3] == 1, res[1], time.Now())
+}
+
+// fromShare estimates the header fields of a decision made from a share:
+// what the bucket held after the share was taken, refilled since, plus
+// what is left of the share.
+func (r *Redis) fromShare(sd shareDecision) Decision {
+	diff := max(sd.diff-int64(sd.elapsed), 0)
+	d := r.g.decision(r.policy, true, diff, 0)
+	d.Remaining = min(d.Remaining+int(sd.left), int(r.g.quota))
+	return d
+}
+
 func (r *Redis) degraded() Decision {
 	d := Decision{Allowed: r.mode == FailOpen, Limit: r.policy, Degraded: true}
 	if !d.Allowed {
@@ -204,5 +281,10 @@ func (r *Redis) degraded() Decision {
 	return d
 }
 
-// Stats returns the limiter's failure counters.
-func (r *Redis) Stats() Stats { return r.health.stats() }
+// Stats returns the limiter's counters.
+func (r *Redis) Stats() Stats {
+	s := r.health.stats()
+	s.RoundTrips = r.trips.Load()
+	s.Local = r.shares.local.Load()
+	return s
+}
