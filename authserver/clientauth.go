@@ -147,7 +147,7 @@ func (c *secretCache) verify(client *identity.Client, candidates ...string) bool
 
 // userCredentials reads the user whose password is checked, with its hash:
 // through identity.CredentialReader when the store leaves hashes out of its
-// ordinary reads (identity.CachedStore).
+// ordinary reads (cachedstore.Store).
 func (s *Server) userCredentials(ctx context.Context, username string) (*identity.User, error) {
 	if cr, ok := s.store.(identity.CredentialReader); ok {
 		return cr.UserCredentials(ctx, username)

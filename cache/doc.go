@@ -30,8 +30,9 @@
 //	...
 //	err = users.Invalidate(ctx, id) // after a write; every process drops it
 //
-// identity.Cached puts these caches in front of an identity store (users
-// by ID and by username, clients by ID), with invalidation on every write.
+// Package identity/cachedstore puts these caches in front of an identity
+// store (users by ID and by username, clients by ID), with invalidation on
+// every write.
 //
 // # Guarantees
 //
@@ -55,7 +56,7 @@
 //     lookup that the load function can answer.
 //
 // Values in the local tier are shared by every caller: treat them as
-// read-only, or copy them (identity.CachedStore returns copies).
+// read-only, or copy them (cachedstore.Store returns copies).
 //
 // # Why go-redis and pub/sub, not rueidis client-side caching
 //

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehousehq/gatehouse/cache"
 	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/identity/cachedstore"
 )
 
 // countingStore counts the identity store reads of the sample services, so
@@ -46,19 +47,19 @@ type account struct {
 }
 
 // directory answers account and organization lookups through two-tier
-// caches on a shared backend: users by ID through identity.Cached, the
+// caches on a shared backend: users by ID through cachedstore.New, the
 // e-mails of an organization through a cache of its own. Caches of the
 // same name on one backend share their entries, so what accounts looked
 // up, admin finds without asking the store again (seeds/000).
 type directory struct {
-	users  *identity.CachedStore
+	users  *cachedstore.Store
 	store  identity.Users
 	emails *cache.Cache[[]string]
 }
 
 // newDirectory returns a directory over store with caches on backend.
 func newDirectory(store identity.Store, backend cache.Backend) (*directory, error) {
-	users, err := identity.Cached(store, backend, cache.WithTTL(5*time.Minute))
+	users, err := cachedstore.New(store, backend, cache.WithTTL(5*time.Minute))
 	if err != nil {
 		return nil, fmt.Errorf("demo: identity cache: %w", err)
 	}

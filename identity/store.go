@@ -145,7 +145,7 @@ type Store interface {
 }
 
 // CredentialReader is implemented by stores whose ordinary reads leave out
-// the password and client secret hashes, such as [CachedStore], which keeps
+// the password and client secret hashes, such as cachedstore.Store, which keeps
 // them out of caches shared with other processes. Whoever checks a password
 // or a secret (the auth server) reads the user or client through it when the
 // store has it; the entries it returns carry their hashes.

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehousehq/gatehouse/cache"
 	"github.com/gatehousehq/gatehouse/gateway"
 	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/identity/cachedstore"
 	"github.com/gatehousehq/gatehouse/internal/config"
 	"github.com/gatehousehq/gatehouse/redisconn"
 	"github.com/gatehousehq/gatehouse/revocation"
@@ -52,7 +53,7 @@ type sharedState struct {
 	redisBackend *cache.Redis
 	// cached is the identity store of the auth server behind the cache,
 	// once wrapStore made it.
-	cached *identity.CachedStore
+	cached *cachedstore.Store
 }
 
 // sharedOptions tune openShared.
@@ -114,7 +115,7 @@ func openShared(ctx context.Context, redisURL string, opt sharedOptions, log *sl
 
 // wrapStore puts st behind the identity cache, with the auth server's TTL.
 func (s *sharedState) wrapStore(st identity.Store) (identity.Store, error) {
-	c, err := identity.Cached(st, s.backend, cache.WithTTL(authCacheTTL))
+	c, err := cachedstore.New(st, s.backend, cache.WithTTL(authCacheTTL))
 	if err != nil {
 		return nil, err
 	}

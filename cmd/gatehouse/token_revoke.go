@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehousehq/gatehouse/cache"
 	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/identity/cachedstore"
 	"github.com/gatehousehq/gatehouse/revocation"
 	"github.com/gatehousehq/gatehouse/token"
 )
@@ -71,24 +72,24 @@ func openAdminShared(cmd *cobra.Command, rf *redisFlags, sf *storeFlags, st iden
 	if err != nil {
 		return nil, nil, usagef("%s: %v", cmd.CommandPath(), err)
 	}
-	c, err := identity.Cached(st, s.backend, cache.WithTTL(authCacheTTL))
+	c, err := cachedstore.New(st, s.backend, cache.WithTTL(authCacheTTL))
 	if err != nil {
 		s.close()
 		return nil, nil, usagef("%s: %v", cmd.CommandPath(), err)
 	}
-	return &adminShared{s: s}, &adminStore{CachedStore: c, e: cmd}, nil
+	return &adminShared{s: s}, &adminStore{Store: c, e: cmd}, nil
 }
 
 // adminStore is the cached store of an admin command: a write that was
 // stored but could not invalidate the shared cache (Redis down) is a
 // warning, not a failure, so that the command goes on to revoke.
 type adminStore struct {
-	*identity.CachedStore
+	*cachedstore.Store
 	e *cobra.Command
 }
 
 func (s *adminStore) warn(err error) error {
-	if errors.Is(err, identity.ErrNotInvalidated) {
+	if errors.Is(err, cachedstore.ErrNotInvalidated) {
 		s.e.PrintErrf("%s: warning: the shared identity cache was not invalidated (Redis unreachable); running processes may serve the old entry for up to %s\n", s.e.CommandPath(), authCacheTTL)
 		return nil
 	}
@@ -96,20 +97,20 @@ func (s *adminStore) warn(err error) error {
 }
 
 func (s *adminStore) SetUserDisabled(ctx context.Context, username string, disabled bool) (*identity.User, error) {
-	u, err := s.CachedStore.SetUserDisabled(ctx, username, disabled)
+	u, err := s.Store.SetUserDisabled(ctx, username, disabled)
 	return u, s.warn(err)
 }
 
 func (s *adminStore) DeleteClient(ctx context.Context, id string) error {
-	return s.warn(s.CachedStore.DeleteClient(ctx, id))
+	return s.warn(s.Store.DeleteClient(ctx, id))
 }
 
 func (s *adminStore) CreateUser(ctx context.Context, u *identity.User) error {
-	return s.warn(s.CachedStore.CreateUser(ctx, u))
+	return s.warn(s.Store.CreateUser(ctx, u))
 }
 
 func (s *adminStore) CreateClient(ctx context.Context, c *identity.Client) error {
-	return s.warn(s.CachedStore.CreateClient(ctx, c))
+	return s.warn(s.Store.CreateClient(ctx, c))
 }
 
 func (a *adminShared) enabled() bool { return a.s != nil }

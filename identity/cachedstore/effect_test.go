@@ -1,4 +1,4 @@
-package identity_test
+package cachedstore_test
 
 import (
 	"context"
@@ -16,11 +16,11 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/redistest"
 )
 
-// seed000 is the call chain of seeds/000: service A (accounts) looks up
-// the calling account and calls service B (admin) for it; B looks the
+// seed000 is the accounts → admin call chain: service A (accounts) looks
+// up the calling account and calls service B (admin) for it; B looks the
 // account up again and checks that it is in group admin. Each service
-// reads through its own identity.Users (a CachedStore on a backend they
-// share, or the store itself).
+// reads through its own identity.Users (a cachedstore.Store on a backend
+// they share, or the store itself).
 type seed000 struct {
 	a, b *httptest.Server
 }
@@ -133,7 +133,7 @@ func TestSeed000CacheEffect(t *testing.T) {
 }
 
 // BenchmarkSeed000CacheEffect prints the store reads per request of the
-// seeds/000 chain (metric reads/req) and its cost, without and with the
+// accounts → admin chain (metric reads/req) and its cost, without and with the
 // cache; "floor" is the same chain with no identity lookup at all.
 func BenchmarkSeed000CacheEffect(b *testing.B) {
 	modes := []struct {
@@ -169,7 +169,7 @@ func BenchmarkSeed000CacheEffect(b *testing.B) {
 			}
 			b.ReportMetric(float64(src.reads.Load())/float64(b.N), "reads/req")
 			if testing.Verbose() {
-				fmt.Printf("seeds/000 %-13s %d requests A → B: %d identity store reads\n", m.name, b.N, src.reads.Load())
+				fmt.Printf("accounts → admin %-13s %d requests A → B: %d identity store reads\n", m.name, b.N, src.reads.Load())
 			}
 		})
 	}

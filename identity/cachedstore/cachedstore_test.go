@@ -1,4 +1,4 @@
-package identity_test
+package cachedstore_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehousehq/gatehouse/cache"
 	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/identity/cachedstore"
 	"github.com/gatehousehq/gatehouse/identity/postgres"
 	"github.com/gatehousehq/gatehouse/identity/sqlite"
 	"github.com/gatehousehq/gatehouse/internal/pgtest"
@@ -93,9 +94,9 @@ func newRedisBackend(t testing.TB, name, prefix string) *cache.Redis {
 	return b
 }
 
-func cached(t testing.TB, s identity.Store, b cache.Backend, opts ...cache.Option) *identity.CachedStore {
+func cached(t testing.TB, s identity.Store, b cache.Backend, opts ...cache.Option) *cachedstore.Store {
 	t.Helper()
-	c, err := identity.Cached(s, b, opts...)
+	c, err := cachedstore.New(s, b, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,69 +175,69 @@ func TestCachedWritesInvalidate(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name  string
-		write func(t *testing.T, s *identity.CachedStore, u *identity.User)
-		check func(t *testing.T, s *identity.CachedStore, u *identity.User)
+		write func(t *testing.T, s *cachedstore.Store, u *identity.User)
+		check func(t *testing.T, s *cachedstore.Store, u *identity.User)
 	}{
-		{"disable", func(t *testing.T, s *identity.CachedStore, u *identity.User) {
+		{"disable", func(t *testing.T, s *cachedstore.Store, u *identity.User) {
 			if _, err := s.SetUserDisabled(ctx, "alice", true); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, s *identity.CachedStore, u *identity.User) {
+		}, func(t *testing.T, s *cachedstore.Store, u *identity.User) {
 			a, _ := s.UserByID(ctx, u.ID)
 			b, _ := s.UserByUsername(ctx, "alice")
 			if !a.Disabled || !b.Disabled {
 				t.Fatal("disabled user still cached as enabled")
 			}
 		}},
-		{"put user", func(t *testing.T, s *identity.CachedStore, u *identity.User) {
+		{"put user", func(t *testing.T, s *cachedstore.Store, u *identity.User) {
 			v := *u
 			v.Groups = []string{"support"}
 			if err := s.PutUser(ctx, &v); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, s *identity.CachedStore, u *identity.User) {
+		}, func(t *testing.T, s *cachedstore.Store, u *identity.User) {
 			a, _ := s.UserByID(ctx, u.ID)
 			if len(a.Groups) != 1 || a.Groups[0] != "support" {
 				t.Fatalf("groups %v", a.Groups)
 			}
 		}},
-		{"create after a negative entry", func(t *testing.T, s *identity.CachedStore, u *identity.User) {
+		{"create after a negative entry", func(t *testing.T, s *cachedstore.Store, u *identity.User) {
 			if _, err := s.UserByUsername(ctx, "bob"); !errors.Is(err, identity.ErrNotFound) {
 				t.Fatal(err)
 			}
 			if err := s.CreateUser(ctx, &identity.User{Username: "bob", Email: "bob@acme.test"}); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, s *identity.CachedStore, u *identity.User) {
+		}, func(t *testing.T, s *cachedstore.Store, u *identity.User) {
 			if _, err := s.UserByUsername(ctx, "bob"); err != nil {
 				t.Fatalf("new user still cached as unknown: %v", err)
 			}
 		}},
-		{"delete client", func(t *testing.T, s *identity.CachedStore, u *identity.User) {
+		{"delete client", func(t *testing.T, s *cachedstore.Store, u *identity.User) {
 			if err := s.DeleteClient(ctx, "svc-a"); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, s *identity.CachedStore, u *identity.User) {
+		}, func(t *testing.T, s *cachedstore.Store, u *identity.User) {
 			if _, err := s.ClientByID(ctx, "svc-a"); !errors.Is(err, identity.ErrNotFound) {
 				t.Fatalf("deleted client still cached: %v", err)
 			}
 		}},
-		{"put client", func(t *testing.T, s *identity.CachedStore, u *identity.User) {
+		{"put client", func(t *testing.T, s *cachedstore.Store, u *identity.User) {
 			if err := s.PutClient(ctx, &identity.Client{ID: "svc-a", Scopes: []string{"write"}}); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, s *identity.CachedStore, u *identity.User) {
+		}, func(t *testing.T, s *cachedstore.Store, u *identity.User) {
 			c, _ := s.ClientByID(ctx, "svc-a")
 			if c.Scopes[0] != "write" {
 				t.Fatalf("scopes %v", c.Scopes)
 			}
 		}},
-		{"create client after a negative entry", func(t *testing.T, s *identity.CachedStore, u *identity.User) {
+		{"create client after a negative entry", func(t *testing.T, s *cachedstore.Store, u *identity.User) {
 			s.ClientByID(ctx, "svc-b")
 			if err := s.CreateClient(ctx, &identity.Client{ID: "svc-b"}); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, s *identity.CachedStore, u *identity.User) {
+		}, func(t *testing.T, s *cachedstore.Store, u *identity.User) {
 			if _, err := s.ClientByID(ctx, "svc-b"); err != nil {
 				t.Fatalf("new client still cached as unknown: %v", err)
 			}
@@ -269,7 +270,7 @@ func TestCachedTwoInstancesOnRedisAndPostgres(t *testing.T) {
 	b := cached(t, srcB, newRedisBackend(t, "identity-b", prefix), cache.WithTTL(time.Hour))
 	ctx := context.Background()
 	for range 20 {
-		for _, s := range []*identity.CachedStore{a, b} {
+		for _, s := range []*cachedstore.Store{a, b} {
 			if got, err := s.UserByID(ctx, u.ID); err != nil || got.Disabled {
 				t.Fatalf("UserByID = %+v, %v", got, err)
 			}
@@ -296,13 +297,13 @@ func TestCachedTwoInstancesOnRedisAndPostgres(t *testing.T) {
 }
 
 func TestCachedNeedsAStoreAndABackend(t *testing.T) {
-	if _, err := identity.Cached(nil, newMemoryBackend(t)); err == nil {
+	if _, err := cachedstore.New(nil, newMemoryBackend(t)); err == nil {
 		t.Error("nil store accepted")
 	}
-	if _, err := identity.Cached(openSQLite(t), nil); err == nil {
+	if _, err := cachedstore.New(openSQLite(t), nil); err == nil {
 		t.Error("nil backend accepted")
 	}
-	if _, err := identity.Cached(openSQLite(t), newMemoryBackend(t), cache.WithTTL(-1)); err == nil {
+	if _, err := cachedstore.New(openSQLite(t), newMemoryBackend(t), cache.WithTTL(-1)); err == nil {
 		t.Error("negative TTL accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package identity_test
+package cachedstore_test
 
 import (
 	"context"
@@ -9,13 +9,14 @@ import (
 
 	"github.com/gatehousehq/gatehouse/cache"
 	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/identity/cachedstore"
 	"github.com/gatehousehq/gatehouse/identity/sqlite"
 )
 
 // The identity lookups of a service go through a cache: on one machine a
 // Memory backend, with several processes cache.NewRedis(rdb). A write
 // through the cached store invalidates what it changed.
-func ExampleCached() {
+func ExampleNew() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "gatehouse-example")
 	defer os.RemoveAll(dir)
@@ -25,7 +26,7 @@ func ExampleCached() {
 		return
 	}
 	backend, _ := cache.NewMemory()
-	users, err := identity.Cached(store, backend, cache.WithTTL(time.Minute))
+	users, err := cachedstore.New(store, backend, cache.WithTTL(time.Minute))
 	if err != nil {
 		fmt.Println(err)
 		return
