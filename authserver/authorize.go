@@ -242,6 +242,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusServiceUnavailable
 			e.Description = "the login service is unavailable; try again later"
 		}
+		if status != http.StatusOK {
+			w.Header().Set("Retry-After", retryAfterOf(e))
+		}
 		s.renderLogin(w, r, req, q, strings.ToUpper(e.Description[:1])+e.Description[1:]+".", status)
 		return
 	}

@@ -2,12 +2,9 @@ package authserver
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"net/http"
 	"net/url"
-	"sync"
 
 	"github.com/gatehousehq/gatehouse/identity"
 )
@@ -17,7 +14,7 @@ import (
 // with the form-urlencoding of the credentials, or as sent where that
 // decoding fails or does not match; see formDecoded), client_secret_post, or, for public
 // clients, client_id alone. Using both methods at once is refused. The
-// secret is checked against its argon2id hash, in constant time; a bad
+// secret is checked by checkClientSecret (client_secret_check.go); a bad
 // client id and a bad secret get the same answer. A request with
 // client_assertion uses private_key_jwt (RFC 7523) instead.
 func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (*identity.Client, *oauthError) {
@@ -44,32 +41,27 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (*iden
 	if id == "" {
 		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "client authentication required")
 	}
-	candidates := []string{secret}
-	if rawSecret != "" {
-		candidates = append(candidates, rawSecret)
-	}
 	c, err := s.clientWithSecret(ctx, id)
-	if errors.Is(err, identity.ErrNotFound) {
-		for _, v := range candidates { // the same work as for a known client
-			identity.VerifyNoUser(v)
-		}
-		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "unknown client or bad credentials")
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, identity.ErrNotFound):
+		c = nil
+	case err != nil:
 		s.log.ErrorContext(ctx, "client lookup failed", "client_id", id, "error", err)
 		return nil, oerr(http.StatusServiceUnavailable, errTemporarilyUnavail, "try again later")
-	}
-	if c.Public {
+	case c.Public:
 		if secret != "" {
 			return nil, oerr(http.StatusUnauthorized, errInvalidClient, "public clients have no secret")
 		}
 		return c, nil
 	}
-	if secret == "" || !s.secrets.verify(c, candidates...) {
-		s.audit(ctx, "client_auth_failed", "client_id", id)
+	if secret == "" { // nothing to check, for a known client as for an unknown one
 		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "unknown client or bad credentials")
 	}
-	return c, nil
+	candidates := []string{secret}
+	if rawSecret != "" {
+		candidates = append(candidates, rawSecret)
+	}
+	return s.checkClientSecret(ctx, r, id, c, candidates)
 }
 
 // formDecoded returns a Basic credential decoded as RFC 6749 §2.3.1
@@ -87,62 +79,6 @@ func formDecoded(v string) (decoded, raw string) {
 	default:
 		return v, ""
 	}
-}
-
-// secretCache remembers client secrets that verified against a given hash,
-// as an HMAC under a per-process random key, so a service asking for tokens
-// all day pays argon2id once. A changed hash (new secret) misses.
-type secretCache struct {
-	key []byte
-	mu  sync.RWMutex
-	ok  map[string]cachedSecret
-}
-
-type cachedSecret struct {
-	hash string // identity.Client.SecretHash it verified against
-	mac  []byte
-}
-
-func newSecretCache() *secretCache {
-	return &secretCache{key: randomBytes(32), ok: map[string]cachedSecret{}}
-}
-
-func (c *secretCache) mac(id, secret string) []byte {
-	m := hmac.New(sha256.New, c.key)
-	m.Write([]byte(id))
-	m.Write([]byte{0})
-	m.Write([]byte(secret))
-	return m.Sum(nil)
-}
-
-// verify reports whether one of the candidates (the secret as decoded, and
-// as sent; see formDecoded) is the client's secret: the cache first for
-// every candidate, then argon2id for each in turn.
-func (c *secretCache) verify(client *identity.Client, candidates ...string) bool {
-	macs := make([][]byte, len(candidates))
-	c.mu.RLock()
-	hit, ok := c.ok[client.ID]
-	c.mu.RUnlock()
-	for i, secret := range candidates {
-		macs[i] = c.mac(client.ID, secret)
-		if ok && hit.hash == client.SecretHash && hmac.Equal(hit.mac, macs[i]) {
-			return true
-		}
-	}
-	for i, secret := range candidates {
-		good, err := identity.VerifyPassword(client.SecretHash, secret)
-		if err != nil || !good {
-			continue
-		}
-		c.mu.Lock()
-		if len(c.ok) > 10000 {
-			clear(c.ok)
-		}
-		c.ok[client.ID] = cachedSecret{hash: client.SecretHash, mac: macs[i]}
-		c.mu.Unlock()
-		return true
-	}
-	return false
 }
 
 // userCredentials reads the user whose password is checked, with its hash:

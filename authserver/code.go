@@ -14,7 +14,8 @@ import (
 
 // codeGrant redeems an authorization code (RFC 6749 §4.1.3) with PKCE
 // (RFC 7636 §4.6). A code is single-use: a second redemption revokes the
-// refresh token family and the access token the first one issued.
+// refresh token family and every access token issued under it
+// (revokeGrant).
 func (s *Server) codeGrant(ctx context.Context, r *http.Request, client *identity.Client) (*tokenResponse, *oauthError) {
 	code, verifier := r.PostForm.Get("code"), r.PostForm.Get("code_verifier")
 	if code == "" {
@@ -26,11 +27,18 @@ func (s *Server) codeGrant(ctx context.Context, r *http.Request, client *identit
 	switch {
 	case errors.Is(err, identity.ErrCodeUsed):
 		s.audit(ctx, "code_reuse_detected", "client_id", client.ID, "family", ac.FamilyID, "jti", ac.IssuedJTI)
+		// The family (refresh tokens, and by sid every access token issued
+		// under it, also after refreshes), and the first access token by
+		// jti, for a redemption recorded before families were.
 		if ac.FamilyID != "" {
-			s.store.RevokeFamily(ctx, ac.FamilyID, now)
+			if err := s.revokeGrant(ctx, ac.FamilyID); err != nil {
+				s.log.ErrorContext(ctx, "revoking what a reused code issued failed", "family", ac.FamilyID, "error", err)
+			}
 		}
 		if ac.IssuedJTI != "" {
-			s.addRevocation(ctx, identity.Revocation{Kind: identity.RevokeToken, Value: ac.IssuedJTI, Until: now.Add(s.retention())})
+			if err := s.addRevocation(ctx, identity.Revocation{Kind: identity.RevokeToken, Value: ac.IssuedJTI, Until: now.Add(s.retention())}); err != nil {
+				s.log.ErrorContext(ctx, "revoking what a reused code issued failed", "jti", ac.IssuedJTI, "error", err)
+			}
 		}
 		return nil, badRequest(errInvalidGrant, "authorization code was already used; what it issued is revoked")
 	case errors.Is(err, identity.ErrExpired):

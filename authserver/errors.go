@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehousehq/gatehouse/identity"
 )
@@ -27,11 +29,15 @@ const (
 )
 
 // oauthError is an RFC 6749 error answer. Description is safe to show: it
-// never holds a secret, a token or a stack trace.
+// never holds a secret, a token or a stack trace; it is written through
+// wireText (error_text.go), which keeps it to the characters RFC 6749
+// §5.2 allows.
 type oauthError struct {
 	Code        string `json:"error"`
 	Description string `json:"error_description,omitempty"`
 	status      int
+	// retryAfter, when set, is the Retry-After of a 429 or 503.
+	retryAfter time.Duration
 }
 
 func (e *oauthError) Error() string { return e.Code + ": " + e.Description }
@@ -50,6 +56,15 @@ func storeUnavailable(err error) bool { return errors.Is(err, identity.ErrUnavai
 
 // retryAfter is the Retry-After (seconds) of a 503 (RFC 9110 §10.2.3).
 const retryAfter = "5"
+
+// retryAfterOf is the Retry-After of e: its own delay in whole seconds
+// (rounded up), else retryAfter.
+func retryAfterOf(e *oauthError) string {
+	if e.retryAfter > 0 {
+		return strconv.Itoa(int((e.retryAfter + time.Second - 1) / time.Second))
+	}
+	return retryAfter
+}
 
 // wireDescription is what a client learns of a 5xx: never its cause,
 // which stays in the log.
@@ -85,8 +100,8 @@ func writeOAuthError(w http.ResponseWriter, r *http.Request, e *oauthError) {
 			status = http.StatusBadRequest
 		}
 	}
-	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", retryAfter)
+	if e.retryAfter > 0 || (status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "") {
+		w.Header().Set("Retry-After", retryAfterOf(e))
 	}
-	writeJSON(w, status, e)
+	writeJSON(w, status, &oauthError{Code: wireText(e.Code), Description: wireText(e.Description)})
 }

@@ -114,22 +114,14 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 // EndSession ends the login session sid: it revokes the session's refresh
 // token family, then every access token issued in it (a deny-list entry
 // for the sid, kept until the longest-lived of them has expired), which
-// Config.Revocations pushes to the gateway and the services.
+// Config.Revocations pushes to the gateway and the services (see
+// revokeGrant). An entry stored but not published is not an error here:
+// it is applied by this server and republished later.
 func (s *Server) EndSession(ctx context.Context, sid string) error {
-	now := s.now()
-	// The deny entry first: it covers every token of the session, also one
-	// a refresh mints meanwhile (a sid entry ignores iat), and the refresh
-	// grant refuses a session on the list, so that the session ends even
-	// if revoking the family fails. sessionMargin covers a refresh racing
-	// the logout and verifiers' clock skew.
-	err := s.addRevocation(ctx, identity.Revocation{Kind: identity.RevokeSession, Value: sid, Until: now.Add(s.retention() + sessionMargin)})
-	if err != nil && !errors.Is(err, errNotPublished) {
+	if err := s.revokeGrant(ctx, sid); err != nil && !errors.Is(err, errNotPublished) {
 		return err
 	}
-	if ferr := s.store.RevokeFamily(ctx, sid, now); ferr != nil && !errors.Is(ferr, identity.ErrNotFound) {
-		return ferr
-	}
-	return nil // an unpublished entry is stored and applied here, and republished later
+	return nil
 }
 
 // sessionMargin keeps a session's deny entry a minute past the last

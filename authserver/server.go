@@ -74,8 +74,21 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Throttle tunes the login throttle (zero value: the defaults).
+	// Throttle tunes the login throttle of the password grant and the
+	// login form, per account and per IP (zero value: the defaults, 5
+	// failures, 1s, 15m; see throttle.go).
 	Throttle ThrottleConfig
+	// ClientThrottle tunes the throttle of failed client authentication
+	// with a secret, per client id and per IP (zero value: the defaults, 5
+	// failures, 1s, 1m; see client_secret_check.go).
+	ClientThrottle ThrottleConfig
+	// Argon2Concurrency bounds the argon2id verifications (passwords,
+	// client secrets) in flight (default runtime.GOMAXPROCS), and
+	// Argon2Queue how many more requests wait for one, at most 2s (default
+	// 8 per slot; negative: none wait); a request past both is answered
+	// 503 temporarily_unavailable with Retry-After (see hashgate.go).
+	Argon2Concurrency int
+	Argon2Queue       int
 	// Revocations, when set, receives every revocation the server records
 	// (revocation endpoint, logout everywhere, a reused code), after it is
 	// stored: a *revocation.List on Redis pushes it to every guard and
@@ -100,8 +113,12 @@ type Server struct {
 	store    identity.Store
 	log      *slog.Logger
 	now      func() time.Time
-	throttle *throttle
-	secrets  *secretCache
+	throttle *throttle // logins (login_check.go)
+	// clientThrottle counts failed client authentication
+	// (client_secret_check.go).
+	clientThrottle *throttle
+	hashes         *hashGate // argon2id work in flight
+	secrets        *secretCache
 	// assertions are the jtis of private_key_jwt client assertions seen.
 	assertions *assertionJTIs
 	stats      *stats          // token endpoint counters
@@ -201,10 +218,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		store:      cfg.Store,
 		log:        cfg.Logger,
 		now:        cfg.Now,
-		throttle:   newThrottle(cfg.Throttle, cfg.Now),
+		throttle:   newThrottle(cfg.Throttle, 15*time.Minute, cfg.Now),
 		secrets:    newSecretCache(),
 		assertions: newAssertionJTIs(),
 		stats:      newStats(),
+
+		clientThrottle: newThrottle(cfg.ClientThrottle, time.Minute, cfg.Now),
+		hashes:         newHashGate(cfg.Argon2Concurrency, cfg.Argon2Queue),
 	}
 	if err := s.ensureSigningKey(ctx); err != nil {
 		return nil, err

@@ -249,40 +249,6 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// checkLogin verifies a username and password with the brute-force
-// throttle. Unknown user, disabled user and wrong password give the same
-// answer after the same work.
-func (s *Server) checkLogin(ctx context.Context, r *http.Request, username, password string) (*identity.User, *oauthError) {
-	userKey, ipKey := "user:"+strings.ToLower(username), "ip:"+clientIP(r)
-	if wait := s.throttle.wait(userKey, ipKey); wait > 0 {
-		s.audit(ctx, "login_throttled", "username", username, "ip", clientIP(r))
-		return nil, oerr(http.StatusTooManyRequests, errInvalidGrant,
-			fmt.Sprintf("too many failed logins; try again in %d seconds", int(wait.Seconds())+1))
-	}
-	if username == "" || password == "" {
-		return nil, badRequest(errInvalidRequest, "username and password are required")
-	}
-	u, err := s.userCredentials(ctx, username)
-	switch {
-	case errors.Is(err, identity.ErrNotFound):
-		identity.VerifyNoUser(password)
-	case err != nil:
-		return nil, internal("user lookup: %v", err)
-	default:
-		ok, verr := identity.VerifyPassword(u.PasswordHash, password)
-		if verr != nil {
-			s.log.ErrorContext(ctx, "stored password hash is unusable", "username", username, "error", verr)
-		}
-		if ok && !u.Disabled {
-			s.throttle.succeed(userKey)
-			return u, nil
-		}
-	}
-	s.throttle.fail(userKey, ipKey)
-	s.audit(ctx, "login_failed", "username", username, "ip", clientIP(r))
-	return nil, badRequest(errInvalidGrant, "wrong username or password")
-}
-
 func (s *Server) passwordGrant(ctx context.Context, r *http.Request, client *identity.Client) (*tokenResponse, *oauthError) {
 	u, e := s.checkLogin(ctx, r, r.PostForm.Get("username"), r.PostForm.Get("password"))
 	if e != nil {
@@ -316,7 +282,8 @@ func (s *Server) issueForUser(ctx context.Context, client *identity.Client, u *i
 	return resp, e
 }
 
-// issued is what a user grant issued, for the record of a code redemption.
+// issued is what a user grant issued, for the record of a code
+// redemption: the access token's jti and the family (its sid).
 type issued struct {
 	jti      string
 	familyID string
@@ -336,7 +303,10 @@ func (s *Server) issueForUserRecord(ctx context.Context, client *identity.Client
 	if e != nil {
 		return nil, issued{}, e
 	}
-	rec := issued{jti: claims.ID}
+	// The family is recorded also when no refresh token is issued: it is
+	// the sid of the access token, which a second redemption of the code
+	// revokes by it.
+	rec := issued{jti: claims.ID, familyID: family}
 	resp := &tokenResponse{AccessToken: raw, TokenType: "Bearer", ExpiresIn: int64(ttl / time.Second), Scope: c.Scope}
 	if client.AllowsGrant(identity.GrantRefreshToken) && g.familyID == "" {
 		refresh := identity.NewSecret()
@@ -348,7 +318,6 @@ func (s *Server) issueForUserRecord(ctx context.Context, client *identity.Client
 			return nil, rec, internal("store refresh token: %v", err)
 		}
 		resp.RefreshToken = refresh
-		rec.familyID = family
 		s.audit(ctx, "refresh_issued", "family", family, "client_id", client.ID, "sub", u.ID, "jti", claims.ID)
 	}
 	if slices.Contains(g.scope, "openid") {
@@ -463,8 +432,13 @@ func (s *Server) refreshGrant(ctx context.Context, r *http.Request, client *iden
 	_, err = s.store.RotateRefreshToken(ctx, hash, rt, now)
 	switch {
 	case errors.Is(err, identity.ErrRefreshReused):
+		// The store revoked the family; the access tokens issued under it
+		// (the newest one may be in a thief's hands) go with it.
 		s.audit(ctx, "refresh_reuse_detected", "family", old.FamilyID, "client_id", client.ID, "sub", old.Subject)
-		return nil, badRequest(errInvalidGrant, "refresh token was already used; its family is revoked")
+		if rerr := s.revokeGrant(ctx, old.FamilyID); rerr != nil {
+			s.log.ErrorContext(ctx, "revoking the access tokens of a reused refresh token's family failed", "family", old.FamilyID, "error", rerr)
+		}
+		return nil, badRequest(errInvalidGrant, "refresh token was already used; its family and its access tokens are revoked")
 	case errors.Is(err, identity.ErrFamilyRevoked):
 		return nil, badRequest(errInvalidGrant, "refresh token has been revoked")
 	case errors.Is(err, identity.ErrExpired):
