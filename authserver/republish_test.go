@@ -14,6 +14,7 @@ import (
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/internal/redistest"
 	"github.com/gatehousehq/gatehouse/revocation"
+	"github.com/gatehousehq/gatehouse/revocation/redislist"
 	"github.com/gatehousehq/gatehouse/token"
 )
 
@@ -120,7 +121,7 @@ func TestReloadRepublishesToARedisThatLostItsData(t *testing.T) {
 	t.Parallel()
 	prefix := redistest.Prefix(t)
 	newList := func(name string) *revocation.List {
-		l, err := revocation.NewRedis(redistest.Client(t, name), revocation.WithPrefix(prefix))
+		l, err := redislist.New(redistest.Client(t, name), redislist.WithPrefix(prefix))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,13 +174,13 @@ func TestRevocationStoredDuringARedisOutageIsPublishedWhenRedisReturns(t *testin
 	t.Parallel()
 	prefix := redistest.Prefix(t)
 	proxy := redistest.NewProxy(t)
-	authList, err := revocation.NewRedis(redistest.ClientVia(t, "outage-auth-"+prefix, proxy.Addr()), revocation.WithPrefix(prefix),
-		revocation.WithTimeout(300*time.Millisecond), revocation.WithHealthCheck(100*time.Millisecond))
+	authList, err := redislist.New(redistest.ClientVia(t, "outage-auth-"+prefix, proxy.Addr()), redislist.WithPrefix(prefix),
+		redislist.WithTimeout(300*time.Millisecond), redislist.WithHealthCheck(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { authList.Close() })
-	service, err := revocation.NewRedis(redistest.Client(t, "outage-service-"+prefix), revocation.WithPrefix(prefix))
+	service, err := redislist.New(redistest.Client(t, "outage-service-"+prefix), redislist.WithPrefix(prefix))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/redistest"
 	"github.com/gatehousehq/gatehouse/keys"
 	"github.com/gatehousehq/gatehouse/revocation"
+	"github.com/gatehousehq/gatehouse/revocation/redislist"
 	"github.com/gatehousehq/gatehouse/token"
 )
 
@@ -184,7 +185,7 @@ func TestRevocationPublishing(t *testing.T) {
 func TestRevokedTokenRefusedByGuardInAnotherProcess(t *testing.T) {
 	t.Parallel()
 	prefix := redistest.Prefix(t)
-	list, err := revocation.NewRedis(redistest.Client(t, "authserver"), revocation.WithPrefix(prefix))
+	list, err := redislist.New(redistest.Client(t, "authserver"), redislist.WithPrefix(prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +264,7 @@ func TestGuardProcess(t *testing.T) {
 	}
 	issuer, prefix := os.Getenv("GATEHOUSE_GUARD_ISSUER"), os.Getenv("GATEHOUSE_GUARD_PREFIX")
 	ctx := context.Background()
-	list, err := revocation.NewRedis(redistest.Client(t, "guard-process"), revocation.WithPrefix(prefix))
+	list, err := redislist.New(redistest.Client(t, "guard-process"), redislist.WithPrefix(prefix))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,9 @@ import (
 	"github.com/gatehousehq/gatehouse/identity/sqlite"
 	"github.com/gatehousehq/gatehouse/keys"
 	"github.com/gatehousehq/gatehouse/ratelimit"
+	"github.com/gatehousehq/gatehouse/redisconn"
 	"github.com/gatehousehq/gatehouse/revocation"
+	"github.com/gatehousehq/gatehouse/revocation/redislist"
 )
 
 // DefaultData is the default data folder: not the ./gatehouse-data of
@@ -364,7 +366,7 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 
 // engines are the in-memory or Redis implementations of the shared state.
 type engines struct {
-	rdb         *redis.Client // nil: in memory
+	rdb         redis.UniversalClient // nil: in memory
 	revocations *revocation.List
 	cache       cache.Backend
 	limits      func(p ratelimit.Policy) (ratelimit.Limiter, error)
@@ -389,7 +391,7 @@ func openEngines(ctx context.Context, cfg Config) (*engines, error) {
 		return e, nil
 	}
 	e.describe = "limits, revocation and cache: Redis"
-	rdb, err := ratelimit.OpenRedis(cfg.RedisURL)
+	rdb, err := redisconn.Open(cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("demo: --redis: %w", err)
 	}
@@ -401,7 +403,7 @@ func openEngines(ctx context.Context, cfg Config) (*engines, error) {
 		e.close()
 		return nil, fmt.Errorf("demo: --redis: Redis does not answer: %w", err)
 	}
-	list, err := revocation.NewRedis(rdb, revocation.WithPrefix(cfg.KeyPrefix+":revocation"))
+	list, err := redislist.New(rdb, redislist.WithPrefix(cfg.KeyPrefix+":revocation"))
 	if err != nil {
 		e.close()
 		return nil, fmt.Errorf("demo: revocation list: %w", err)

@@ -15,7 +15,7 @@
 //
 // A [List] implements token.Revoker; give it to the verifier:
 //
-//	list, _ := revocation.NewRedis(rdb)           // or NewMemory()
+//	list, _ := revocation.NewMemory()      // or redislist.New(rdb), shared
 //	v, _ := token.NewVerifier(src, issuer, audience, token.WithRevoker(list))
 //
 // A check reads the list in memory (a few map lookups; the clock only when
@@ -33,33 +33,30 @@
 // at start; `gatehouse token revoke`, `gatehouse user disable` and
 // `gatehouse client delete` publish with --redis. See docs/deployment.md.
 //
-// # Redis: push, and resync after a loss
+// # Shared by several processes
 //
-// [NewRedis] shares one list between processes. [List.Add] writes the
-// entry to Redis and publishes it in one Lua script; every process
-// subscribed to the channel applies it when the message arrives
-// (milliseconds; the contract is one second). Pub/sub does not replay what
-// a disconnected subscriber missed, so after every subscription — the
-// first one and each one after a lost connection — the list reloads every
-// entry from Redis before it counts as synced again. A silent connection is
-// found by a PING after [WithHealthCheck] without traffic.
+// [NewShared] shares one list between processes through a [Peer]; package
+// revocation/redislist is the peer on Redis (its doc says how entries are
+// pushed, and reloaded after a lost connection). Kept apart, so that a
+// service that imports the list, the verifier or the guard links no Redis
+// client unless it shares the list.
 //
-// # When Redis is unreachable
+// # When the others are unreachable
 //
-// While a Redis list is not synced (at start until the first load, and
+// While a shared list is not synced (at start until the first load, and
 // from a lost connection until the resync), [List.Revoked] answers by the
 // failure mode:
 //
 //   - [FailClosed] (default): ErrUnavailable, unless the local list already
 //     revokes the token. The verifier reports token.ErrUnavailable and the
 //     guard or gateway answers 503: no possibly revoked token passes.
-//   - [FailOpen] ([WithFailureMode]): the local list as it was. Service
-//     continues; a token revoked during the outage is accepted until the
-//     resync or its exp. Choose it only where availability matters more
-//     than logout.
+//   - [FailOpen] (redislist.WithFailureMode): the local list as it was.
+//     Service continues; a token revoked during the outage is accepted
+//     until the resync or its exp. Choose it only where availability
+//     matters more than logout.
 //
-// [List.Add] with Redis unreachable applies the entry in this process and
-// returns an error wrapping ErrUnavailable: the other processes do not
+// [List.Add] with the others unreachable applies the entry in this process
+// and returns an error wrapping ErrUnavailable: the other processes do not
 // have it, so the caller (the auth server's revocation endpoint) answers
 // 503 and the client retries; a retry is harmless, entries merge.
 //
@@ -70,7 +67,4 @@
 // never removes), and the auth server, which records revocations in its
 // identity store, should Add the stored entries again at start
 // (identity.Store.ListRevocations) so that new processes get them too.
-//
-// The Redis client is github.com/redis/go-redis/v9, shared with packages
-// ratelimit and cache (see the cache package for the choice over rueidis).
 package revocation

@@ -9,8 +9,9 @@ import (
 	"github.com/gatehousehq/gatehouse/token"
 )
 
-// A deny list on one machine. With several processes, revocation.NewRedis(rdb)
-// replaces NewMemory: an Add in one process is pushed to every other.
+// A deny list on one machine. With several processes, redislist.New(rdb)
+// (package revocation/redislist) replaces NewMemory: an Add in one process
+// is pushed to every other.
 func ExampleNewMemory() {
 	list, _ := revocation.NewMemory()
 	ctx := context.Background()

@@ -11,13 +11,14 @@ import (
 	"github.com/gatehousehq/gatehouse/token"
 )
 
-// ErrUnavailable is what Revoked returns, under FailClosed, while the list
-// is not known to be complete: the Redis subscription is down or has not
-// resynced yet. A token.Verifier turns it into token.ErrUnavailable, which
-// guard and the gateway answer with 503.
+// ErrUnavailable is what Revoked returns, under FailClosed, while a shared
+// list is not known to be complete: its link to the others (the Redis
+// subscription) is down or has not resynced yet. A token.Verifier turns it
+// into token.ErrUnavailable, which guard and the gateway answer with 503.
 var ErrUnavailable = errors.New("revocation: deny list unavailable (not synced with redis)")
 
-// FailureMode is what Revoked answers while a Redis list is not synced.
+// FailureMode is what Revoked answers while a shared list (a Redis list)
+// is not synced.
 type FailureMode int
 
 const (
@@ -46,8 +47,8 @@ type List struct {
 	now  func() time.Time
 	mode FailureMode
 	idx  *index
-	// remote is nil for a memory list.
-	remote *remote
+	// peer is nil for a memory list.
+	peer Peer
 
 	hookMu      sync.Mutex
 	hooks       []*hook
@@ -72,17 +73,19 @@ type Stats struct {
 	// included until they are pruned).
 	Entries int
 	// Synced reports whether the list is complete now: always true in
-	// memory; for Redis, the subscription is live and resynced.
+	// memory; for a shared list, its link (the Redis subscription) is
+	// live and resynced.
 	Synced bool
-	// Resyncs counts full reloads from Redis (the first one included).
+	// Resyncs counts full reloads of a shared list (the first one
+	// included).
 	Resyncs uint64
 	// Losses counts lost subscriptions and failed resyncs.
 	Losses uint64
 	// Received counts entries received from other processes.
 	Received uint64
-	// Published counts entries written to Redis by Add.
+	// Published counts entries published (written to Redis) by Add.
 	Published uint64
-	// Errors counts failed Redis commands.
+	// Errors counts failed calls of the shared list (Redis commands).
 	Errors uint64
 	// Unavailable counts checks answered ErrUnavailable (FailClosed).
 	Unavailable uint64
@@ -91,25 +94,20 @@ type Stats struct {
 	Stale uint64
 }
 
-// NewMemory returns a deny list in this process only, for one machine.
-// Options for Redis (WithPrefix, WithTimeout, WithHealthCheck,
-// WithFailureMode, WithLogger) are rejected.
+// NewMemory returns a deny list in this process only, for one machine. A
+// list that several processes share is [NewShared]'s; package
+// revocation/redislist shares one through Redis.
 func NewMemory(opts ...Option) (*List, error) {
-	cfg := defaults()
-	for _, o := range opts {
-		if err := o.apply(&cfg); err != nil {
-			return nil, err
-		}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.redisOnly != "" {
-		return nil, errors.New("revocation: " + cfg.redisOnly + " applies to a Redis list only")
-	}
-	return &List{now: cfg.now, mode: cfg.mode, idx: newIndex()}, nil
+	return &List{now: cfg.now, idx: newIndex()}, nil
 }
 
 // Revoked reports whether the token with claims c is on the list: its jti,
 // or its sub or client_id with an iat not after the entry's IssuedBefore.
-// While a Redis list is not synced it answers by the failure mode:
+// While a shared list is not synced it answers by the failure mode:
 // ErrUnavailable (FailClosed), or the local list (FailOpen). A token the
 // local list revokes is revoked in either mode.
 func (l *List) Revoked(_ context.Context, c *token.Claims) (bool, error) {
@@ -118,7 +116,7 @@ func (l *List) Revoked(_ context.Context, c *token.Claims) (bool, error) {
 	}
 	// Synced first: a resync that completes between the two reads must
 	// not turn "not revoked in a list that was stale" into "not revoked".
-	synced := l.remote == nil || l.remote.sub.Synced()
+	synced := l.peer == nil || l.peer.Synced()
 	if l.betweenReads != nil {
 		l.betweenReads()
 	}
@@ -137,10 +135,11 @@ func (l *List) Revoked(_ context.Context, c *token.Claims) (bool, error) {
 
 // Add puts e on the list. An entry of the same Kind and Value is merged
 // into one that keeps the later IssuedBefore and the later Until; an entry
-// whose Until has passed is ignored. A Redis list writes e to Redis, which
-// pushes it to every process, and applies it here at once; when Redis
-// fails, e still applies here, and the error (wrapping ErrUnavailable)
-// says that the other processes have not got it: retry, or answer 503.
+// whose Until has passed is ignored. A shared list publishes e to the
+// others (a Redis list writes it to Redis, which pushes it to every
+// process) and applies it here at once; when publishing fails, e still
+// applies here, and the error (wrapping ErrUnavailable) says that the
+// other processes have not got it: retry, or answer 503.
 func (l *List) Add(ctx context.Context, e Entry) error {
 	if err := e.Validate(); err != nil {
 		return err
@@ -150,9 +149,9 @@ func (l *List) Add(ctx context.Context, e Entry) error {
 		return nil
 	}
 	var err error
-	if l.remote != nil {
+	if l.peer != nil {
 		var merged Entry
-		merged, err = l.remote.add(ctx, e, now)
+		merged, err = l.peer.Publish(ctx, e, now)
 		if err == nil {
 			e = merged
 		}
@@ -178,12 +177,12 @@ func (l *List) apply(now time.Time, entries ...Entry) {
 	}
 }
 
-// OnResync registers f to be called after every resync of a Redis list:
-// at start and whenever the subscription was lost and made again (Redis
-// restarted, perhaps without its data, or the network came back), once
-// the list has been reloaded from Redis. An auth server uses it to publish
+// OnResync registers f to be called after every resync of a shared list:
+// at start and whenever its link to the others was lost and made again
+// (Redis restarted, perhaps without its data, or the network came back),
+// once the list has been reloaded. An auth server uses it to publish
 // the revocations it stored while Redis was away at once. f runs on the
-// subscription's goroutine and must return quickly (start a goroutine for
+// peer's goroutine and must return quickly (start a goroutine for
 // I/O); it may not call Add itself. A memory list never resyncs. The
 // returned function unregisters f.
 func (l *List) OnResync(f func()) (remove func()) {
@@ -223,7 +222,7 @@ func (l *List) resynced() {
 //	})
 //
 // f runs synchronously on the goroutine that applies the entry (Add's
-// caller, or the subscription's goroutine), so it must be quick and must
+// caller, or the peer's goroutine), so it must be quick and must
 // not call Add. The returned function unregisters f.
 func (l *List) OnRevoke(f func(Entry)) (remove func()) {
 	h := &hook{f: f}
@@ -240,31 +239,32 @@ func (l *List) OnRevoke(f func(Entry)) (remove func()) {
 // Entries returns the entries that hold now, in no order.
 func (l *List) Entries() []Entry { return l.idx.entries(l.now()) }
 
-// WaitSynced blocks until a Redis list has loaded the full list and
+// WaitSynced blocks until a shared list has loaded the full list and
 // subscribed to changes, or ctx ends; a memory list is always synced.
 func (l *List) WaitSynced(ctx context.Context) error {
-	if l.remote == nil {
+	if l.peer == nil {
 		return nil
 	}
-	return l.remote.sub.WaitSynced(ctx)
+	return l.peer.WaitSynced(ctx)
 }
 
 // Stats returns the list's counters.
 func (l *List) Stats() Stats {
 	s := Stats{Entries: l.idx.len(), Synced: true, Unavailable: l.unavailable.Load(), Stale: l.stale.Load()}
-	if l.remote != nil {
-		ps := l.remote.sub.Stats()
-		s.Synced, s.Resyncs, s.Losses, s.Received = ps.Synced, ps.Syncs, ps.Losses, ps.Messages
-		s.Published, s.Errors = l.remote.published.Load(), l.remote.errors.Load()
+	if l.peer != nil {
+		ps := l.peer.Stats()
+		s.Synced, s.Resyncs, s.Losses, s.Received = ps.Synced, ps.Resyncs, ps.Losses, ps.Received
+		s.Published, s.Errors = ps.Published, ps.Errors
 	}
 	return s
 }
 
-// Close stops a Redis list's subscription; the client stays open. A closed
-// list answers as one that lost its subscription.
+// Close disconnects a shared list from the others (a Redis list stops its
+// subscription; the client stays open). A closed list answers as one that
+// lost its link.
 func (l *List) Close() error {
-	if l.remote == nil {
+	if l.peer == nil {
 		return nil
 	}
-	return l.remote.sub.Close()
+	return l.peer.Close()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/config"
 	"github.com/gatehousehq/gatehouse/redisconn"
 	"github.com/gatehousehq/gatehouse/revocation"
+	"github.com/gatehousehq/gatehouse/revocation/redislist"
 	"github.com/gatehousehq/gatehouse/token"
 )
 
@@ -90,7 +91,7 @@ func openShared(ctx context.Context, redisURL string, opt sharedOptions, log *sl
 	if opt.failOpen {
 		mode = revocation.FailOpen
 	}
-	list, err := revocation.NewRedis(client, revocation.WithFailureMode(mode), revocation.WithLogger(log))
+	list, err := redislist.New(client, redislist.WithFailureMode(mode), redislist.WithLogger(log))
 	if err != nil {
 		client.Close()
 		return nil, err

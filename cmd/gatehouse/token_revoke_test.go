@@ -16,6 +16,7 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/redistest"
 	"github.com/gatehousehq/gatehouse/redisconn"
 	"github.com/gatehousehq/gatehouse/revocation"
+	"github.com/gatehousehq/gatehouse/revocation/redislist"
 	"github.com/gatehousehq/gatehouse/token"
 )
 
@@ -45,7 +46,7 @@ func listenList(t *testing.T, raw string) *revocation.List {
 		client.Del(ctx, "{gatehouse:revocation}:entries", "{gatehouse:revocation}:expiry")
 		client.Close()
 	})
-	l, err := revocation.NewRedis(client)
+	l, err := redislist.New(client)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package revocation_test
+package redislist_test
 
 import (
 	"context"
@@ -16,15 +16,16 @@ import (
 	"github.com/gatehousehq/gatehouse/guard"
 	"github.com/gatehousehq/gatehouse/internal/redistest"
 	"github.com/gatehousehq/gatehouse/revocation"
+	"github.com/gatehousehq/gatehouse/revocation/redislist"
 	"github.com/gatehousehq/gatehouse/token"
 	"github.com/gatehousehq/gatehouse/tokentest"
 )
 
 // newRedisList returns a synced Redis list on client, as one process holds
 // it.
-func newRedisList(t testing.TB, client redis.UniversalClient, prefix string, opts ...revocation.Option) *revocation.List {
+func newRedisList(t testing.TB, client redis.UniversalClient, prefix string, opts ...redislist.Option) *revocation.List {
 	t.Helper()
-	l, err := revocation.NewRedis(client, append([]revocation.Option{revocation.WithPrefix(prefix)}, opts...)...)
+	l, err := redislist.New(client, append([]redislist.Option{redislist.WithPrefix(prefix)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +36,15 @@ func newRedisList(t testing.TB, client redis.UniversalClient, prefix string, opt
 		t.Fatalf("list did not sync: %v", err)
 	}
 	return l
+}
+
+func revoked(t testing.TB, l *revocation.List, c *token.Claims) bool {
+	t.Helper()
+	r, err := l.Revoked(context.Background(), c)
+	if err != nil {
+		t.Fatalf("Revoked: %v", err)
+	}
+	return r
 }
 
 func claims(jti, sub, client string, iat time.Time) *token.Claims {
@@ -248,8 +258,8 @@ func TestRedisFaultPolicy(t *testing.T) {
 			proxy := redistest.NewProxy(t)
 			a := newRedisList(t, redistest.Client(t, "rev-a"), prefix)
 			b := newRedisList(t, redistest.ClientVia(t, "rev-b", proxy.Addr()), prefix,
-				revocation.WithFailureMode(tt.mode), revocation.WithTimeout(timeout), revocation.WithHealthCheck(timeout),
-				revocation.WithLogger(slog.New(slog.DiscardHandler)))
+				redislist.WithFailureMode(tt.mode), redislist.WithTimeout(timeout), redislist.WithHealthCheck(timeout),
+				redislist.WithLogger(slog.New(slog.DiscardHandler)))
 			ctx := context.Background()
 			iss := tokentest.NewIssuer(t)
 			v := iss.Verifier(token.WithRevoker(b))
@@ -352,7 +362,7 @@ func TestRedisFaultPolicy(t *testing.T) {
 // Redis down from the start: a fail-closed list refuses to answer, and
 // Add fails fast.
 func TestRedisUnreachableAtStart(t *testing.T) {
-	l, err := revocation.NewRedis(redistest.Unreachable(t), revocation.WithTimeout(100*time.Millisecond))
+	l, err := redislist.New(redistest.Unreachable(t), redislist.WithTimeout(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,11 @@
-package revocation
+package redislist
 
 import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gatehousehq/gatehouse/revocation"
 )
 
 // FuzzParseMessage feeds what another process (or anyone who can PUBLISH
@@ -30,13 +32,13 @@ func FuzzParseMessage(f *testing.F) {
 		if strings.ContainsAny(e.Value, "\x00\r\n") {
 			t.Fatalf("value with a control character accepted: %q", e.Value)
 		}
-		again, err := parseStored(e.field(), formatStored(e))
+		again, err := parseStored(field(e), formatStored(e))
 		if err != nil || again != e {
 			t.Fatalf("round trip of %+v: %+v, %v", e, again, err)
 		}
 	})
 }
 
-func formatStored(e Entry) string {
+func formatStored(e revocation.Entry) string {
 	return strconv.FormatInt(ms(e.IssuedBefore), 10) + " " + strconv.FormatInt(ms(e.Until), 10)
 }

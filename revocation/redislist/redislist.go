@@ -1,4 +1,4 @@
-package revocation
+package redislist
 
 import (
 	"context"
@@ -11,35 +11,40 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehousehq/gatehouse/internal/pubsub"
+	"github.com/gatehousehq/gatehouse/revocation"
 )
 
-// remote is the Redis side of a List.
-type remote struct {
+// peer is the Redis side of a shared revocation.List.
+type peer struct {
 	client  redis.UniversalClient
 	entries string // hash: "kind:value" -> "issuedBeforeMs untilMs"
 	expiry  string // sorted set: "kind:value" scored by untilMs
 	channel string
 	timeout time.Duration
 	log     *slog.Logger
+	feed    revocation.Feed
 	sub     *pubsub.Subscriber
 
 	published, errors atomic.Uint64
 }
 
-// NewRedis returns a deny list shared through Redis by every process that
-// uses the same client target and prefix. Entries live in a hash and a
-// sorted set by expiry under the hash tag "{<prefix>}" (one slot on Redis
+var _ revocation.Peer = (*peer)(nil)
+
+// New returns a deny list shared through Redis by every process that uses
+// the same client target and prefix. Entries live in a hash and a sorted
+// set by expiry under the hash tag "{<prefix>}" (one slot on Redis
 // Cluster); each Add publishes the merged entry on "<prefix>:events". The
 // list subscribes in the background, and after every subscription (the
 // first and each one after a lost connection) reloads the full list before
-// it answers as synced; use WaitSynced to wait for the first. NewRedis does
-// no I/O itself.
+// it answers as synced; use WaitSynced to wait for the first. New does no
+// I/O itself.
 //
 // Until it is synced, and whenever the subscription is lost, Revoked
-// follows the failure mode (WithFailureMode; FailClosed by default).
-func NewRedis(client redis.UniversalClient, opts ...Option) (*List, error) {
+// follows the failure mode ([WithFailureMode]; revocation.FailClosed by
+// default).
+func New(client redis.UniversalClient, opts ...Option) (*revocation.List, error) {
 	if client == nil {
-		return nil, errors.New("revocation: nil redis client")
+		return nil, errors.New("redislist: nil redis client")
 	}
 	cfg := defaults()
 	for _, o := range opts {
@@ -47,29 +52,30 @@ func NewRedis(client redis.UniversalClient, opts ...Option) (*List, error) {
 			return nil, err
 		}
 	}
-	l := &List{now: cfg.now, mode: cfg.mode, idx: newIndex()}
 	tag := "{" + cfg.prefix + "}"
-	r := &remote{
-		client:  client,
-		entries: tag + ":entries",
-		expiry:  tag + ":expiry",
-		channel: cfg.prefix + ":events",
-		timeout: cfg.timeout,
-		log:     cfg.log,
-	}
-	l.remote = r
-	r.sub = pubsub.Start(client, r.channel, pubsub.Handler{
-		Sync: func(ctx context.Context) error { return r.resync(ctx, l) },
-		Message: func(payload string) {
-			e, err := parseMessage(payload)
-			if err != nil {
-				r.log.Warn("revocation: ignored a malformed message", "channel", r.channel)
-				return
-			}
-			l.apply(l.now(), e)
-		},
-	}, pubsub.Config{Interval: cfg.healthCheck, Timeout: 4 * cfg.timeout, Logger: cfg.log, Name: "revocation"})
-	return l, nil
+	return revocation.NewShared(func(feed revocation.Feed) (revocation.Peer, error) {
+		r := &peer{
+			client:  client,
+			entries: tag + ":entries",
+			expiry:  tag + ":expiry",
+			channel: cfg.prefix + ":events",
+			timeout: cfg.timeout,
+			log:     cfg.log,
+			feed:    feed,
+		}
+		r.sub = pubsub.Start(client, r.channel, pubsub.Handler{
+			Sync: r.resync,
+			Message: func(payload string) {
+				e, err := parseMessage(payload)
+				if err != nil {
+					r.log.Warn("revocation: ignored a malformed message", "channel", r.channel)
+					return
+				}
+				feed.Receive(e)
+			},
+		}, pubsub.Config{Interval: cfg.healthCheck, Timeout: 4 * cfg.timeout, Logger: cfg.log, Name: "revocation"})
+		return r, nil
+	}, cfg.mode)
 }
 
 // addScript merges an entry into the hash, indexes its expiry, drops up to
@@ -110,18 +116,20 @@ redis.call('PUBLISH', ARGV[5], val .. ' ' .. field)
 return val
 `)
 
-func (r *remote) add(ctx context.Context, e Entry, now time.Time) (Entry, error) {
+// Publish writes e to Redis and publishes the merged entry
+// (revocation.Peer).
+func (r *peer) Publish(ctx context.Context, e revocation.Entry, now time.Time) (revocation.Entry, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	val, err := addScript.Run(ctx, r.client, []string{r.entries, r.expiry},
-		e.field(), ms(e.IssuedBefore), ms(e.Until), ms(now), r.channel).Text()
+		field(e), ms(e.IssuedBefore), ms(e.Until), ms(now), r.channel).Text()
 	if err != nil {
 		r.errors.Add(1)
 		r.log.Warn("revocation: could not publish an entry; other processes do not have it", "kind", string(e.Kind), "err", err)
-		return e, fmt.Errorf("%w: add: %w", ErrUnavailable, err)
+		return e, fmt.Errorf("%w: add: %w", revocation.ErrUnavailable, err)
 	}
 	r.published.Add(1)
-	merged, err := parseStored(e.field(), val)
+	merged, err := parseStored(field(e), val)
 	if err != nil {
 		return e, nil
 	}
@@ -143,14 +151,14 @@ return redis.call('HGETALL', KEYS[1])
 
 // resync reloads the full list after a subscription; the messages
 // published from the subscription on are delivered after it.
-func (r *remote) resync(ctx context.Context, l *List) error {
-	now := l.now()
+func (r *peer) resync(ctx context.Context) error {
+	now := r.feed.Now()
 	res, err := syncScript.Run(ctx, r.client, []string{r.entries, r.expiry}, ms(now)).StringSlice()
 	if err != nil {
 		r.errors.Add(1)
 		return fmt.Errorf("revocation: resync: %w", err)
 	}
-	entries := make([]Entry, 0, len(res)/2)
+	entries := make([]revocation.Entry, 0, len(res)/2)
 	bad := 0
 	for i := 0; i+1 < len(res); i += 2 {
 		e, err := parseStored(res[i], res[i+1])
@@ -165,7 +173,27 @@ func (r *remote) resync(ctx context.Context, l *List) error {
 	}
 	// Entries are only ever added (and expire), so merging the snapshot
 	// into what this process knows loses nothing, even if Redis lost data.
-	l.apply(now, entries...)
-	l.resynced()
+	r.feed.Receive(entries...)
+	r.feed.Resynced()
 	return nil
 }
+
+// Synced reports whether the subscription is live and resynced
+// (revocation.Peer).
+func (r *peer) Synced() bool { return r.sub.Synced() }
+
+// WaitSynced waits for the first resync (revocation.Peer).
+func (r *peer) WaitSynced(ctx context.Context) error { return r.sub.WaitSynced(ctx) }
+
+// Stats returns the subscription's and the writes' counters
+// (revocation.Peer).
+func (r *peer) Stats() revocation.Stats {
+	ps := r.sub.Stats()
+	return revocation.Stats{
+		Synced: ps.Synced, Resyncs: ps.Syncs, Losses: ps.Losses, Received: ps.Messages,
+		Published: r.published.Load(), Errors: r.errors.Load(),
+	}
+}
+
+// Close stops the subscription; the client stays open (revocation.Peer).
+func (r *peer) Close() error { return r.sub.Close() }
