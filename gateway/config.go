@@ -31,6 +31,15 @@ const (
 	DefaultPassiveFailures   = 3
 	DefaultPassiveCooldown   = 10 * time.Second
 	DefaultHealthInterval    = 5 * time.Second
+	// DefaultBodyIdleTimeout: a request body that sends nothing for
+	// this long is cut (408).
+	DefaultBodyIdleTimeout = 10 * time.Second
+	// DefaultBodyTimeout: a request body not read whole in this time,
+	// counted from the end of the headers, is cut (408).
+	DefaultBodyTimeout = 60 * time.Second
+	// DefaultMaxConnectionsPerIP bounds the connections one client
+	// address holds open on the proxy listener.
+	DefaultMaxConnectionsPerIP = 256
 )
 
 // MaxConfigBytes bounds a gateway section given to ParseConfig.
@@ -56,6 +65,15 @@ type Config struct {
 	// 7239). Only that one is read: a proxy that writes one passes the
 	// other on as the client sent it.
 	ClientIPHeader string `yaml:"client_ip_header"`
+	// ClientIPv6Prefix is how many leading bits of an IPv6 client
+	// address are one client, for the rate limits keyed by ip, the
+	// per-client bounds and the connections per address (default 64;
+	// IPv4 addresses count whole).
+	ClientIPv6Prefix int `yaml:"client_ipv6_prefix"`
+	// AllowedMethods are the request methods the gateway serves, compared
+	// with case; any other is answered 501 before routing (default GET
+	// HEAD POST PUT DELETE OPTIONS PATCH: no CONNECT, no TRACE).
+	AllowedMethods []string `yaml:"allowed_methods"`
 	// Limits bound requests and the upstream wait.
 	Limits Limits `yaml:"limits"`
 	// SecurityHeaders are set on every response.
@@ -100,6 +118,16 @@ type Limits struct {
 	// address (0: no bound), so that one client, reading slowly or holding
 	// streams open, cannot take every max_concurrent slot.
 	MaxConcurrentPerClient int `yaml:"max_concurrent_per_client"`
+	// BodyIdleTimeout is the longest wait for the next bytes of a request
+	// body; BodyTimeout the longest time for a whole body, from the end
+	// of the headers. Past either the gateway answers 408 and closes the
+	// connection (a slow or stalled body).
+	BodyIdleTimeout time.Duration `yaml:"body_idle_timeout"`
+	BodyTimeout     time.Duration `yaml:"body_timeout"`
+	// MaxConnectionsPerIP bounds the connections open at once from one
+	// TCP peer address on the proxy listener (trusted proxies are not
+	// counted); a connection past it is closed at once.
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
 }
 
 // SecurityHeaders are response header fields the gateway sets, replacing
@@ -372,12 +400,19 @@ func (c *Config) Validate() error {
 	default:
 		return c.errAt(top("client_ip_header"), "client_ip_header", "%q is not x-forwarded-for or forwarded", c.ClientIPHeader)
 	}
+	if p := c.ClientIPv6Prefix; p != 0 && (p < 32 || p > 128) {
+		return c.errAt(top("client_ipv6_prefix"), "client_ipv6_prefix", "%d: give the prefix length of one client's IPv6 addresses, 32 to 128 (default 64)", p)
+	}
+	if err := validateMethods(c.AllowedMethods); err != nil {
+		return c.errAt(top("allowed_methods"), "allowed_methods", "%v", err)
+	}
 	if c.TLS != nil && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
 		return c.errAt(top("tls"), "tls", "cert_file and key_file are both required")
 	}
 	l := c.Limits
 	if l.MaxBodyBytes < 0 || l.MaxHeaderBytes < 0 || l.MaxURLLength < 0 || l.ReadHeaderTimeout < 0 ||
-		l.IdleTimeout < 0 || l.UpstreamTimeout < 0 || l.MaxConcurrent < 0 || l.MaxConcurrentPerClient < 0 {
+		l.IdleTimeout < 0 || l.UpstreamTimeout < 0 || l.MaxConcurrent < 0 || l.MaxConcurrentPerClient < 0 ||
+		l.BodyIdleTimeout < 0 || l.BodyTimeout < 0 || l.MaxConnectionsPerIP < 0 {
 		return c.errAt(top("limits"), "limits", "limits must not be negative")
 	}
 	for k, v := range c.SecurityHeaders.Extra {
@@ -515,6 +550,18 @@ func (c *Config) validateRoute(i int, issuers, names map[string]bool) error {
 	for _, m := range r.Methods {
 		if m == "" || strings.ToUpper(m) != m || strings.ContainsAny(m, " /{}") {
 			return at("methods", "%q is not an HTTP method in capitals", m)
+		}
+	}
+	if methods, _ := routePatterns(r); len(methods) > 0 {
+		served := newMethodSet(c.AllowedMethods)
+		for _, m := range methods {
+			if !served.allowed(m) {
+				k := "methods"
+				if len(r.Methods) == 0 {
+					k = "pattern"
+				}
+				return at(k, "%s is not among the methods the gateway serves (allowed_methods): add it there", m)
+			}
 		}
 	}
 	if r.Host != "" && strings.ContainsAny(r.Host, "/ {}") {

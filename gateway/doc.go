@@ -16,7 +16,7 @@
 //	gw, err := gateway.New(ctx, cfg, gateway.Options{Logger: log})
 //	defer gw.Close()
 //	srv := gw.NewServer() // ReadHeaderTimeout, IdleTimeout, MaxHeaderBytes, TLS from the config
-//	go srv.Serve(ln)
+//	go srv.Serve(gw.Listener(ln)) // limits.max_connections_per_ip
 //	go http.Serve(adminLn, gw.AdminHandler()) // /metrics /healthz /readyz
 //	...
 //	err = gw.Reload(ctx, newCfg) // atomic; on error the old configuration stays
@@ -24,10 +24,13 @@
 // # A request's way through
 //
 // The front door applies what does not depend on the route: the security
-// headers, the cap on concurrent requests (503), the URL length (414), the
-// client address (X-Forwarded-For and Forwarded count only from trusted
-// proxies), the global IP lists (403), the global body limit (413) and the
-// global rate limit when it is keyed by address or header (429). Then an
+// headers, the framing and upgrade checks (headers.go), the bounds on
+// reading the body (408), the cap on concurrent requests (503), the method
+// (501, methodcheck.go), the URL length (414), the path (400 for a path an
+// upstream could read as another route's, pathcheck.go), the client
+// address (X-Forwarded-For and Forwarded count only from trusted proxies,
+// clientip.go), the global IP lists (403), the global body limit (413) and
+// the global rate limit when it is keyed by address or header (429). Then an
 // http.ServeMux picks the most specific route by host, method and path (a
 // path is a prefix by segments; a pattern is a Go ServeMux pattern), and
 // the route applies its IP lists, answers CORS preflights, bounds the body,

@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"path"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,7 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/gatehousehq/gatehouse/ratelimit"
+	"github.com/gatehousehq/gatehouse/internal/bodyread"
+	"github.com/gatehousehq/gatehouse/internal/connlimit"
+	"github.com/gatehousehq/gatehouse/redisconn"
 	"github.com/gatehousehq/gatehouse/token"
 )
 
@@ -31,7 +31,7 @@ type Options struct {
 	Logger *slog.Logger
 	// Redis is the client of the Redis rate limit backend; nil unless
 	// ratelimit.backend is redis. When nil and the configuration names a
-	// redis_url, New opens a client (with ratelimit.OpenRedis) and Close
+	// redis_url, New opens a client (with redisconn.Open) and Close
 	// closes it.
 	Redis redis.UniversalClient
 	// Registerer receives the gateway's metrics. A *prometheus.Registry
@@ -105,7 +105,7 @@ func New(ctx context.Context, cfg *Config, opts Options) (*Gateway, error) {
 		if cfg.RateLimit.RedisURL == "" {
 			return nil, cfg.errAt(cfg.Line("ratelimit"), "ratelimit", "backend redis needs redis_url (or redis_url_env resolved with ResolveEnv, or Options.Redis)")
 		}
-		c, err := ratelimit.OpenRedis(cfg.RateLimit.RedisURL)
+		c, err := redisconn.Open(cfg.RateLimit.RedisURL)
 		if err != nil {
 			return nil, fmt.Errorf("gateway: ratelimit.redis_url: %w", err)
 		}
@@ -229,7 +229,9 @@ func (g *Gateway) TLSConfig() *tls.Config {
 // NewServer returns an http.Server for the proxy with the limits of the
 // configuration: ReadHeaderTimeout, IdleTimeout and MaxHeaderBytes against
 // slow or greedy clients, and TLSConfig when tls is set (serve it with
-// ServeTLS(ln, "", "")).
+// ServeTLS(ln, "", "")). Request bodies are bounded by the handler itself
+// (limits.body_idle_timeout, body_timeout); the connections per client
+// address by Listener, which ln should come from.
 func (g *Gateway) NewServer() *http.Server {
 	l := g.state.Load().limits
 	return &http.Server{
@@ -244,12 +246,29 @@ func (g *Gateway) NewServer() *http.Server {
 	}
 }
 
+// Listener returns ln bounded by limits.max_connections_per_ip: a
+// connection past the bound from one TCP peer address (an IPv6 peer by its
+// client_ipv6_prefix) is closed as soon as it is accepted. Peers among
+// trusted_proxies are not counted, since they carry many clients'
+// connections. Serve the server of NewServer on it. The bound is read now:
+// a reload does not change it.
+func (g *Gateway) Listener(ln net.Listener) net.Listener {
+	st := g.state.Load()
+	return connlimit.NewListener(ln, connlimit.Config{
+		MaxPerAddr:     st.limits.MaxConnectionsPerIP,
+		IPv6PrefixBits: st.ipv6Bits,
+		Exempt:         func(a netip.Addr) bool { return g.state.Load().isTrusted(a) },
+		OnRefuse:       func(netip.Addr) { g.metrics.refusedConns.Inc() },
+	})
+}
+
 // reqInfo is what one request collects for routing, the access log and the
 // metrics.
 type reqInfo struct {
 	start    time.Time
 	client   netip.Addr
-	trusted  bool // the peer is a trusted proxy
+	key      netip.Addr // client as one client: an IPv6 address cut to its /64 (clientip.go)
+	trusted  bool       // the peer is a trusted proxy
 	route    *route
 	refused  string
 	upstream *upstream
@@ -260,6 +279,7 @@ type reqInfo struct {
 	authed   bool
 	timedOut atomic.Bool
 	timer    *time.Timer
+	body     *bodyread.Body // nil: no body, or not bounded
 }
 
 type infoKey struct{}
@@ -277,6 +297,13 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w, info: info, status: http.StatusOK}
 	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
 	st.secHeaders(rec.Header(), r.TLS != nil)
+	closeAfterChunked(rec, r)                         // headers.go
+	if upgrade := stripUpgrades(r.Header); !upgrade { // headers.go
+		// Before any refusal: a body the gateway does not read is
+		// discarded by the server under the same bounds. Not for an
+		// upgrade, whose connection outlives the request.
+		info.body = bodyread.Wrap(w, r, st.bodyLimits)
+	}
 	g.metrics.inFlight.Inc()
 	defer g.metrics.inFlight.Dec()
 	defer g.finish(st, rec, r)
@@ -289,6 +316,10 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(rec, http.StatusServiceUnavailable, TypeOverloaded, reasonOverloaded, "the gateway is at its limit of concurrent requests; retry shortly")
 		return
 	}
+	if !st.methods.allowed(r.Method) { // methodcheck.go
+		refuseMethod(rec)
+		return
+	}
 	if len(r.RequestURI) > st.limits.MaxURLLength {
 		refuse(rec, http.StatusRequestURITooLong, TypeURITooLong, reasonURITooLong, fmt.Sprintf("the request target is longer than %d bytes", st.limits.MaxURLLength))
 		return
@@ -299,15 +330,11 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Host = normalizeHost(r.Host)
-	if why := ambiguousPath(r); why != "" {
+	if why := st.checkPath(r); why != "" { // pathcheck.go
 		refuse(rec, http.StatusBadRequest, TypeAmbiguousPath, reasonAmbiguousPath, why)
 		return
 	}
-	if why := st.caseAmbiguous(r); why != "" {
-		refuse(rec, http.StatusBadRequest, TypeAmbiguousPath, reasonAmbiguousPath, why)
-		return
-	}
-	info.client, info.trusted = st.clientAddr(r)
+	info.client, info.trusted = st.clientAddr(r) // clientip.go
 	if !info.client.IsValid() {
 		refuse(rec, http.StatusBadRequest, TypeBadClientAddress, reasonBadClientAddress,
 			"the client address the trusted proxy forwarded cannot be read")
@@ -317,14 +344,15 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(rec, http.StatusForbidden, TypeIPDenied, reasonIPDenied, "requests from this address are not allowed")
 		return
 	}
+	info.key = clientKey(info.client, st.ipv6Bits)
 	if st.inFlight != nil {
-		if !st.inFlight.take(info.client) {
+		if !st.inFlight.take(info.key) {
 			rec.Header().Set("Retry-After", "1")
 			refuse(rec, http.StatusTooManyRequests, TypeTooManyInFlight, reasonTooManyInFlight,
 				fmt.Sprintf("this client has %d requests in flight, the most allowed; retry when one has finished", st.inFlight.max))
 			return
 		}
-		defer st.inFlight.give(info.client)
+		defer st.inFlight.give(info.key)
 	}
 	if r.ContentLength > st.limits.MaxBodyBytes {
 		refuse(rec, http.StatusRequestEntityTooLarge, TypePayloadTooLarge, reasonBodyTooLarge, fmt.Sprintf("the request body is larger than %d bytes", st.limits.MaxBodyBytes))
@@ -358,36 +386,4 @@ func normalizeHost(host string) string {
 		name, port = host[:i], host[i:]
 	}
 	return strings.TrimSuffix(strings.ToLower(name), ".") + port
-}
-
-// ambiguousPath explains why the path of r could be read differently by
-// the gateway and by the upstream, or "" when it cannot: encoded slashes,
-// backslashes and dots, path parameters (";"), dot segments, empty
-// segments and segments ending in a dot. The gateway routes (and decides
-// on authentication) by the path as it reads it; an upstream that decoded
-// "%2F" or resolved "..;" would serve another resource than the route's.
-func ambiguousPath(r *http.Request) string {
-	raw := r.URL.EscapedPath()
-	lower := strings.ToLower(raw)
-	for _, bad := range []string{"%2f", "%5c", "%2e", "%00", ";", "\\"} {
-		if strings.Contains(lower, bad) {
-			return "the request path holds " + strconv.Quote(bad) + ", which servers read in different ways; send the path without it"
-		}
-	}
-	p := r.URL.Path
-	clean := p
-	if !strings.HasPrefix(clean, "/") {
-		clean = "/" + clean
-	}
-	clean = path.Clean(clean) // no allocation when p is clean already
-	if strings.HasSuffix(p, "/") && clean != "/" {
-		clean += "/"
-	}
-	if clean != p {
-		return "the request path is not in canonical form (dot segments or empty segments); send " + strconv.Quote(clean)
-	}
-	if strings.HasSuffix(p, ".") || strings.Contains(p, "./") { // a segment that ends with a dot
-		return "a segment of the request path ends with a dot, which some servers drop; send the path without it"
-	}
-	return ""
 }

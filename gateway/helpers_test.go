@@ -1,16 +1,19 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -89,6 +92,7 @@ func startGW(t testing.TB, yml string, vars map[string]string, opts ...func(*Opt
 	}
 	t.Cleanup(func() { g.Close() })
 	srv := httptest.NewUnstartedServer(nil)
+	srv.Listener = g.Listener(srv.Listener) // limits.max_connections_per_ip
 	hs := g.NewServer()
 	srv.Config = hs
 	if hs.TLSConfig != nil {
@@ -187,4 +191,87 @@ func httpTestServer(t testing.TB, h http.Handler) string {
 	s := httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return s.URL
+}
+
+// rawConn opens a connection to the gateway's listener, for requests that
+// net/http's client would not send as written (a lowercase method, both
+// Content-Length and Transfer-Encoding, a stalled body, dot segments).
+func (g *testGW) rawConn(t testing.TB) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", g.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	// Against a hang only: every read below ends long before.
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	return conn
+}
+
+// raw writes req (a whole request, "\r\n" line ends) on a new connection
+// and returns the answer, its body read, and the reader for what follows.
+func (g *testGW) raw(t testing.TB, req string) (*http.Response, *bufio.Reader) {
+	t.Helper()
+	conn := g.rawConn(t)
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	return readRaw(t, conn)
+}
+
+// readRaw reads one answer from conn, with its body.
+func readRaw(t testing.TB, conn net.Conn) (*http.Response, *bufio.Reader) {
+	t.Helper()
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return resp, br
+}
+
+// closed reports whether the server closed the connection behind br
+// (after the answer read from it), failing t when it neither closed nor
+// sent more before the connection's guard deadline.
+func closed(t testing.TB, br *bufio.Reader) bool {
+	t.Helper()
+	_, err := br.ReadByte()
+	if isTimeout(err) {
+		t.Fatalf("the server neither closed the connection nor sent more: %v", err)
+	}
+	return err != nil
+}
+
+// recording is an upstream that notes "METHOD path" of every request it
+// gets (and its headers), and answers 200.
+type recording struct {
+	URL  string
+	mu   sync.Mutex
+	seen []string
+	hdrs []http.Header
+}
+
+func newRecording(t testing.TB) *recording {
+	rec := &recording{}
+	rec.URL = httpTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		rec.mu.Lock()
+		rec.seen = append(rec.seen, r.Method+" "+r.URL.Path)
+		rec.hdrs = append(rec.hdrs, r.Header.Clone())
+		rec.mu.Unlock()
+		w.Write([]byte("ok"))
+	}))
+	return rec
+}
+
+// got returns what the upstream was sent, and forgets it.
+func (rec *recording) got() ([]string, []http.Header) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	s, h := rec.seen, rec.hdrs
+	rec.seen, rec.hdrs = nil, nil
+	return s, h
 }

@@ -16,14 +16,24 @@ type matchTarget struct {
 	methods   []string
 }
 
+// matcher is the route mux and, for the path checks (pathcheck.go), the
+// route of each pattern registered on it.
+type matcher struct {
+	mux *http.ServeMux
+	// routeOf maps a registered pattern to its route's name ("/", the
+	// catch-all, is absent unless a route took it).
+	routeOf map[string]string
+}
+
 // buildMatcher registers every route on one http.ServeMux, whose precedence
 // is the "most specific first" of the gateway: a pattern with a host wins
 // over one without, a longer literal path over a shorter one, a method over
 // none. A path route is a prefix by path segments: /api/accounts matches
 // /api/accounts and /api/accounts/..., not /api/accountsX. Requests that
 // match no route reach the catch-all, which answers 404.
-func buildMatcher(routes []Route, target func(i int) matchTarget) (mux *http.ServeMux, err error) {
-	mux = http.NewServeMux()
+func buildMatcher(routes []Route, target func(i int) matchTarget) (*matcher, error) {
+	mux := http.NewServeMux()
+	m := &matcher{mux: mux, routeOf: map[string]string{}}
 	register := func(i int, pattern string, h http.Handler) (err error) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -31,6 +41,7 @@ func buildMatcher(routes []Route, target func(i int) matchTarget) (mux *http.Ser
 			}
 		}()
 		mux.Handle(pattern, h)
+		m.routeOf[pattern] = routes[i].Name
 		return nil
 	}
 	type preflights struct {
@@ -79,7 +90,7 @@ func buildMatcher(routes []Route, target func(i int) matchTarget) (mux *http.Ser
 		defer func() { recover() }()
 		mux.Handle("/", http.HandlerFunc(noRoute))
 	}()
-	return mux, nil
+	return m, nil
 }
 
 // routePatterns returns the methods and the host+path patterns of r.

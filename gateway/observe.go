@@ -24,6 +24,7 @@ type metrics struct {
 	refused        *prometheus.CounterVec
 	reloads        *prometheus.CounterVec
 	inFlight       prometheus.Gauge
+	refusedConns   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, g *Gateway) (*metrics, error) {
@@ -42,6 +43,8 @@ func newMetrics(reg prometheus.Registerer, g *Gateway) (*metrics, error) {
 			Help: "Configuration reloads, by result (ok, error)."}, []string{"result"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "requests_in_flight",
 			Help: "Requests being served."}),
+		refusedConns: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "connections_refused_total",
+			Help: "Connections closed at accept because their client address had limits.max_connections_per_ip open."}),
 	}
 	failures := prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Name: "ratelimit_backend_failures_total",
 		Help: "Rate limit decisions made by the failure mode (open or closed) because Redis could not decide (ratelimit.Stats)."},
@@ -54,7 +57,7 @@ func newMetrics(reg prometheus.Registerer, g *Gateway) (*metrics, error) {
 			}
 			return 0
 		})
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.refused, m.reloads, m.inFlight, failures, failing} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstreamErrors, m.refused, m.reloads, m.inFlight, m.refusedConns, failures, failing} {
 		if err := reg.Register(c); err != nil {
 			return nil, errors.Join(errors.New("gateway: registering metrics"), err)
 		}

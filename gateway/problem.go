@@ -40,6 +40,12 @@ const (
 	TypeBadGateway = problemBase + "bad-gateway"
 	// TypeGatewayTimeout: the upstream did not answer in time (504).
 	TypeGatewayTimeout = problemBase + "gateway-timeout"
+	// TypeMethodNotImplemented: the request method is not among
+	// allowed_methods, compared with case (501).
+	TypeMethodNotImplemented = problemBase + "method-not-implemented"
+	// TypeRequestTimeout: the request body did not arrive in time
+	// (limits.body_idle_timeout, limits.body_timeout; 408).
+	TypeRequestTimeout = problemBase + "request-timeout"
 	// TypeNoRoute: no route matches the request (404).
 	TypeNoRoute = problem.TypeNotFound
 )
@@ -59,6 +65,8 @@ const (
 	reasonTooManyInFlight  = "too_many_in_flight"
 	reasonOverloaded       = "overloaded"
 	reasonNoRoute          = "no_route"
+	reasonMethod           = "method_not_implemented"
+	reasonBodyTimeout      = "body_timeout"
 	reasonUnauthorized     = "unauthorized"
 	reasonForbidden        = "forbidden"
 	reasonAuthError        = "auth_error"

@@ -140,7 +140,7 @@ func (s *limitStep) key(r *http.Request, info *reqInfo, p *guard.Principal) stri
 		}
 	}
 	if v == "" {
-		return ratelimit.Key("ip", info.client.String())
+		return ratelimit.Key("ip", info.key.String())
 	}
 	if s.kind == "claim" {
 		return ratelimit.Key("claim:"+s.name, v)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehousehq/gatehouse/guard"
+	"github.com/gatehousehq/gatehouse/internal/bodyread"
 	"github.com/gatehousehq/gatehouse/relay"
 )
 
@@ -66,7 +67,14 @@ func (g *Gateway) buildRoute(st, old *state, rc *Route, i int, verifiers map[str
 		duration: g.metrics.duration.WithLabelValues(rc.Name),
 	}
 	if rt.downstream == "" {
+		// A route that checks no token passes none on: the caller's
+		// token is for the routes that check it, not for a public
+		// upstream (which could log or replay it). downstream: relay,
+		// written out, keeps it.
 		rt.downstream = "relay"
+		if rc.Auth == "none" {
+			rt.downstream = "strip"
+		}
 	}
 	if p := rc.PassiveHealth; p != nil {
 		rt.failures = orDefault(p.Failures, DefaultPassiveFailures)
@@ -313,6 +321,13 @@ func (rt *route) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &mbe):
 		refuse(w, http.StatusRequestEntityTooLarge, TypePayloadTooLarge, reasonBodyTooLarge, fmt.Sprintf("the request body is larger than %d bytes", rt.maxBody))
+		return
+	case info.body.TimedOut() || errors.Is(err, bodyread.ErrTimeout):
+		// The client's fault, not the upstream's: no failure counted. On
+		// HTTP/1 net/http has cancelled the context (err may say only
+		// that) and closes the connection after this answer.
+		w.Header().Set("Connection", "close")
+		refuse(w, http.StatusRequestTimeout, TypeRequestTimeout, reasonBodyTimeout, "the request body did not arrive in time")
 		return
 	case info.timedOut.Load() || errors.Is(err, errTimeout) || isTimeout(err):
 		rt.failed(info.upstream)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehousehq/gatehouse/internal/bodyread"
 	"github.com/gatehousehq/gatehouse/ratelimit"
 )
 
@@ -17,6 +18,7 @@ import (
 type state struct {
 	cfg       *Config
 	mux       *http.ServeMux
+	routeOf   map[string]string // pattern → route name (matcher.routeOf)
 	routes    []*route
 	trusted   []netip.Prefix
 	ip        *ipFilter
@@ -44,6 +46,14 @@ type state struct {
 	forwarded bool
 	// issuerKeys are the remote key sources, which /readyz checks.
 	issuerKeys []issuerKeys
+	// methods are the methods served (allowed_methods, methodcheck.go).
+	methods methodSet
+	// bodyLimits bound the reading of request bodies
+	// (limits.body_idle_timeout, limits.body_timeout).
+	bodyLimits bodyread.Limits
+	// ipv6Bits is client_ipv6_prefix: the bits of an IPv6 address that
+	// are one client (clientip.go).
+	ipv6Bits int
 }
 
 // build turns cfg into a state; old, when not nil, lends it the limiters
@@ -58,6 +68,12 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, old *state) (*state, e
 	l.IdleTimeout = orDefault(l.IdleTimeout, DefaultIdleTimeout)
 	l.UpstreamTimeout = orDefault(l.UpstreamTimeout, DefaultUpstreamTimeout)
 	l.MaxConcurrent = orDefault(l.MaxConcurrent, DefaultMaxConcurrent)
+	l.BodyIdleTimeout = orDefault(l.BodyIdleTimeout, DefaultBodyIdleTimeout)
+	l.BodyTimeout = orDefault(l.BodyTimeout, DefaultBodyTimeout)
+	l.MaxConnectionsPerIP = orDefault(l.MaxConnectionsPerIP, DefaultMaxConnectionsPerIP)
+	st.bodyLimits = bodyread.Limits{Idle: l.BodyIdleTimeout, Total: l.BodyTimeout}
+	st.methods = newMethodSet(cfg.AllowedMethods)
+	st.ipv6Bits = orDefault(cfg.ClientIPv6Prefix, DefaultClientIPv6Prefix)
 	st.sem = make(chan struct{}, l.MaxConcurrent)
 	if l.MaxConcurrentPerClient > 0 {
 		st.inFlight = &clientSlots{max: l.MaxConcurrentPerClient, n: map[netip.Addr]int{}}
@@ -102,7 +118,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, old *state) (*state, e
 			st.dropHeaders[http.CanonicalHeaderKey(key)] = true
 		}
 	}
-	st.mux, err = buildMatcher(cfg.Routes, func(i int) matchTarget {
+	m, err := buildMatcher(cfg.Routes, func(i int) matchTarget {
 		rt := st.routes[i]
 		t := matchTarget{handler: rt}
 		if rt.cors != nil {
@@ -114,6 +130,7 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, old *state) (*state, e
 		cancel()
 		return nil, cfg.errAt(cfg.Line("routes"), "routes", "%v", err)
 	}
+	st.mux, st.routeOf = m.mux, m.routeOf
 	for _, rt := range st.routes {
 		rt.startHealthChecks(hctx, g)
 	}
@@ -182,112 +199,12 @@ func (st *state) dropSecHeaders(h http.Header) {
 	}
 }
 
-// clientAddr returns the client's address and whether the peer is a
-// trusted proxy. Only then do X-Forwarded-For and Forwarded count: the
-// client is the right-most address in them that is not itself a trusted
-// proxy (Caddy's and nginx's real_ip_recursive rule), so that a client
-// cannot choose its address by sending the header itself.
-func (st *state) clientAddr(r *http.Request) (netip.Addr, bool) {
-	peer := peerAddr(r.RemoteAddr)
-	if !st.isTrusted(peer) {
-		return peer, false
-	}
-	var hops []string
-	if !st.forwarded {
-		for _, v := range r.Header.Values("X-Forwarded-For") {
-			for _, h := range strings.Split(v, ",") {
-				hops = append(hops, strings.TrimSpace(h))
-			}
-		}
-	} else if fwd := r.Header.Values("Forwarded"); len(fwd) > 0 {
-		for _, v := range fwd {
-			for _, elem := range strings.Split(v, ",") {
-				for _, pair := range strings.Split(elem, ";") {
-					k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
-					if ok && strings.EqualFold(k, "for") {
-						hops = append(hops, strings.Trim(val, `"`))
-					}
-				}
-			}
-		}
-	}
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, ok := parseHop(hops[i])
-		if !ok {
-			// Garbage where a trusted proxy should have written the
-			// address it saw: the client is unknown (an invalid Addr,
-			// which serveHTTP refuses), never the proxy itself.
-			return netip.Addr{}, true
-		}
-		if !st.isTrusted(a) {
-			return a, true
-		}
-		peer = a
-	}
-	return peer, true
-}
-
-func (st *state) isTrusted(a netip.Addr) bool {
-	for _, p := range st.trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// peerAddr parses the RemoteAddr of a request.
-func peerAddr(remote string) netip.Addr {
-	if ap, err := netip.ParseAddrPort(remote); err == nil {
-		return ap.Addr().Unmap().WithZone("")
-	}
-	a, _ := netip.ParseAddr(remote)
-	return a.Unmap().WithZone("")
-}
-
-// parseHop reads one X-Forwarded-For or Forwarded for= value: an address,
-// with or without port, IPv6 in brackets.
-func parseHop(s string) (netip.Addr, bool) {
-	// Zones are dropped: prefixes never contain a zoned address.
-	if a, err := netip.ParseAddr(s); err == nil {
-		return a.Unmap().WithZone(""), true
-	}
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().Unmap().WithZone(""), true
-	}
-	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
-		if a, err := netip.ParseAddr(s[1 : len(s)-1]); err == nil {
-			return a.Unmap().WithZone(""), true
-		}
-	}
-	return netip.Addr{}, false
-}
-
 // policyName is the ratelimit policy name of a limit.
 func policyName(route string) string {
 	if route == "" {
 		return "global"
 	}
 	return fmt.Sprintf("route.%s", route)
-}
-
-// caseAmbiguous explains why the path of r would match another route if
-// compared without regard to case, or "" when it would not. Many servers
-// (Express, ASP.NET Core, Windows hosts) route case-insensitively: a
-// request for "/api/ADMIN" that the gateway routes by the rules of "/api"
-// could be served by the upstream's "/api/admin".
-func (st *state) caseAmbiguous(r *http.Request) string {
-	p := r.URL.Path
-	if strings.ToLower(p) == p {
-		return ""
-	}
-	_, pattern := st.mux.Handler(r)
-	lower := r.Clone(r.Context())
-	lower.URL.Path, lower.URL.RawPath = strings.ToLower(p), ""
-	if _, other := st.mux.Handler(lower); other != pattern {
-		return "the request path matches another route when compared without case (" + other + "); send it in the case of the route"
-	}
-	return ""
 }
 
 // claimHeaderKey is how header names are compared with the forward_claims
