@@ -14,7 +14,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehousehq/gatehouse/authserver"
+	"github.com/gatehousehq/gatehouse/internal/bodyread"
 	"github.com/gatehousehq/gatehouse/internal/config"
+	"github.com/gatehousehq/gatehouse/internal/connlimit"
 )
 
 // Limits of the HTTP server of 'gatehouse serve'.
@@ -26,6 +28,12 @@ const (
 	idleTimeout       = 120 * time.Second
 	maxHeaderBytes    = 64 << 10
 	shutdownTimeout   = 10 * time.Second
+	// The auth server's defaults of authserver.limits: a request body
+	// that sends nothing for 10s, or takes 30s in all, is cut; one
+	// address holds at most 256 connections.
+	authBodyIdleTimeout     = 10 * time.Second
+	authBodyTimeout         = 30 * time.Second
+	authMaxConnectionsPerIP = 256
 )
 
 func newServeCmd(e *env) *cobra.Command {
@@ -192,7 +200,8 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 		return nil, usagef("%s", err.Error())
 	}
 
-	ln := lns.take(&lns.auth)
+	limits := authLimits(a.Limits)
+	ln := authListener(lns.take(&lns.auth), limits)
 	var closers []func()
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -239,9 +248,10 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 		return nil, usagef("%s: %v", path, err)
 	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		// Bodies are bounded by progress (bodyread), not by a ReadTimeout
+		// from the request's first byte.
+		Handler:           bodyread.Handler(srv.Handler(), bodyread.Limits{Idle: limits.BodyIdleTimeout, Total: limits.BodyTimeout}),
 		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
@@ -272,6 +282,32 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 	r := &runningAuthServer{hs: hs, admin: admin, served: make(chan error, 1), close: closeAll}
 	go func() { r.served <- hs.Serve(ln) }()
 	return r, nil
+}
+
+// authLimits is authserver.limits with the defaults filled in.
+func authLimits(l *config.ServerLimits) config.ServerLimits {
+	var out config.ServerLimits
+	if l != nil {
+		out = *l
+	}
+	if out.BodyIdleTimeout == 0 {
+		out.BodyIdleTimeout = authBodyIdleTimeout
+	}
+	if out.BodyTimeout == 0 {
+		out.BodyTimeout = authBodyTimeout
+	}
+	if out.MaxConnectionsPerIP == 0 {
+		out.MaxConnectionsPerIP = authMaxConnectionsPerIP
+	}
+	return out
+}
+
+// authListener bounds the connections per client address of the auth
+// server's listener (authserver.limits.max_connections_per_ip; IPv6 peers
+// by their /64). The auth server has no trusted proxies: the peer is the
+// client.
+func authListener(ln net.Listener, l config.ServerLimits) net.Listener {
+	return connlimit.NewListener(ln, connlimit.Config{MaxPerAddr: l.MaxConnectionsPerIP, IPv6PrefixBits: 64})
 }
 
 // shutdown stops the auth server gracefully; close releases the store.

@@ -72,7 +72,7 @@ func startGateway(ctx context.Context, e *env, path, file string, cfg *gateway.C
 		}
 		return nil, usagef("%s: gateway: %v", path, err)
 	}
-	ln := lns.take(&lns.gw)
+	ln := gw.Listener(lns.take(&lns.gw)) // limits.max_connections_per_ip
 	rg := &runningGateway{gw: gw, srv: gw.NewServer(), served: make(chan error, 2), shared: shared}
 	adminLn := lns.take(&lns.gwAdmin)
 	if adminLn != nil {

@@ -93,10 +93,27 @@ type AuthServer struct {
 	// AdminListen is the address of the auth server's /metrics, /healthz
 	// and /readyz; empty: none. Keep it private.
 	AdminListen string `yaml:"admin_listen"`
+	// Limits bound what one client may hold of the auth server's
+	// listener (nil: the defaults of ServerLimits).
+	Limits *ServerLimits `yaml:"limits"`
 
 	// Algorithm is SigningAlg parsed by the loader (keys.Default when
 	// signing_alg is not set).
 	Algorithm keys.Algorithm `yaml:"-" json:"-"`
+}
+
+// ServerLimits bound slow and greedy clients of the auth server's
+// listener; zero values take the defaults of 'gatehouse serve' (10s, 30s,
+// 256).
+type ServerLimits struct {
+	// BodyIdleTimeout is the longest wait for the next bytes of a request
+	// body; BodyTimeout the longest time for a whole body. Past either
+	// the request fails and the connection is closed.
+	BodyIdleTimeout time.Duration `yaml:"body_idle_timeout"`
+	BodyTimeout     time.Duration `yaml:"body_timeout"`
+	// MaxConnectionsPerIP bounds the connections open at once from one
+	// TCP peer address; a connection past it is closed at once.
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
 }
 
 // Legacy configures the legacy-session bridge of token exchange.
@@ -319,6 +336,16 @@ func (a *AuthServer) validate(path string, lines strictyaml.Lines) error {
 	}
 	if a.RefreshTokenTTL < 0 {
 		return at("refresh_token_ttl", "must be a positive duration, e.g. 720h")
+	}
+	if l := a.Limits; l != nil {
+		switch {
+		case l.BodyIdleTimeout < 0:
+			return at("limits.body_idle_timeout", "must not be negative; e.g. 10s")
+		case l.BodyTimeout < 0:
+			return at("limits.body_timeout", "must not be negative; e.g. 30s")
+		case l.MaxConnectionsPerIP < 0:
+			return at("limits.max_connections_per_ip", "must not be negative; e.g. 256")
+		}
 	}
 	if a.RefreshTokenGrace > time.Minute {
 		return at("refresh_token_grace", "must be at most 1m: it is the window in which an already used refresh token is honoured again; e.g. 15s, or -1s for none")

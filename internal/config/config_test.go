@@ -70,6 +70,8 @@ func TestParseRefusesWithLine(t *testing.T) {
 		{"symmetric signing", "authserver:\n  issuer: http://a\n  signing_alg: HS256\n", `gatehouse.yaml:3: authserver.signing_alg: "HS256": use ES256 (the default), EdDSA, RS256 or PS256`},
 		{"no issuer", "authserver:\n  listen: :9000\n", "gatehouse.yaml:1: authserver.issuer: is required"},
 		{"issuer with slash", "authserver:\n  issuer: http://a/\n", "trailing slash"},
+		{"negative body timeout", "authserver:\n  issuer: http://a\n  limits:\n    body_timeout: -1s\n", "gatehouse.yaml:4: authserver.limits.body_timeout: must not be negative"},
+		{"gateway lowercase method", "gateway:\n  allowed_methods: [GET, delete]\n  routes:\n    - {name: r, path: /, upstreams: [\"http://x\"], auth: none}\n", `gatehouse.yaml:2: gateway.allowed_methods: "delete" is not an HTTP method in capitals`},
 		{"refresh grace too long", "authserver:\n  issuer: http://a\n  refresh_token_grace: 5m\n", "authserver.refresh_token_grace: must be at most 1m"},
 		{"data and store", "authserver:\n  issuer: http://a\n  data: d\n  store: postgres://x\n", "not both"},
 		{"client without secret", "authserver:\n  issuer: http://a\n  clients:\n    - id: c\n      grants: [client_credentials]\n", "gatehouse.yaml:4: authserver.clients[0]: client \"c\": needs exactly one of secret"},
