@@ -35,8 +35,8 @@ var assertionAlgorithms = []keys.Algorithm{keys.ES256, keys.EdDSA, keys.RS256, k
 
 // authenticateAssertion authenticates the client of r by its
 // client_assertion. The assertion's iss and sub are the client id; its aud
-// names this server (the issuer, or the URL of the endpoint called); it
-// expires within MaxAssertionLifetime and its jti is used once.
+// is this server's issuer, alone; it expires within MaxAssertionLifetime
+// and its jti is used once.
 func (s *Server) authenticateAssertion(ctx context.Context, r *http.Request) (*identity.Client, *oauthError) {
 	if t := r.PostForm.Get("client_assertion_type"); t != AssertionType {
 		return nil, badRequest(errInvalidRequest, "client_assertion_type must be "+AssertionType)
@@ -97,8 +97,8 @@ func (s *Server) authenticateAssertion(ctx context.Context, r *http.Request) (*i
 	if err != nil {
 		return refuse(id, err.Error())
 	}
-	if !s.assertionAudienceOK(r, claims.Audience) {
-		return refuse(id, "aud must name this authorization server (its issuer or the endpoint's URL)")
+	if !s.assertionAudienceOK(claims.Audience) {
+		return refuse(id, "aud must be this server's issuer identifier, alone")
 	}
 	now := s.now()
 	exp := claims.ExpiresAt.Time()
@@ -113,10 +113,16 @@ func (s *Server) authenticateAssertion(ctx context.Context, r *http.Request) (*i
 	return c, nil
 }
 
-// assertionAudienceOK reports whether aud names this server: the issuer,
-// the token endpoint, or the URL of the endpoint that r calls.
-func (s *Server) assertionAudienceOK(r *http.Request, aud token.Audience) bool {
-	return aud.Contains(s.issuer) || aud.Contains(s.issuer+"/oauth2/token") || aud.Contains(s.issuer+r.URL.Path)
+// assertionAudienceOK reports whether aud is this server's issuer
+// identifier as its sole value (draft-ietf-oauth-rfc7523bis §4): a string,
+// or an array of that one string. Not the token endpoint's URL, nor an
+// array that also names another server: a client that signs for another
+// authorization server which claims this one's endpoint in its metadata
+// would otherwise hand that server an assertion it can replay here (the
+// audience injection attack the draft fixes). openid-client 6 (oauth4webapi
+// clientAssertionPayload) sends aud: issuer, as the draft asks.
+func (s *Server) assertionAudienceOK(aud token.Audience) bool {
+	return len(aud) == 1 && aud[0] == s.issuer
 }
 
 // assertionJTIs remembers the jtis of client assertions until they expire,

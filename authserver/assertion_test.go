@@ -75,7 +75,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 
 	// A good assertion, used through golang.org/x/oauth2's endpoint params.
 	cc := clientcredentials.Config{ClientID: "signer", TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams,
-		EndpointParams: assertionForm(assertion(t, key, tokenURL))}
+		EndpointParams: assertionForm(assertion(t, key, e.url))}
 	delete(cc.EndpointParams, "grant_type")
 	tok, err := cc.Token(context.Background())
 	if err != nil {
@@ -91,16 +91,16 @@ func TestPrivateKeyJWT(t *testing.T) {
 	}
 	// An assertion whose exp has just passed, within the verifier's leeway:
 	// accepted once, never twice.
-	late := assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) { c.ExpiresAt = token.At(time.Now().Add(-5 * time.Second)) }))
+	late := assertionForm(assertion(t, key, e.url, func(c *token.Claims) { c.ExpiresAt = token.At(time.Now().Add(-5 * time.Second)) }))
 	if status, body := post(t, e, "/oauth2/token", late, "", ""); status != http.StatusOK {
 		t.Fatalf("an assertion 5s past exp (within the leeway): %d %v", status, body)
 	}
 	if status, body := post(t, e, "/oauth2/token", late, "", ""); status != http.StatusBadRequest || body["error"] != "invalid_client" {
 		t.Fatalf("the same assertion replayed within the leeway: %d %v", status, body)
 	}
-	// The issuer is an accepted audience too.
-	if status, body := post(t, e, "/oauth2/token", assertionForm(assertion(t, key, e.url)), "", ""); status != http.StatusOK {
-		t.Fatalf("aud = issuer: %d %v", status, body)
+	// The issuer as a one-value array is the same audience.
+	if status, body := post(t, e, "/oauth2/token", assertionForm(assertion(t, key, e.url, func(c *token.Claims) { c.Audience = token.Audience{e.url} })), "", ""); status != http.StatusOK {
+		t.Fatalf("aud = [issuer]: %d %v", status, body)
 	}
 
 	other, _ := keys.Generate(keys.ES256)
@@ -112,29 +112,41 @@ func TestPrivateKeyJWT(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"signed by another key", assertionForm(assertion(t, other, tokenURL)), [2]string{}, 400, "invalid_client"},
-		{"HS256 (symmetric) assertion", assertionForm(assertion(t, hs, tokenURL)), [2]string{}, 400, "invalid_client"},
+		{"signed by another key", assertionForm(assertion(t, other, e.url)), [2]string{}, 400, "invalid_client"},
+		{"HS256 (symmetric) assertion", assertionForm(assertion(t, hs, e.url)), [2]string{}, 400, "invalid_client"},
 		{"audience of another server", assertionForm(assertion(t, key, "https://elsewhere.example/token")), [2]string{}, 400, "invalid_client"},
-		{"expired", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) {
+		// draft-ietf-oauth-rfc7523bis: the issuer alone. An assertion a
+		// client signed for another server that lists this one too (or
+		// this one's token endpoint, as such a server's metadata may
+		// claim) is not replayable here.
+		{"audience injection: issuer and another server", assertionForm(assertion(t, key, e.url, func(c *token.Claims) {
+			c.Audience = token.Audience{e.url, "http://evil.example/token"}
+		})), [2]string{}, 400, "invalid_client"},
+		{"audience: the token endpoint's URL", assertionForm(assertion(t, key, tokenURL)), [2]string{}, 400, "invalid_client"},
+		{"audience: the token endpoint and the issuer", assertionForm(assertion(t, key, e.url, func(c *token.Claims) {
+			c.Audience = token.Audience{tokenURL, e.url}
+		})), [2]string{}, 400, "invalid_client"},
+		{"audience: the issuer with a trailing slash", assertionForm(assertion(t, key, e.url+"/")), [2]string{}, 400, "invalid_client"},
+		{"expired", assertionForm(assertion(t, key, e.url, func(c *token.Claims) {
 			c.ExpiresAt = token.At(time.Now().Add(-time.Hour))
 		})), [2]string{}, 400, "invalid_client"},
-		{"lives an hour", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) {
+		{"lives an hour", assertionForm(assertion(t, key, e.url, func(c *token.Claims) {
 			c.ExpiresAt = token.At(time.Now().Add(time.Hour))
 		})), [2]string{}, 400, "invalid_client"},
-		{"no jti", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) { c.ID = "" })), [2]string{}, 400, "invalid_client"},
-		{"iss is not sub", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) { c.Issuer = "cli" })), [2]string{}, 400, "invalid_client"},
-		{"sub names a client with a secret", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) { c.Issuer, c.Subject = "svc", "svc" })), [2]string{}, 400, "invalid_client"},
-		{"unknown client", assertionForm(assertion(t, key, tokenURL, func(c *token.Claims) { c.Issuer, c.Subject = "nobody", "nobody" })), [2]string{}, 400, "invalid_client"},
-		{"alg none", assertionForm(noneAssertion(tokenURL)), [2]string{}, 400, "invalid_client"},
+		{"no jti", assertionForm(assertion(t, key, e.url, func(c *token.Claims) { c.ID = "" })), [2]string{}, 400, "invalid_client"},
+		{"iss is not sub", assertionForm(assertion(t, key, e.url, func(c *token.Claims) { c.Issuer = "cli" })), [2]string{}, 400, "invalid_client"},
+		{"sub names a client with a secret", assertionForm(assertion(t, key, e.url, func(c *token.Claims) { c.Issuer, c.Subject = "svc", "svc" })), [2]string{}, 400, "invalid_client"},
+		{"unknown client", assertionForm(assertion(t, key, e.url, func(c *token.Claims) { c.Issuer, c.Subject = "nobody", "nobody" })), [2]string{}, 400, "invalid_client"},
+		{"alg none", assertionForm(noneAssertion(e.url)), [2]string{}, 400, "invalid_client"},
 		{"not a JWT", assertionForm("secret-in-disguise"), [2]string{}, 400, "invalid_client"},
 		{"wrong assertion type", func() url.Values {
-			f := assertionForm(assertion(t, key, tokenURL))
+			f := assertionForm(assertion(t, key, e.url))
 			f.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:saml2-bearer")
 			return f
 		}(), [2]string{}, 400, "invalid_request"},
-		{"assertion and Basic together", assertionForm(assertion(t, key, tokenURL)), [2]string{"svc", svcSecret}, 400, "invalid_request"},
+		{"assertion and Basic together", assertionForm(assertion(t, key, e.url)), [2]string{"svc", svcSecret}, 400, "invalid_request"},
 		{"client_id differs", func() url.Values {
-			f := assertionForm(assertion(t, key, tokenURL))
+			f := assertionForm(assertion(t, key, e.url))
 			f.Set("client_id", "svc")
 			return f
 		}(), [2]string{}, 400, "invalid_request"},

@@ -134,7 +134,7 @@ type pageError struct {
 // §4.1.2.1) with state and iss (RFC 9207).
 func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, req *authRequest, e *oauthError) {
 	s.audit(r.Context(), "authorize_refused", "client_id", req.client.ID, "error", e.Code, "reason", e.Description)
-	q := url.Values{"error": {e.Code}, "error_description": {e.Description}, "iss": {s.issuer}}
+	q := url.Values{"error": {wireText(e.Code)}, "error_description": {wireText(e.Description)}, "iss": {s.issuer}}
 	if req.state != "" {
 		q.Set("state", req.state)
 	}

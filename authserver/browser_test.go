@@ -319,7 +319,7 @@ func TestIntrospectionIgnoresAWrongHint(t *testing.T) {
 		{"refresh token hinted as access token", tok.RefreshToken, "access_token"},
 		{"access token with an unknown hint", tok.AccessToken, "id_token"},
 	} {
-		status, body := post(t, e, "/oauth2/introspect", url.Values{"token": {c.token}, "token_type_hint": {c.hint}}, "cli", cliSecret)
+		status, body := post(t, e, "/oauth2/introspect", url.Values{"token": {c.token}, "token_type_hint": {c.hint}}, "svc", svcSecret)
 		if status != 200 || body["active"] != true {
 			t.Errorf("%s: %d %v, want active", c.name, status, body["active"])
 		}

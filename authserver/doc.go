@@ -17,8 +17,9 @@
 // private_key_jwt (RFC 7523): a JWT signed by the client's private key
 // (ES256, EdDSA — also named Ed25519, RFC 9864 — RS256 or PS256), checked against the public keys stored
 // with the client (identity.Client.JWKS; jwks_file in gatehouse.yaml). Its
-// iss and sub are the client id, its aud the issuer or the endpoint's URL,
-// it expires within [MaxAssertionLifetime] and its jti is used once (per
+// iss and sub are the client id, its aud the issuer identifier alone (not
+// the token endpoint's URL, not an array with other values:
+// draft-ietf-oauth-rfc7523bis), it expires within [MaxAssertionLifetime] and its jti is used once (per
 // instance: the replay cache is in memory).
 //
 //	srv, err := authserver.New(ctx, authserver.Config{Issuer: "https://auth.example", Store: store})
@@ -51,6 +52,25 @@
 // matched exactly) and state, revokes the family and puts the sid on the
 // deny list ([Server.EndSession]), which Config.Revocations pushes to the
 // gateway and every guard.
+//
+// A grant ends as a whole: a reused refresh token (RFC 9700 §4.14.2), a
+// refresh token revoked at /oauth2/revoke (RFC 7009 §2.1) and a code used
+// twice revoke the family and, by a deny-list entry for its sid, every
+// access token issued under it (grant_revoke.go).
+//
+// # Guessing and flooding
+//
+// Passwords and client secrets are checked under brute-force throttles
+// (Config.Throttle per account and IP, Config.ClientThrottle per client id
+// and IP) that reserve an attempt before the argon2id check, so that
+// guesses sent at once count as they start; the argon2id work in flight
+// is bounded (Config.Argon2Concurrency, Argon2Queue; 503 past it), and a
+// client secret verified before costs an HMAC, no argon2id (see
+// login_check.go, client_secret_check.go, hashgate.go). Introspection
+// answers only the client a token was issued to, a client its aud names,
+// or one with identity.Client.Introspection (introspection_access.go).
+// Every error_description keeps to the characters of RFC 6749 §5.2
+// (error_text.go).
 //
 // Signing keys live in the store, so several instances agree; each instance
 // reloads them (and the revocation list) every KeyReload. [RotateKey] makes

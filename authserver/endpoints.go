@@ -57,59 +57,6 @@ func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-// introspect is RFC 7662: client authentication required; an inactive,
-// unknown, expired or revoked token answers {"active": false} only.
-func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	if e := parseForm(r); e != nil {
-		writeOAuthError(w, r, e)
-		return
-	}
-	client, e := s.authenticateClient(ctx, r)
-	if e != nil {
-		writeOAuthError(w, r, e)
-		return
-	}
-	if client.Public {
-		writeOAuthError(w, r, oerr(http.StatusUnauthorized, errInvalidClient, "introspection needs a confidential client"))
-		return
-	}
-	raw := r.PostForm.Get("token")
-	if raw == "" {
-		writeOAuthError(w, r, badRequest(errInvalidRequest, "token is required"))
-		return
-	}
-	inactive := map[string]any{"active": false}
-	// token_type_hint is only a hint (RFC 7662 §2.1): whatever it says, a
-	// JWT is looked at as an access token, anything else as a refresh token.
-	if looksLikeJWT(raw) {
-		c, err := s.verifier.Verify(ctx, raw)
-		if err != nil {
-			writeJSON(w, http.StatusOK, inactive)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{
-			"active": true, "token_type": "Bearer", "scope": c.Scope, "client_id": c.ClientID, "sub": c.Subject,
-			"aud": c.Audience, "iss": c.Issuer, "exp": c.ExpiresAt, "iat": c.IssuedAt, "nbf": c.NotBefore, "jti": c.ID,
-			"email": c.Email, "org": c.Org, "roles": c.Roles, "groups": c.Groups, "act": c.Actor,
-		})
-		return
-	}
-	rt, err := s.store.RefreshTokenByHash(ctx, identity.HashToken(raw))
-	if err != nil || !rt.UsedAt.IsZero() || s.now().After(rt.ExpiresAt) {
-		writeJSON(w, http.StatusOK, inactive)
-		return
-	}
-	if revoked, err := s.store.FamilyRevoked(ctx, rt.FamilyID); err != nil || revoked {
-		writeJSON(w, http.StatusOK, inactive)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"active": true, "token_type": "refresh_token", "scope": rt.Scope, "client_id": rt.ClientID, "sub": rt.Subject,
-		"exp": rt.ExpiresAt.Unix(), "iat": rt.CreatedAt.Unix(), "iss": s.issuer,
-	})
-}
-
 // revoke is RFC 7009: a refresh token revokes its family and the access
 // tokens of its grant (§2.1); an access token is put on the deny list by
 // jti until it expires. Tokens of other clients
@@ -204,7 +151,7 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 		var te *token.Error
 		desc := "the access token is invalid"
 		if errors.As(err, &te) {
-			desc = te.Kind.Error()
+			desc = wireText(te.Kind.Error()) // in a quoted-string of the header too (RFC 6750 §3)
 		}
 		if status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="`+code+`", error_description="`+desc+`"`)

@@ -62,7 +62,7 @@ func (s *Server) exchangeGrant(ctx context.Context, r *http.Request, client *ide
 	if req := strings.Fields(r.PostForm.Get("scope")); len(req) > 0 {
 		for _, sc := range req {
 			if !slices.Contains(held, sc) || !slices.Contains(client.Scopes, sc) {
-				return nil, badRequest(errInvalidScope, fmt.Sprintf("scope %q is not held by the subject token or not allowed for this client", sc))
+				return nil, badRequest(errInvalidScope, fmt.Sprintf("scope '%s' is not held by the subject token or not allowed for this client", sc))
 			}
 		}
 		granted = req

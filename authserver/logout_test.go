@@ -205,7 +205,7 @@ func TestPrivateKeyJWTWithEd25519(t *testing.T) {
 	sign := func(id, alg string) string {
 		now := time.Now()
 		h, _ := json.Marshal(map[string]string{"alg": alg, "typ": "JWT", "kid": "k1"})
-		c, _ := json.Marshal(token.Claims{Issuer: id, Subject: id, Audience: token.Audience{e.url + "/oauth2/token"},
+		c, _ := json.Marshal(token.Claims{Issuer: id, Subject: id, Audience: token.Audience{e.url},
 			IssuedAt: token.At(now), ExpiresAt: token.At(now.Add(time.Minute)), ID: randomID(t)})
 		in := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
 		return in + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, []byte(in)))

@@ -95,8 +95,9 @@ func newEnv(t testing.TB, tweak ...func(*authserver.Config)) *env {
 		}
 	}
 	for _, c := range []*identity.Client{
+		// svc may introspect every token (the tests' introspect helper).
 		{ID: "svc", SecretHash: mustHash(t, svcSecret), Grants: []string{identity.GrantClientCredentials, identity.GrantTokenExchange},
-			Scopes: []string{"accounts:read", "orders:read"}, Audiences: []string{"accounts", "pay"}},
+			Scopes: []string{"accounts:read", "orders:read"}, Audiences: []string{"accounts", "pay"}, Introspection: true},
 		{ID: "pay", SecretHash: mustHash(t, paySecret), Grants: []string{identity.GrantTokenExchange},
 			Scopes: []string{"orders:read"}, Audiences: []string{"ledger"}},
 		{ID: "cli", SecretHash: mustHash(t, cliSecret), Grants: []string{identity.GrantPassword, identity.GrantRefreshToken},

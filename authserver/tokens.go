@@ -150,7 +150,7 @@ func scopes(requested string, allowed []string) ([]string, *oauthError) {
 	var out []string
 	for _, s := range req {
 		if !slices.Contains(allowed, s) {
-			return nil, badRequest(errInvalidScope, fmt.Sprintf("scope %q is not allowed for this client", s))
+			return nil, badRequest(errInvalidScope, fmt.Sprintf("scope '%s' is not allowed for this client", s))
 		}
 		if !slices.Contains(out, s) {
 			out = append(out, s)
@@ -173,7 +173,7 @@ func audiences(r *http.Request, c *identity.Client) ([]string, *oauthError) {
 	var out []string
 	for _, a := range req {
 		if !slices.Contains(c.Audiences, a) {
-			return nil, badRequest(errInvalidTarget, fmt.Sprintf("audience %q is not allowed for this client", a))
+			return nil, badRequest(errInvalidTarget, fmt.Sprintf("audience '%s' is not allowed for this client", a))
 		}
 		if !slices.Contains(out, a) {
 			out = append(out, a)
@@ -395,7 +395,7 @@ func (s *Server) refreshGrant(ctx context.Context, r *http.Request, client *iden
 	granted := strings.Fields(old.Scope)
 	for _, sc := range requested {
 		if !slices.Contains(granted, sc) {
-			return nil, badRequest(errInvalidScope, fmt.Sprintf("scope %q was not granted to this refresh token", sc))
+			return nil, badRequest(errInvalidScope, fmt.Sprintf("scope '%s' was not granted to this refresh token", sc))
 		}
 	}
 	if len(requested) > 0 {

@@ -113,7 +113,13 @@ type Client struct {
 	// browser back to (OpenID Connect RP-Initiated Logout 1.0 §3), matched
 	// exactly.
 	PostLogoutRedirectURIs []string
-	UpdatedAt              time.Time
+	// Introspection lets the client introspect every token of the server
+	// (RFC 7662 §4): an access token whatever its audience, and a refresh
+	// token of any client. Without it, a confidential client introspects
+	// its own tokens and access tokens whose aud names it; any other
+	// token answers active false.
+	Introspection bool
+	UpdatedAt     time.Time
 }
 
 // AllowsGrant reports whether the client may use grant.

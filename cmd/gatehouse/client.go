@@ -48,7 +48,7 @@ func newClientAddCmd(e *env) *cobra.Command {
 		grantList, scopes, audiences []string
 		redirectURIs                 []string
 		origins, logoutURIs          []string
-		public                       bool
+		public, introspection        bool
 		accessTTL, refreshTTL        time.Duration
 	)
 	cmd := &cobra.Command{
@@ -63,7 +63,9 @@ again, as only its hash is stored. A --public client (a browser app or a
 CLI) has no secret and must use PKCE; it cannot use client_credentials or
 token exchange. authorization_code needs at least one --redirect-uri, which
 must match exactly. --audiences lists the audiences the client may ask
-tokens for, the first being the default; --scopes the scopes it may ask.`,
+tokens for, the first being the default; --scopes the scopes it may ask.
+--introspection lets it introspect every token of the server; without it,
+a client introspects only its own tokens and access tokens for it.`,
 		Example: `  gatehouse client add svc-accounts --grants client_credentials --scopes accounts:read --audiences accounts
   gatehouse client add spa --public --grants authorization_code,refresh_token --redirect-uri http://127.0.0.1:5173/callback --scopes openid,profile,email,offline_access
   gatehouse client add cli --grants password,refresh_token --scopes openid,orders:read --audiences orders --access-token-ttl 5m`,
@@ -76,7 +78,7 @@ tokens for, the first being the default; --scopes the scopes it may ask.`,
 			c := &identity.Client{ID: id, Name: name, Public: public, Grants: cleanList(grantList),
 				RedirectURIs: redirectURIs, Scopes: cleanList(scopes), Audiences: cleanList(audiences),
 				AccessTokenTTL: accessTTL, RefreshTokenTTL: refreshTTL,
-				AllowedOrigins: cleanList(origins), PostLogoutRedirectURIs: logoutURIs}
+				AllowedOrigins: cleanList(origins), PostLogoutRedirectURIs: logoutURIs, Introspection: introspection}
 			if err := checkClient(c); err != nil {
 				return usagef("%s: %v", path, err)
 			}
@@ -118,6 +120,7 @@ tokens for, the first being the default; --scopes the scopes it may ask.`,
 	f := cmd.Flags()
 	f.StringSliceVar(&grantList, "grants", nil, "grant types, comma-separated (required): "+strings.Join(grants, ", "))
 	f.BoolVar(&public, "public", false, "a public client: no secret, PKCE required (browser apps, CLIs)")
+	f.BoolVar(&introspection, "introspection", false, "the client may introspect every token of the server (RFC 7662 §4), not only its own and those whose aud names it")
 	f.StringArrayVar(&redirectURIs, "redirect-uri", nil, "an exact redirect URI of authorization_code (repeat for several)")
 	f.StringArrayVar(&origins, "allowed-origin", nil, "a browser origin (scheme://host[:port]) answered CORS beside those of the redirect URIs (repeat for several)")
 	f.StringArrayVar(&logoutURIs, "post-logout-redirect-uri", nil, "an exact URI RP-initiated logout may return to (repeat for several)")
@@ -141,6 +144,9 @@ func checkClient(c *identity.Client) error {
 		if !slices.Contains(grants, g) {
 			return fmt.Errorf("unknown grant type %s: use %s", quoteShort(g), strings.Join(grants, ", "))
 		}
+	}
+	if c.Public && c.Introspection {
+		return errors.New("a public client cannot introspect: introspection needs a client that authenticates")
 	}
 	if c.Public && (c.AllowsGrant(identity.GrantClientCredentials) || c.AllowsGrant(identity.GrantTokenExchange)) {
 		return errors.New("a public client cannot use client_credentials or token exchange: it has no secret to prove who it is")
@@ -192,6 +198,9 @@ func newClientListCmd(e *env) *cobra.Command {
 					typ := "confidential"
 					if c.Public {
 						typ = "public"
+					}
+					if c.Introspection {
+						typ += "+introspection"
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, typ, cell(c.Grants...), cell(c.Scopes...),
 						cell(c.Audiences...), cell(c.RedirectURIs...), durationCell(c.AccessTokenTTL))

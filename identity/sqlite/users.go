@@ -135,13 +135,13 @@ func (s *Store) ListOrganizations(ctx context.Context) ([]identity.Organization,
 }
 
 const clientColumns = `id, secret_hash, public, name, grants_json, redirect_uris_json, scopes_json, audiences_json,
-	access_ttl_ms, refresh_ttl_ms, updated_at, jwks, allowed_origins_json, post_logout_redirect_uris_json`
+	access_ttl_ms, refresh_ttl_ms, updated_at, jwks, allowed_origins_json, post_logout_redirect_uris_json, introspection`
 
 func scanClient(row scanner) (*identity.Client, error) {
 	var c identity.Client
 	err := row.Scan(&c.ID, &c.SecretHash, &c.Public, &c.Name, listField{&c.Grants}, listField{&c.RedirectURIs},
 		listField{&c.Scopes}, listField{&c.Audiences}, durationField{&c.AccessTokenTTL}, durationField{&c.RefreshTokenTTL},
-		timeField{&c.UpdatedAt}, &c.JWKS, listField{&c.AllowedOrigins}, listField{&c.PostLogoutRedirectURIs})
+		timeField{&c.UpdatedAt}, &c.JWKS, listField{&c.AllowedOrigins}, listField{&c.PostLogoutRedirectURIs}, &c.Introspection)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func scanClient(row scanner) (*identity.Client, error) {
 
 func clientArgs(c *identity.Client, at time.Time) []any {
 	return []any{c.ID, c.SecretHash, c.Public, c.Name, list(c.Grants), list(c.RedirectURIs), list(c.Scopes), list(c.Audiences),
-		c.AccessTokenTTL.Milliseconds(), c.RefreshTokenTTL.Milliseconds(), ms(at), c.JWKS, list(c.AllowedOrigins), list(c.PostLogoutRedirectURIs)}
+		c.AccessTokenTTL.Milliseconds(), c.RefreshTokenTTL.Milliseconds(), ms(at), c.JWKS, list(c.AllowedOrigins), list(c.PostLogoutRedirectURIs), c.Introspection}
 }
 
 // CreateClient implements [identity.Clients].
@@ -159,7 +159,7 @@ func (s *Store) CreateClient(ctx context.Context, c *identity.Client) error {
 		return errors.New("sqlite: create client: empty id")
 	}
 	at := stamp(time.Time{})
-	_, err := s.w.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.w.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		clientArgs(c, at)...)
 	if err != nil {
 		return wrap("create client", err)
@@ -174,7 +174,7 @@ func (s *Store) PutClient(ctx context.Context, c *identity.Client) error {
 		return errors.New("sqlite: put client: empty id")
 	}
 	at := stamp(time.Time{})
-	_, err := s.w.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := s.w.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			secret_hash = excluded.secret_hash, public = excluded.public, name = excluded.name,
 			grants_json = excluded.grants_json, redirect_uris_json = excluded.redirect_uris_json,
@@ -182,7 +182,8 @@ func (s *Store) PutClient(ctx context.Context, c *identity.Client) error {
 			access_ttl_ms = excluded.access_ttl_ms, refresh_ttl_ms = excluded.refresh_ttl_ms,
 			updated_at = excluded.updated_at, jwks = excluded.jwks,
 			allowed_origins_json = excluded.allowed_origins_json,
-			post_logout_redirect_uris_json = excluded.post_logout_redirect_uris_json`,
+			post_logout_redirect_uris_json = excluded.post_logout_redirect_uris_json,
+			introspection = excluded.introspection`,
 		clientArgs(c, at)...)
 	if err != nil {
 		return wrap("put client", err)

@@ -22,6 +22,7 @@ func newClient(id string) *identity.Client {
 		JWKS:                   `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`,
 		AllowedOrigins:         []string{"https://other.example", "http://127.0.0.1:5173"},
 		PostLogoutRedirectURIs: []string{"https://app.example/", "https://app.example/bye?x=1"},
+		Introspection:          true,
 	}
 }
 
@@ -70,7 +71,8 @@ func testClients(t *testing.T, open opener) {
 			Grants:         []string{identity.GrantAuthorizationCode},
 			RedirectURIs:   []string{"https://app.example/new"},
 			AccessTokenTTL: 90 * time.Second,
-			// One list changed, the other emptied: both must be replaced.
+			// One list changed, the other emptied: both must be replaced;
+			// the introspection right taken away.
 			PostLogoutRedirectURIs: []string{"https://app.example/new-bye"},
 		}
 		before := time.Now()

@@ -1,0 +1,8 @@
+-- +goose Up
+-- Clients that may introspect every token of the server (RFC 7662 §4);
+-- others introspect only their own tokens and access tokens issued for
+-- them.
+ALTER TABLE clients ADD COLUMN introspection INTEGER NOT NULL DEFAULT 0;
+
+-- +goose Down
+ALTER TABLE clients DROP COLUMN introspection;
