@@ -36,14 +36,6 @@ func ownerOf(r *http.Request) (string, error) {
 
 func orgOf(r *http.Request) string { return orders[r.PathValue("id")].org }
 
-func orderResource(r *http.Request) (map[string]any, error) {
-	o, err := ownerOf(r)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"owner": o, "org": orgOf(r), "amount": 120}, nil
-}
-
 // TestRules runs every rule allowed and refused, through a ServeMux route
 // "/orders/{id}" so that rules see path values.
 func TestRules(t *testing.T) {

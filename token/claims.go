@@ -132,11 +132,8 @@ func (c *Claims) Custom(name string, dst any) (bool, error) {
 	return true, nil
 }
 
-// IsRegisteredClaim reports whether name is the JSON name of a Claims
-// field, which custom claims (Extra) must not use.
-func IsRegisteredClaim(name string) bool { return registered[name] }
-
-// registered lists the claim names of the Claims fields.
+// registered lists the claim names of the Claims fields, which custom
+// claims (Extra) must not use.
 var registered = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true,
 	"client_id": true, "scope": true, "scp": true, "email": true, "name": true, "roles": true,

@@ -24,6 +24,6 @@
 // lookup and the expiry and revocation checks.
 //
 // The signature primitives are the standard library's (crypto/ecdsa,
-// crypto/ed25519, crypto/rsa, crypto/hmac), called through package keys;
-// signing goes through github.com/golang-jwt/jwt/v5.
+// crypto/ed25519, crypto/rsa, crypto/hmac), called through package keys,
+// for signing and verifying alike: no JOSE library is linked.
 package token
