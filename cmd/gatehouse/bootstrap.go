@@ -84,6 +84,7 @@ func seedOf(path string, a *config.AuthServer) (*seed, error) {
 			RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, Audiences: c.Audiences,
 			AccessTokenTTL: c.AccessTokenTTL, RefreshTokenTTL: c.RefreshTokenTTL, JWKS: jwks,
 			AllowedOrigins: c.AllowedOrigins, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
+			Introspection: c.Introspection,
 		})
 	}
 	return s, nil

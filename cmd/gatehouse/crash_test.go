@@ -117,6 +117,7 @@ func TestCrashKeepsIssuedAndRevoked(t *testing.T) {
     - id: rs
       secret: %s
       grants: [client_credentials]
+      introspection: true
   users:
     - username: alice
       email: alice@acme.test

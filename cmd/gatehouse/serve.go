@@ -237,12 +237,15 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 	}
 	closers = append(closers, shared.close)
 
+	argonSlots, argonQueue := argon2Of(a.Argon2) // serve_throttle.go
 	srv, err := authserver.New(ctx, authserver.Config{
 		Issuer: a.Issuer, Store: st, AccessTokenTTL: a.AccessTokenTTL, RefreshTokenTTL: a.RefreshTokenTTL,
 		RefreshTokenGrace: a.RefreshTokenGrace,
 		SigningAlgorithm:  alg, Legacy: legacy, Logger: log,
 		Revocations: pub, // shared state, see serve_shared.go
 		DenyList:    e.processDenyList(),
+		Throttle:    throttleOf(a.LoginThrottle), ClientThrottle: throttleOf(a.ClientAuthThrottle),
+		Argon2Concurrency: argonSlots, Argon2Queue: argonQueue,
 	})
 	if err != nil {
 		return nil, usagef("%s: %v", path, err)

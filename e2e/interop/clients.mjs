@@ -15,6 +15,7 @@
 //   GH_APP_LOGGED_OUT                 its post_logout_redirect_uri
 //   GH_USER, GH_PASSWORD              the user who logs in
 //   GH_EXCHANGE_ID, GH_EXCHANGE_SECRET  the confidential client that exchanges and introspects
+//                                     (introspection: true, as it reads the app's refresh tokens)
 //                                     (the app's access tokens name it in aud)
 //   GH_EXCHANGE_AUDIENCE              the audience it exchanges for
 //   GH_KEY_DIR                        where keygen.mjs wrote the private JWKs; the

@@ -107,6 +107,7 @@ func config(addr, data, dir, postSecretFile, signingAlg string) string {
     - id: %[11]s
       secret_env: GH_INTEROP_EXCHANGE_SECRET
       grants: [urn:ietf:params:oauth:grant-type:token-exchange]
+      introspection: true
       scopes: [orders:read]
       audiences: [%[12]s]
 `, addr, data, username, basicClient, ccAudience, postClient, postSecretFile, rawClient,

@@ -84,6 +84,13 @@ type AuthServer struct {
 	Clients           []Client      `yaml:"clients"`
 	Users             []User        `yaml:"users"`
 
+	// LoginThrottle and ClientAuthThrottle are authserver.Config.Throttle
+	// and ClientThrottle (nil: the defaults), Argon2 its
+	// Argon2Concurrency and Argon2Queue.
+	LoginThrottle      *Throttle `yaml:"login_throttle"`
+	ClientAuthThrottle *Throttle `yaml:"client_auth_throttle"`
+	Argon2             *Argon2   `yaml:"argon2"`
+
 	// Redis (a redis:// or rediss:// URL) or RedisEnv (the environment
 	// variable that holds it, since the URL may carry a password) makes
 	// the auth server share its revocations and identity cache with the
@@ -114,6 +121,26 @@ type ServerLimits struct {
 	// MaxConnectionsPerIP bounds the connections open at once from one
 	// TCP peer address; a connection past it is closed at once.
 	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+}
+
+// Throttle tunes a brute-force throttle of the auth server
+// (authserver.ThrottleConfig): after Free failures for one key (an account,
+// a client id; an IP gets ten times as many), each attempt waits Base,
+// doubling, at most Max. Zero values take the defaults.
+type Throttle struct {
+	Line int           `yaml:"-" json:"-"`
+	Free int           `yaml:"free"`
+	Base time.Duration `yaml:"base"`
+	Max  time.Duration `yaml:"max"`
+}
+
+// Argon2 bounds the argon2id verifications (passwords, client secrets) in
+// flight: Concurrency at once (0: GOMAXPROCS), Queue more waiting (0: 8
+// per slot; -1: none); past both, 503.
+type Argon2 struct {
+	Line        int `yaml:"-" json:"-"`
+	Concurrency int `yaml:"concurrency"`
+	Queue       int `yaml:"queue"`
 }
 
 // Legacy configures the legacy-session bridge of token exchange.
@@ -156,6 +183,9 @@ type Client struct {
 	// PostLogoutRedirectURIs are where RP-initiated logout may return the
 	// browser to, matched exactly.
 	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
+	// Introspection lets the client introspect every token of the server
+	// (identity.Client.Introspection), not only its own and those for it.
+	Introspection bool `yaml:"introspection"`
 }
 
 // User is a bootstrap user.
@@ -350,6 +380,27 @@ func (a *AuthServer) validate(path string, lines strictyaml.Lines) error {
 	if a.RefreshTokenGrace > time.Minute {
 		return at("refresh_token_grace", "must be at most 1m: it is the window in which an already used refresh token is honoured again; e.g. 15s, or -1s for none")
 	}
+	for key, th := range map[string]*Throttle{"login_throttle": a.LoginThrottle, "client_auth_throttle": a.ClientAuthThrottle} {
+		switch {
+		case th == nil:
+		case th.Free < 0:
+			return at(key+".free", "must not be negative: the failures allowed before the first delay, e.g. 5")
+		case th.Base < 0:
+			return at(key+".base", "must not be negative: the first delay, e.g. 1s")
+		case th.Max < 0:
+			return at(key+".max", "must not be negative: the longest delay, e.g. 15m")
+		case th.Max > 0 && th.Max < th.Base:
+			return at(key+".max", "%s is shorter than base (%s): the delays grow from base up to max", th.Max, th.Base)
+		}
+	}
+	if g := a.Argon2; g != nil {
+		if g.Concurrency < 0 {
+			return at("argon2.concurrency", "must not be negative: the verifications at once, e.g. 4 (0: one per CPU)")
+		}
+		if g.Queue < -1 {
+			return at("argon2.queue", "must be -1 (none wait), 0 (8 per slot) or more")
+		}
+	}
 
 	if a.Legacy != nil {
 		if a.Legacy.IntrospectionURL == "" {
@@ -396,6 +447,9 @@ func (a *AuthServer) validate(path string, lines strictyaml.Lines) error {
 		set := c.Secret.Value != "" || c.Secret.Env != "" || c.Secret.File != ""
 		if c.Public && set {
 			return at(key+".public", "client %q is public and must not have a secret: remove secret, secret_env and secret_file, or public: true", c.ID)
+		}
+		if c.Public && c.Introspection {
+			return at(key+".introspection", "client %q is public and cannot introspect (introspection needs client authentication): remove one of them", c.ID)
 		}
 		if c.Public && c.JWKSFile != "" {
 			return at(key+".public", "client %q is public and must not have keys (jwks_file): remove one of them", c.ID)
