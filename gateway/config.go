@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/gatehousehq/gatehouse/internal/strictyaml"
 	"github.com/gatehousehq/gatehouse/ratelimit"

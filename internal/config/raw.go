@@ -1,6 +1,6 @@
 package config
 
-import "gopkg.in/yaml.v3"
+import "go.yaml.in/yaml/v3"
 
 // Raw is a section kept as YAML for the component that reads it (the
 // gateway section for package gateway), with the file's line numbers.
