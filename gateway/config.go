@@ -165,6 +165,11 @@ type RateLimitBackend struct {
 	Prefix string `yaml:"prefix"`
 	// Timeout bounds a Redis decision (default 200ms).
 	Timeout time.Duration `yaml:"timeout"`
+	// LocalShares lets a busy key's requests be decided from a share of
+	// its bucket held in this process, without a round trip (default
+	// true; see ratelimit.WithLocalShares). false: a round trip per
+	// decision, with exact RateLimit header fields on every answer.
+	LocalShares *bool `yaml:"local_shares"`
 	// OnRevocationUnavailable is what 'gatehouse serve' does with a token
 	// while the shared deny list on this Redis is not synced: closed
 	// (default: 503, no possibly revoked token passes) or open (answer from

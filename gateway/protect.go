@@ -87,6 +87,9 @@ func (g *Gateway) limitStep(st, old *state, scope string, rl *RateLimit) (*limit
 			if backend.Timeout > 0 {
 				opts = append(opts, ratelimit.WithTimeout(backend.Timeout))
 			}
+			if backend.LocalShares != nil {
+				opts = append(opts, ratelimit.WithLocalShares(*backend.LocalShares))
+			}
 			lim, err = ratelimit.NewRedis(g.redis, p, opts...)
 		} else {
 			lim, err = ratelimit.NewMemory(p)
