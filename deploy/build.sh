@@ -1,0 +1,26 @@
+#!/bin/sh
+# deploy/build.sh OUT: the release build of the gatehouse binary, written to OUT.
+#
+# The one build command of the container image: the Dockerfile's build stage
+# runs it, and CI runs it too (deploy/image_test.go), checking that the result
+# is a static binary that starts. Change the build here, never in the
+# Dockerfile.
+#
+# Static (CGO_ENABLED=0: the SQLite driver is pure Go), reproducible paths
+# (-trimpath), no symbol table or DWARF (-s -w; panics keep their stack
+# traces). The version 'gatehouse version' prints comes from the build
+# information Go records (see cmd/gatehouse/version.go): the module version
+# for a tagged build, else "devel", with the VCS revision when the source
+# tree has its .git (the Docker build context has none).
+set -eu
+if [ $# -ne 1 ] || [ -z "$1" ]; then
+	echo "usage: deploy/build.sh OUT" >&2
+	exit 2
+fi
+out=$1
+case $out in
+/*) ;;
+*) out=$(pwd)/$out ;;
+esac
+cd "$(dirname "$0")/.."
+CGO_ENABLED=0 exec go build -trimpath -ldflags='-s -w' -o "$out" ./cmd/gatehouse
