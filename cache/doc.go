@@ -1,7 +1,7 @@
-// Package cache is a two-tier cache for lookups that every request makes
-// and that change seldom: accounts, their groups and roles, OAuth clients.
-// It plays the part of the Hazelcast map of seeds/000: what one service
-// fetched, another does not fetch again.
+// Package cache is a two-tier cache for lookups that every request makes and
+// that change seldom: accounts, their groups and roles, OAuth clients. It
+// plays the part of the Hazelcast map of the accounts → admin scenario: what
+// one service fetched, another does not fetch again.
 //
 // # Tiers
 //

@@ -51,14 +51,8 @@ func (g *Guard) AuthorizeCall(r *http.Request) (context.Context, *Refusal) {
 // callBearer reads the one authorization entry of a call (gRPC sends
 // HTTP/2 headers lower-case; r has them canonical).
 func callBearer(r *http.Request) (string, *Refusal) {
-	switch vals := r.Header["Authorization"]; len(vals) {
-	case 0:
-	case 1:
-		if raw, ok, ref := parseAuthorization(vals[0]); ok {
-			return raw, ref
-		}
-	default:
-		return "", &Refusal{Reason: ReasonInvalidRequest, Detail: "more than one authorization entry"}
+	if raw, ok, ref := fromAuthorization(r.Header["Authorization"], "more than one authorization entry"); ok {
+		return raw, ref
 	}
 	return "", &Refusal{Reason: ReasonNoToken, Detail: "a bearer token is required"}
 }

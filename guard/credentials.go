@@ -10,14 +10,8 @@ import (
 // body (RFC 6750 §2.2, §2.3): URLs end up in logs, histories and Referer
 // headers, so a token there is ignored, as if absent.
 func (g *Guard) bearer(r *http.Request) (string, *Refusal) {
-	switch vals := r.Header["Authorization"]; len(vals) {
-	case 0:
-	case 1:
-		if raw, ok, ref := parseAuthorization(vals[0]); ok {
-			return raw, ref
-		}
-	default:
-		return "", &Refusal{Reason: ReasonInvalidRequest, Detail: "more than one Authorization header"}
+	if raw, ok, ref := fromAuthorization(r.Header["Authorization"], "more than one Authorization header"); ok {
+		return raw, ref
 	}
 	if g.cookie != "" {
 		switch cs := r.CookiesNamed(g.cookie); len(cs) {
@@ -31,6 +25,20 @@ func (g *Guard) bearer(r *http.Request) (string, *Refusal) {
 		}
 	}
 	return "", &Refusal{Reason: ReasonNoToken, Detail: "a bearer token is required"}
+}
+
+// fromAuthorization reads the one Authorization value of vals. ok is false
+// when there is none, or one of another scheme; two values are refused
+// (400) with the detail many.
+func fromAuthorization(vals []string, many string) (raw string, ok bool, ref *Refusal) {
+	switch len(vals) {
+	case 0:
+		return "", false, nil
+	case 1:
+		return parseAuthorization(vals[0])
+	default:
+		return "", true, &Refusal{Reason: ReasonInvalidRequest, Detail: many}
+	}
 }
 
 // parseAuthorization reads "Bearer <token>" (RFC 6750 §2.1; the scheme is

@@ -52,7 +52,7 @@ func (s *orderStore) find(org, id string) (order, bool) {
 	return order{}, false
 }
 
-// The service that owns organization-scoped data (seeds/002) filters every
+// The service that owns organization-scoped data filters every
 // query by the caller's organization, guard.Org. A record of another
 // organization is answered exactly like a missing one: 404 with the same
 // body, so that a caller cannot tell which ids other organizations use.

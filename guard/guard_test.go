@@ -314,7 +314,8 @@ func TestCookie(t *testing.T) {
 	}
 }
 
-// The service of seeds/000 answers its own envelope, refusals included.
+// The admin service of the accounts → admin scenario answers its own
+// envelope, refusals included.
 func TestErrorWriter(t *testing.T) {
 	type accountsResponse struct {
 		Status   string   `json:"status"`

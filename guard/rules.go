@@ -95,9 +95,9 @@ func Group(group string) Rule {
 // SameOrg allows callers of the organization that owns the resource, which
 // org returns (typically from the path: r.PathValue("org"), or from a
 // lookup). A resource of another organization, or of none ("" from org),
-// answers 404, the same as a missing resource (seeds/002): a caller cannot
-// tell which records other organizations have. A caller without an
-// organization matches none.
+// answers 404, the same as a missing resource (organization-scoped data): a
+// caller cannot tell which records other organizations have. A caller without
+// an organization matches none.
 func SameOrg(org func(*http.Request) string) Rule {
 	if org == nil {
 		panic("guard: SameOrg needs a function")

@@ -7,9 +7,10 @@
 // in the request context with token.NewContext; relay takes it from there
 // with token.FromContext. A [Source] picks the token in one of four modes:
 //
-//   - [Relay] passes the caller's token on as it is (seeds/001, a gateway's
-//     TokenRelay). No token in the context is [ErrNoToken] and a token that
-//     expires within the skew (5s) is [ErrTokenExpired]: nothing is sent.
+//   - [Relay] passes the caller's token on as it is (a users service calling
+//     profiles, a gateway's TokenRelay). No token in the context is
+//     [ErrNoToken] and a token that expires within the skew (5s) is
+//     [ErrTokenExpired]: nothing is sent.
 //   - [Exchange] trades it at the auth server (RFC 8693 token exchange) for
 //     a token whose aud is the downstream service, whose scopes are narrowed
 //     to what the call needs, and whose act names this service; cached per
@@ -19,7 +20,8 @@
 //     before it expires with one request in flight, and renewed at once when
 //     the downstream service answers 401.
 //   - [Mint] signs a token of at most 60 seconds for the user, with the
-//     service's own key or an HS256 shared secret (seeds/000).
+//     service's own key or an HS256 shared secret (the accounts → admin
+//     scenario).
 //
 // [OAuth2Source] takes any golang.org/x/oauth2 TokenSource instead.
 //
@@ -59,7 +61,7 @@
 // copy or not). A redirect to another origin is refused
 // ([ErrCrossOriginRedirect]): a token goes only where the caller sent it.
 //
-// # Goroutines (the "thread context" question of seeds/001)
+// # Goroutines (the "thread context" question)
 //
 // Java frameworks keep the caller's token in a thread-local and must copy it
 // into every thread a request starts. In Go the token is a value of the

@@ -18,9 +18,9 @@ import (
 	"github.com/gatehousehq/gatehouse/token"
 )
 
-// A handler fans out to the profiles service from goroutines of an
-// errgroup started with the request's context: every call carries the
-// caller's token, with nothing to copy (seeds/001's "thread context").
+// A handler fans out to the profiles service from goroutines of an errgroup
+// started with the request's context: every call carries the caller's token,
+// with nothing to copy (the "thread context" of Java frameworks).
 func Example_fanOut() {
 	// The auth server and the profiles service, which checks every token.
 	key, _ := keys.Generate(keys.ES256)
@@ -88,7 +88,7 @@ func Example_fanOut() {
 }
 
 // Service accounts calls admin for a user with a short-lived token of its
-// own, signed with a secret the two services share (seeds/000).
+// own, signed with a secret the two services share (accounts → admin).
 func ExampleNewMint() {
 	secret, _ := keys.New(keys.HS256, []byte("a shared secret of 32 bytes or more!"))
 	mint, _ := relay.NewMint(relay.MintConfig{Service: "accounts", Key: secret, Audience: "admin"})

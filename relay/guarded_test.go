@@ -282,7 +282,8 @@ func TestGuardedServicesEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Service B of seeds/000 ("admin"): trusts tokens minted by users with the shared secret.
+		// Service B of the accounts → admin scenario ("admin"): trusts tokens minted by users
+		// with the shared secret.
 		src, _ := keys.NewStatic(secret)
 		adminV, err := token.NewVerifier(src, "users", "admin", token.WithAlgorithms(keys.HS256))
 		if err != nil {

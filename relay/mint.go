@@ -19,8 +19,8 @@ type MintConfig struct {
 	Service string
 	// Key signs: the service's own key (ES256, EdDSA, ...; publish its
 	// public part to the downstream service) or an HS256 shared secret of
-	// at least 32 bytes, keys.New(keys.HS256, secret), as in seeds/000. A
-	// *keys.Set rotates.
+	// at least 32 bytes, keys.New(keys.HS256, secret), such as the one
+	// that an accounts and an admin service share. A *keys.Set rotates.
 	Key token.SigningKeys
 	// Audience is the downstream service: the aud of minted tokens.
 	Audience string
@@ -35,10 +35,11 @@ type MintConfig struct {
 	Now func() time.Time
 }
 
-// Mint signs a short-lived token of its own for each call, the seeds/000
-// way: sub is the user of the caller's token, aud the downstream service,
-// iss this service, act this service (RFC 8693 §4.1, nesting the caller's
-// act), with the user's email, name, roles, groups and org copied. Scopes
+// Mint signs a short-lived token of its own for each call, as an accounts
+// service does for the admin service it calls: sub is the user of the
+// caller's token, aud the downstream service, iss this service, act this
+// service (RFC 8693 §4.1, nesting the caller's act), with the user's
+// email, name, roles, groups and org copied. Scopes
 // are not copied: the token is this service's statement about the user,
 // not the user's grant. No round trip to the auth server.
 //

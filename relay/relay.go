@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Relay passes the caller's own token on (seeds/001, the TokenRelay of a
+// Relay passes the caller's own token on (users → profiles, the TokenRelay of a
 // gateway): the token that the inbound guard verified and put in the
 // request context with token.NewContext. The downstream service must accept
 // that token's audience, so Relay fits services that share one audience; use

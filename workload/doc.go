@@ -1,5 +1,5 @@
 // Package workload gives services identities of their own for mutual TLS —
-// the staff badges between restricted areas of seeds/003 — as SPIFFE X.509
+// the staff badges between restricted areas of an airport — as SPIFFE X.509
 // SVIDs: short-lived certificates whose URI SAN names the workload
 // ("spiffe://gatehouse.test/orders"), signed by a small built-in CA.
 //

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehousehq/gatehouse/demo"
 	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/internal/demo"
 )
 
 // demoFlags are the flags of 'gatehouse demo'.

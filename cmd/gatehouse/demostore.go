@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gatehousehq/gatehouse/demo"
+	"github.com/gatehousehq/gatehouse/internal/demo"
 )
 
 // A store that 'gatehouse demo' made (its folder holds demo.MarkerFile, its

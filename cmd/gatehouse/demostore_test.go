@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/gatehousehq/gatehouse/demo"
+	"github.com/gatehousehq/gatehouse/internal/demo"
 	"github.com/gatehousehq/gatehouse/internal/foldertest"
 	"github.com/gatehousehq/gatehouse/internal/pgtest"
 )

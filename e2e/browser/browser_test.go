@@ -28,7 +28,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehousehq/gatehouse/demo"
+	"github.com/gatehousehq/gatehouse/internal/demo"
 	"github.com/gatehousehq/gatehouse/internal/nodetest"
 )
 

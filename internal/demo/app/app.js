@@ -1,4 +1,4 @@
-// The browser app of the gatehouse demo (seeds/002, seeds/003).
+// The browser app of the gatehouse demo (scenarios 002 and 003).
 //
 // It logs in at the auth server with the authorization code flow and PKCE
 // (oidc-client-ts, vendored in vendor/), calls the orders service through

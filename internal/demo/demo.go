@@ -100,7 +100,7 @@ type Env struct {
 func (e *Env) StoreReads() int64 { return e.reads.Reads() }
 
 // SetProfilesDown stops (true) or restarts (false) the profiles service, so
-// that the walkthrough can show the breaker of seeds/001.
+// that the walkthrough can show the breaker of users → profiles.
 func (e *Env) SetProfilesDown(down bool) error {
 	if down {
 		return e.profiles.kill()
@@ -269,7 +269,7 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	}
 
 	// The auth server, with the legacy session service as a token exchange
-	// source (seeds/002).
+	// source (organization-scoped data).
 	auth, err := authserver.New(ctx, authserver.Config{
 		Issuer: env.Issuer, Store: store, Logger: log.With("component", "authserver"),
 		Legacy: &authserver.LegacySessions{IntrospectionURL: env.Services["legacy"] + "/introspect",

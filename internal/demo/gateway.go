@@ -40,7 +40,7 @@ type gatewayConfig struct {
 	Routes    []gatewayRoute
 }
 
-// The gateway's per-client limit on the orders routes (seeds/003): a burst
+// The gateway's per-client limit on the orders routes (scenario 003): a burst
 // of 20 requests, refilled at 10 per second.
 var ordersLimit = ratelimit.Policy{Name: "orders", ReplenishRate: 10, BurstCapacity: 20}
 

@@ -4,14 +4,14 @@
 # record the versions in VERSION. Run it after bumping oidc-client-ts in
 # e2e/package.json and `npm ci` (or `npm install`) in e2e/:
 #
-#	demo/app/vendor/refresh.sh
+#	internal/demo/app/vendor/refresh.sh
 #
-# The demo embeds these files in the gatehouse binary (demo/app.go) and
+# The demo embeds these files in the gatehouse binary (internal/demo/app.go) and
 # serves them at /app/vendor/.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-modules=$here/../../../e2e/node_modules
+modules=$here/../../../../e2e/node_modules
 oidc=$modules/oidc-client-ts
 jwt=$modules/jwt-decode
 

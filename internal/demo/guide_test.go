@@ -43,10 +43,10 @@ func TestGuideCommandsRunInSh(t *testing.T) {
 		t.Fatalf("sh: %v", err)
 	}
 	for _, want := range []string{
-		`"status":"OK"`, `"emails":["alice@acme.example","bob@acme.example"]`, // seeds/000
-		`"display_name":"Bob Builder"`, // seeds/001
-		`"org":"globex"`, "\n404\n",    // seeds/002
-		`"act":"orders"`, `"caller":"orders"`, // seeds/003
+		`"status":"OK"`, `"emails":["alice@acme.example","bob@acme.example"]`, // 000
+		`"display_name":"Bob Builder"`, // 001
+		`"org":"globex"`, "\n404\n",    // 002
+		`"act":"orders"`, `"caller":"orders"`, // 003
 		"\n401\n", // logout
 	} {
 		if !bytes.Contains(out, []byte(want)) {

@@ -12,11 +12,11 @@ import (
 // legacySessionTTL is how long a legacy session lives.
 const legacySessionTTL = time.Hour
 
-// legacy is the tiny "existing OAuth2 server" of seeds/002: POST /login
-// hands out opaque session tokens, POST /introspect (RFC 7662, Basic auth
-// of gatehouse) says whose they are. The auth server is configured with it
-// (authserver.Config.Legacy), so token exchange turns a session into a JWT
-// without the legacy system changing.
+// legacy is the tiny "existing OAuth2 server" of the organization-scoped data
+// scenario: POST /login hands out opaque session tokens, POST /introspect
+// (RFC 7662, Basic auth of gatehouse) says whose they are. The auth server is
+// configured with it (authserver.Config.Legacy), so token exchange turns a
+// session into a JWT without the legacy system changing.
 type legacy struct {
 	passwords    map[string]string // its own user database
 	clientSecret string            // gatehouse's secret at /introspect

@@ -45,7 +45,8 @@ func (b *orderBook) visible(id, org string) (order, error) {
 	return order{}, guard.ErrNotFound
 }
 
-// newOrders is the orders service of seeds/002 and seeds/003.
+// newOrders is the orders service: organization-scoped data (002), rules
+// and payments (003).
 //
 //   - GET /api/orders lists the caller's organization's orders (scope
 //     orders:read); GET /api/orders/{id} answers 404 for another

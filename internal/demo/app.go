@@ -34,7 +34,7 @@ type appConfig struct {
 	Resource              []string `json:"resource"`
 }
 
-// newApp is the file server of the browser app (seeds/002, seeds/003),
+// newApp is the file server of the browser app (scenarios 002 and 003),
 // which the gateway serves at /app/ without a token check. appURL is the
 // app's URL at the gateway; the code flow's redirect URI is appURL +
 // "callback", which answers the same page. Every answer carries a strict

@@ -14,7 +14,7 @@ import (
 
 // The audience of user tokens: the gateway and every user-facing service
 // (accounts, users, profiles, orders) accept it, so that a token can be
-// relayed as it is (seeds/001). A token that orders may exchange for
+// relayed as it is (users → profiles). A token that orders may exchange for
 // payments also needs "orders" in its aud (RFC 8693: the subject token must
 // have been issued for the exchanging client).
 const apiAudience = "api"
@@ -42,8 +42,8 @@ var demoClients = func() []identity.Client {
 			Audiences: []string{apiAudience, "orders"}},
 		// The browser app (app.go): its access tokens live a minute, so that
 		// the app's background renewal with the rotating refresh token is
-		// seen at work (seeds/002); audience orders lets orders exchange
-		// them for payments (pay).
+		// seen at work; audience orders lets orders exchange them for
+		// payments (pay).
 		{ID: "spa", Name: "browser app (code + PKCE)", Public: true,
 			Grants:         []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken},
 			Scopes:         []string{"openid", "profile", "email", "orders:read", "orders:write", "offline_access"},

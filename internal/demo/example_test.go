@@ -3,7 +3,7 @@ package demo_test
 import (
 	"fmt"
 
-	"github.com/gatehousehq/gatehouse/demo"
+	"github.com/gatehousehq/gatehouse/internal/demo"
 )
 
 // The default ports: the auth server on the base, the gateway on 8080.

@@ -1,26 +1,27 @@
-// Package demo runs the four seed scenarios of gatehouse end to end, in one
-// process on 127.0.0.1: the auth server, the gateway and the sample
+// Package demo runs the four sample scenarios of gatehouse end to end, in
+// one process on 127.0.0.1: the auth server, the gateway and the sample
 // services that `gatehouse demo` starts and that [Walkthrough] exercises.
+// The walkthrough numbers them 000 to 003.
 //
 // The sample services are the examples users copy, one short file each:
 //
-//   - accounts and admin (seeds/000): accounts takes the user's token,
-//     mints an HS256 service token for admin (relay.Mint with a shared
-//     secret), admin verifies it and checks through the cached identity
-//     store that the account is in group admin. Both answer an
-//     AccountsResponse, also for refusals (guard.WithErrorWriter).
-//   - users and profiles (seeds/001): users relays the caller's token to
-//     profiles from several goroutines (errgroup), behind relay's timeout,
+//   - accounts and admin (000, a service token between services): accounts
+//     takes the user's token, mints an HS256 service token for admin
+//     (relay.Mint with a shared secret), admin verifies it and checks through
+//     the cached identity store that the account is in group admin. Both
+//     answer an AccountsResponse, also for refusals (guard.WithErrorWriter).
+//   - users and profiles (001, token relay): users relays the caller's token
+//     to profiles from several goroutines (errgroup), behind relay's timeout,
 //     retries and circuit breaker.
-//   - orders and legacy (seeds/002): orders filters by the caller's
-//     organization (guard.Org) and answers another organization's order like
-//     a missing one; legacy is a tiny session service (RFC 7662
-//     introspection) whose opaque session tokens the auth server exchanges
-//     for JWTs.
-//   - orders and payments (seeds/003): method rules (scope orders:read to
-//     read, admin or owner to delete), payments called with client
-//     credentials (no user) or token exchange (act names orders).
-//   - the browser app (seeds/002, seeds/003; app.go and app/): a
+//   - orders and legacy (002, organization-scoped data): orders filters by
+//     the caller's organization (guard.Org) and answers another
+//     organization's order like a missing one; legacy is a tiny session
+//     service (RFC 7662 introspection) whose opaque session tokens the auth
+//     server exchanges for JWTs.
+//   - orders and payments (003, gateway, rules and mTLS): method rules (scope
+//     orders:read to read, admin or owner to delete), payments called with
+//     client credentials (no user) or token exchange (act names orders).
+//   - the browser app (002 and 003; app.go and app/): a
 //     single-page app at the gateway's /app/ that logs in with the code
 //     flow and PKCE (oidc-client-ts), uses orders through the gateway,
 //     renews its one-minute access tokens in the background with the

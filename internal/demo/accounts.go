@@ -14,8 +14,8 @@ import (
 )
 
 // AccountsResponse is the one body shape of the accounts and admin services
-// (seeds/000), for answers and refusals alike: {"status":"OK","emails":[...]}
-// or {"status":"ERROR","error":"..."}.
+// (accounts → admin), for answers and refusals alike:
+// {"status":"OK","emails":[...]} or {"status":"ERROR","error":"..."}.
 type AccountsResponse struct {
 	Status string   `json:"status"`
 	Emails []string `json:"emails,omitempty"`
@@ -33,11 +33,11 @@ func writeAccountsError(w http.ResponseWriter, _ *http.Request, status int, ref 
 	writeJSON(w, status, AccountsResponse{Status: "ERROR", Error: msg})
 }
 
-// newAccounts is service A of seeds/000. It takes the user's access token
-// (audience api), checks that the account exists and is enabled (through
-// the cached directory), and asks admin for the e-mails with a service
-// token of its own: HS256 with the secret it shares with admin, sub = the
-// account, aud = admin, 30 seconds (relay.Mint). The user's token never
+// newAccounts is service A of accounts → admin. It takes the user's access
+// token (audience api), checks that the account exists and is enabled
+// (through the cached directory), and asks admin for the e-mails with a
+// service token of its own: HS256 with the secret it shares with admin, sub =
+// the account, aud = admin, 30 seconds (relay.Mint). The user's token never
 // travels further.
 func newAccounts(p *platform, adminURL string, secret []byte, dir *directory) (http.Handler, error) {
 	g, err := p.guardFor(apiAudience, guard.WithErrorWriter(writeAccountsError))

@@ -166,7 +166,7 @@ func TestAppHasNoInlineCode(t *testing.T) {
 // recorded by vendor/refresh.sh.
 func TestAppVendoredVersion(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile(filepath.Join("..", "e2e", "package.json"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "e2e", "package.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestAppVendoredVersion(t *testing.T) {
 	}
 	want := "oidc-client-ts " + pkg.DevDependencies["oidc-client-ts"] + " "
 	if !strings.HasPrefix(string(version), want) {
-		t.Errorf("vendor/VERSION says %q, e2e/package.json pins %q: run demo/app/vendor/refresh.sh", strings.SplitN(string(version), "\n", 2)[0], want)
+		t.Errorf("vendor/VERSION says %q, e2e/package.json pins %q: run internal/demo/app/vendor/refresh.sh", strings.SplitN(string(version), "\n", 2)[0], want)
 	}
 	js, err := appFiles.ReadFile("app/vendor/oidc-client-ts.min.js")
 	if err != nil {
@@ -190,6 +190,6 @@ func TestAppVendoredVersion(t *testing.T) {
 	}
 	sum := sha256.Sum256(js)
 	if !strings.Contains(string(version), "sha256 "+hex.EncodeToString(sum[:])) {
-		t.Error("vendor/oidc-client-ts.min.js is not the file vendor/VERSION records: run demo/app/vendor/refresh.sh")
+		t.Error("vendor/oidc-client-ts.min.js is not the file vendor/VERSION records: run internal/demo/app/vendor/refresh.sh")
 	}
 }

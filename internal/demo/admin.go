@@ -12,8 +12,8 @@ import (
 	"github.com/gatehousehq/gatehouse/token"
 )
 
-// newAdmin is service B of seeds/000. It accepts only the HS256 tokens that
-// accounts mints (iss accounts, aud admin, HS256 and nothing else), and
+// newAdmin is service B of accounts → admin. It accepts only the HS256 tokens
+// that accounts mints (iss accounts, aud admin, HS256 and nothing else), and
 // decides from the identity store — through the shared cache, so that what
 // accounts already fetched costs no store read — whether the account is in
 // group admin. The answer lists the e-mails of the account's organization.

@@ -7,7 +7,7 @@ import (
 	"github.com/gatehousehq/gatehouse/workload"
 )
 
-// newPayments is the payment service of seeds/003. It accepts only tokens
+// newPayments is the payment service of scenario 003. It accepts only tokens
 // issued for it (aud payments), which orders gets in one of two ways:
 //
 //   - POST /payments/{order}: on behalf of a user, by token exchange; the

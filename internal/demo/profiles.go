@@ -21,9 +21,9 @@ var demoProfiles = map[string]profile{
 	"carol": {"carol", "Carol Customer", "globex", "light", "2025-01-04T08:15:00Z"},
 }
 
-// newProfiles is service B of seeds/001 (ProfileService). It checks the
-// token users relayed — the caller's own — and shows profiles of the
-// caller's organization only; another organization's user is "not found".
+// newProfiles is service B of the token relay scenario (ProfileService). It
+// checks the token users relayed — the caller's own — and shows profiles of
+// the caller's organization only; another organization's user is "not found".
 func newProfiles(p *platform) (http.Handler, error) {
 	g, err := p.guardFor(apiAudience)
 	if err != nil {

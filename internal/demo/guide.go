@@ -22,21 +22,21 @@ func Commands(env *Env) []string {
 	}
 	gw := env.GatewayURL
 	return []string{
-		"# seeds/000: alice gets a token (password grant) and calls accounts → admin through the gateway",
+		"# 000: alice gets a token (password grant) and calls accounts → admin through the gateway",
 		"TOKEN=$(" + tokenFor("alice", "") + ")",
 		fmt.Sprintf(`curl -s -H "Authorization: Bearer $TOKEN" %s/api/accounts`, gw),
-		"# seeds/001: users fans out to profiles with alice's token",
+		"# 001: users fans out to profiles with alice's token",
 		fmt.Sprintf(`curl -s -H "Authorization: Bearer $TOKEN" %s/api/users/bob`, gw),
-		"# seeds/002: carol (globex) sees only globex orders; an acme order is 404",
+		"# 002: carol (globex) sees only globex orders; an acme order is 404",
 		"CAROL=$(" + tokenFor("carol", "") + ")",
 		fmt.Sprintf(`curl -s -H "Authorization: Bearer $CAROL" %s/api/orders`, gw),
 		fmt.Sprintf(`curl -s -o /dev/null -w '%%{http_code}\n' -H "Authorization: Bearer $CAROL" %s/api/orders/A-1001`, gw),
-		"# seeds/003: orders pays through payments on alice's behalf (token exchange; the token must name orders in aud)",
+		"# 003: orders pays through payments on alice's behalf (token exchange; the token must name orders in aud)",
 		"PAYER=$(" + tokenFor("alice", " -d audience=api -d audience=orders") + ")",
 		fmt.Sprintf(`curl -s -X POST -H "Authorization: Bearer $PAYER" %s/api/orders/A-1001/pay`, gw),
-		"# seeds/003: orders calls payments as itself (client credentials, no user)",
+		"# 003: orders calls payments as itself (client credentials, no user)",
 		fmt.Sprintf(`curl -s -H "Authorization: Bearer $TOKEN" %s/api/orders/settlement`, gw),
-		"# seeds/002: logout: revoke carol's token; the gateway refuses it at once",
+		"# 002: logout: revoke carol's token; the gateway refuses it at once",
 		fmt.Sprintf(`curl -s -u "cli:$(cat '%s')" -d "token=$CAROL" %s/oauth2/revoke`, filepath.Join(dir, "cli.secret"), env.Issuer),
 		fmt.Sprintf(`curl -s -o /dev/null -w '%%{http_code}\n' -H "Authorization: Bearer $CAROL" %s/api/orders`, gw),
 	}

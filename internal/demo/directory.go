@@ -14,8 +14,8 @@ import (
 )
 
 // countingStore counts the identity store reads of the sample services, so
-// that the demo can show what the cache saves (seeds/000). The auth server
-// uses the store directly and is not counted.
+// that the demo can show what the cache saves (accounts → admin). The auth
+// server uses the store directly and is not counted.
 type countingStore struct {
 	identity.Store
 	reads atomic.Int64
@@ -50,7 +50,7 @@ type account struct {
 // caches on a shared backend: users by ID through cachedstore.New, the
 // e-mails of an organization through a cache of its own. Caches of the
 // same name on one backend share their entries, so what accounts looked
-// up, admin finds without asking the store again (seeds/000).
+// up, admin finds without asking the store again.
 type directory struct {
 	users  *cachedstore.Store
 	store  identity.Users

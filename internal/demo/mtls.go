@@ -12,7 +12,7 @@ import (
 	"github.com/gatehousehq/gatehouse/workload"
 )
 
-// The demo's workload identities (seeds/003: "services talk over mTLS"):
+// The demo's workload identities (scenario 003: "services talk over mTLS"):
 // orders calls payments over mutual TLS, each with a SPIFFE certificate of
 // its own from a CA that lives as long as the demo. payments admits orders
 // only, at the handshake, before any token is looked at; orders talks only

@@ -15,13 +15,13 @@ import (
 	"github.com/gatehousehq/gatehouse/relay"
 )
 
-// newUsers is service A of seeds/001 (UserService). GET /api/users/{name}
-// fans out to profiles in three goroutines; each call carries the caller's
-// own token (relay.Relay: the token is a value of the request's context, so
-// goroutines given that context have it — nothing like a thread-local to
-// copy). A one-second timeout per attempt, one retry for these idempotent
-// GETs and a circuit breaker per host make a dead profiles service a fast,
-// clear 503, never a hang.
+// newUsers is service A of the token relay scenario (UserService). GET
+// /api/users/{name} fans out to profiles in three goroutines; each call
+// carries the caller's own token (relay.Relay: the token is a value of the
+// request's context, so goroutines given that context have it — nothing like
+// a thread-local to copy). A one-second timeout per attempt, one retry for
+// these idempotent GETs and a circuit breaker per host make a dead profiles
+// service a fast, clear 503, never a hang.
 func newUsers(p *platform, profilesURL string) (http.Handler, error) {
 	g, err := p.guardFor(apiAudience)
 	if err != nil {
