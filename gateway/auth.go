@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gatehousehq/gatehouse/guard"
@@ -213,86 +211,3 @@ func rulesOf(rs *Rules) (guard.Rule, error) {
 
 // exprRule compiles a CEL rule (guardcel.Expr); routes have no resource.
 func exprRule(src string) (guard.Rule, error) { return guardcel.Expr(src) }
-
-// claimString returns a claim of the verified token as a header value:
-// strings as they are, lists joined by ",", numbers and booleans in JSON.
-func claimString(p *guard.Principal, name string) string {
-	switch name {
-	case "sub":
-		return p.Subject
-	case "client_id":
-		return p.ClientID
-	case "org":
-		return p.Org
-	case "email":
-		return p.Email
-	case "jti":
-		return p.TokenID
-	case "scope":
-		return strings.Join(p.Scopes, " ")
-	case "roles":
-		return strings.Join(p.Roles, ",")
-	case "groups":
-		return strings.Join(p.Groups, ",")
-	}
-	if p.Claims == nil {
-		return ""
-	}
-	switch name {
-	case "iss":
-		return p.Claims.Issuer
-	case "name":
-		return p.Claims.Name
-	}
-	var v any
-	if ok, err := p.Claims.Custom(name, &v); !ok || err != nil {
-		return ""
-	}
-	switch v := v.(type) {
-	case string:
-		return v
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(v)
-	case []any:
-		parts := make([]string, 0, len(v))
-		for _, e := range v {
-			if s, ok := e.(string); ok {
-				parts = append(parts, s)
-			}
-		}
-		return strings.Join(parts, ",")
-	}
-	return ""
-}
-
-// headerSafe drops what may not stand in a header value (control
-// characters), so that a claim cannot inject a header.
-func headerSafe(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-}
-
-func attrRoute(name string) slog.Attr { return slog.String("route", name) }
-func attrErr(err error) slog.Attr     { return slog.String("error", err.Error()) }
-func attrUpstream(u *upstream) slog.Attr {
-	if u == nil {
-		return slog.String("upstream", "")
-	}
-	return slog.String("upstream", u.url.Redacted())
-}

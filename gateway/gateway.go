@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/gatehousehq/gatehouse/internal/bodyread"
 	"github.com/gatehousehq/gatehouse/internal/connlimit"
 	"github.com/gatehousehq/gatehouse/redisconn"
 	"github.com/gatehousehq/gatehouse/token"
@@ -260,130 +258,4 @@ func (g *Gateway) Listener(ln net.Listener) net.Listener {
 		Exempt:         func(a netip.Addr) bool { return g.state.Load().isTrusted(a) },
 		OnRefuse:       func(netip.Addr) { g.metrics.refusedConns.Inc() },
 	})
-}
-
-// reqInfo is what one request collects for routing, the access log and the
-// metrics.
-type reqInfo struct {
-	start    time.Time
-	client   netip.Addr
-	key      netip.Addr // client as one client: an IPv6 address cut to its /64 (clientip.go)
-	trusted  bool       // the peer is a trusted proxy
-	route    *route
-	refused  string
-	upstream *upstream
-	sub      string
-	clientID string
-	outToken string
-	proxied  bool
-	authed   bool
-	timedOut atomic.Bool
-	timer    *time.Timer
-	body     *bodyread.Body // nil: no body, or not bounded
-}
-
-type infoKey struct{}
-
-func infoFrom(ctx context.Context) *reqInfo {
-	i, _ := ctx.Value(infoKey{}).(*reqInfo)
-	return i
-}
-
-// serveHTTP is the gateway's front door: the checks that do not depend on
-// the route, then the route mux.
-func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	st := g.state.Load()
-	info := &reqInfo{start: time.Now()}
-	rec := &recorder{ResponseWriter: w, info: info, status: http.StatusOK}
-	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
-	st.secHeaders(rec.Header(), r.TLS != nil)
-	closeAfterChunked(rec, r)                         // headers.go
-	if upgrade := stripUpgrades(r.Header); !upgrade { // headers.go
-		// Before any refusal: a body the gateway does not read is
-		// discarded by the server under the same bounds. Not for an
-		// upgrade, whose connection outlives the request.
-		info.body = bodyread.Wrap(w, r, st.bodyLimits)
-	}
-	g.metrics.inFlight.Inc()
-	defer g.metrics.inFlight.Dec()
-	defer g.finish(st, rec, r)
-
-	select {
-	case st.sem <- struct{}{}:
-		defer func() { <-st.sem }()
-	default:
-		rec.Header().Set("Retry-After", "1")
-		refuse(rec, http.StatusServiceUnavailable, TypeOverloaded, reasonOverloaded, "the gateway is at its limit of concurrent requests; retry shortly")
-		return
-	}
-	if !st.methods.allowed(r.Method) { // methodcheck.go
-		refuseMethod(rec)
-		return
-	}
-	if len(r.RequestURI) > st.limits.MaxURLLength {
-		refuse(rec, http.StatusRequestURITooLong, TypeURITooLong, reasonURITooLong, fmt.Sprintf("the request target is longer than %d bytes", st.limits.MaxURLLength))
-		return
-	}
-	if n := headerBytes(r); n > st.limits.MaxHeaderBytes {
-		refuse(rec, http.StatusRequestHeaderFieldsTooLarge, TypeHeadersTooLarge, reasonHeadersTooLarge,
-			fmt.Sprintf("the request header fields are larger than %d bytes", st.limits.MaxHeaderBytes))
-		return
-	}
-	r.Host = normalizeHost(r.Host)
-	if why := st.checkPath(r); why != "" { // pathcheck.go
-		refuse(rec, http.StatusBadRequest, TypeAmbiguousPath, reasonAmbiguousPath, why)
-		return
-	}
-	info.client, info.trusted = st.clientAddr(r) // clientip.go
-	if !info.client.IsValid() {
-		refuse(rec, http.StatusBadRequest, TypeBadClientAddress, reasonBadClientAddress,
-			"the client address the trusted proxy forwarded cannot be read")
-		return
-	}
-	if !st.ip.allowed(info.client) {
-		refuse(rec, http.StatusForbidden, TypeIPDenied, reasonIPDenied, "requests from this address are not allowed")
-		return
-	}
-	info.key = clientKey(info.client, st.ipv6Bits)
-	if st.inFlight != nil {
-		if !st.inFlight.take(info.key) {
-			rec.Header().Set("Retry-After", "1")
-			refuse(rec, http.StatusTooManyRequests, TypeTooManyInFlight, reasonTooManyInFlight,
-				fmt.Sprintf("this client has %d requests in flight, the most allowed; retry when one has finished", st.inFlight.max))
-			return
-		}
-		defer st.inFlight.give(info.key)
-	}
-	if r.ContentLength > st.limits.MaxBodyBytes {
-		refuse(rec, http.StatusRequestEntityTooLarge, TypePayloadTooLarge, reasonBodyTooLarge, fmt.Sprintf("the request body is larger than %d bytes", st.limits.MaxBodyBytes))
-		return
-	}
-	if st.global != nil && !st.global.principal {
-		if !st.global.check(rec, r, info, nil) {
-			return
-		}
-	}
-	st.mux.ServeHTTP(rec, r)
-}
-
-// headerBytes is the size of r's header fields as sent on the wire (name,
-// ": ", value, CRLF), with the Host field.
-func headerBytes(r *http.Request) int {
-	n := len("Host: \r\n") + len(r.Host)
-	for k, vs := range r.Header {
-		for _, v := range vs {
-			n += len(k) + len(v) + 4
-		}
-	}
-	return n
-}
-
-// normalizeHost lowercases host and drops a trailing dot of its name, so
-// that "ADMIN.example." is matched (and forwarded) as "admin.example".
-func normalizeHost(host string) string {
-	name, port := host, ""
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		name, port = host[:i], host[i:]
-	}
-	return strings.TrimSuffix(strings.ToLower(name), ".") + port
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // The method check: methods are case-sensitive (RFC 9110 §9.1), and the
@@ -46,7 +48,8 @@ func (s methodSet) allowed(m string) bool { return s[m] }
 // method in capitals).
 func validateMethods(list []string) error {
 	for _, m := range list {
-		if !validHeaderName(m) || strings.ToUpper(m) != m {
+		// A method is a token (RFC 9110 §9.1), as a field name is (§5.1).
+		if !httpguts.ValidHeaderFieldName(m) || strings.ToUpper(m) != m {
 			return fmt.Errorf("%q is not an HTTP method in capitals (methods are case-sensitive; routes match them in capitals)", m)
 		}
 	}

@@ -201,3 +201,14 @@ func (g *Gateway) finish(st *state, rec *recorder, r *http.Request) {
 	}
 	g.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:]...)
 }
+
+func attrRoute(name string) slog.Attr { return slog.String("route", name) }
+
+func attrErr(err error) slog.Attr { return slog.String("error", err.Error()) }
+
+func attrUpstream(u *upstream) slog.Attr {
+	if u == nil {
+		return slog.String("upstream", "")
+	}
+	return slog.String("upstream", u.url.Redacted())
+}

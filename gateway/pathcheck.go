@@ -115,3 +115,13 @@ func (st *state) routeName(pattern string) string {
 	}
 	return pattern
 }
+
+// normalizeHost lowercases host and drops a trailing dot of its name, so
+// that "ADMIN.example." is matched (and forwarded) as "admin.example".
+func normalizeHost(host string) string {
+	name, port := host, ""
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		name, port = host[:i], host[i:]
+	}
+	return strings.TrimSuffix(strings.ToLower(name), ".") + port
+}

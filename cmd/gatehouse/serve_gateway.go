@@ -38,6 +38,14 @@ func resolveGatewayEnv(cfg *gateway.Config) error {
 	return err
 }
 
+// logGatewayWarnings logs what the gateway section loaded with but should
+// change (deprecated keys), each as "FILE:LINE: gateway.KEY: ...".
+func logGatewayWarnings(cfg *gateway.Config, log *slog.Logger) {
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration: "+(&config.Error{Path: w.Path, Line: w.Line, Key: "gateway." + w.Key, Reason: w.Reason}).Error(), "key", "gateway."+w.Key)
+	}
+}
+
 // runningGateway is the gateway of 'gatehouse serve' with its listeners.
 type runningGateway struct {
 	gw     *gateway.Gateway
@@ -55,6 +63,7 @@ func startGateway(ctx context.Context, e *env, path, file string, cfg *gateway.C
 	if err := resolveGatewayEnv(cfg); err != nil {
 		return nil, usagef("%s", err.Error())
 	}
+	logGatewayWarnings(cfg, log)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Shared state (serve_shared.go): with ratelimit.backend redis, the
@@ -105,7 +114,7 @@ func startGateway(ctx context.Context, e *env, path, file string, cfg *gateway.C
 // ends, and applies its gateway section (see watchConfig).
 func (rg *runningGateway) watch(ctx context.Context, file string, loaded time.Time, started *config.File, log *slog.Logger) {
 	watchConfig(ctx, &rg.wg, file, loaded, func(ctx context.Context) (reloadReport, error) {
-		return rg.reload(ctx, file, started)
+		return rg.reload(ctx, file, started, log)
 	}, log)
 }
 
@@ -184,7 +193,7 @@ func reloadAuthOnly(file string, started *config.File) func(context.Context) (re
 	}
 }
 
-func (rg *runningGateway) reload(ctx context.Context, file string, started *config.File) (reloadReport, error) {
+func (rg *runningGateway) reload(ctx context.Context, file string, started *config.File, log *slog.Logger) (reloadReport, error) {
 	var rep reloadReport
 	f, err := config.Load(file)
 	if err != nil {
@@ -199,6 +208,7 @@ func (rg *runningGateway) reload(ctx context.Context, file string, started *conf
 	if err := rg.gw.Reload(ctx, f.Gateway); err != nil {
 		return rep, err
 	}
+	logGatewayWarnings(f.Gateway, log)
 	rep.applied = []string{"gateway"}
 	rep.needsRestart(started, f, true)
 	return rep, nil

@@ -242,7 +242,7 @@ func sharedForGateway(ctx context.Context, e *env, cfg *gateway.Config, reg prom
 		log.Info("revocations: the gateway checks this process's deny list (the auth server of this process keeps its revocations there); no ratelimit.redis_url, so revocations made by other processes are not seen")
 		return s, nil
 	}
-	opt := sharedOptions{wait: sharedStartWait, failOpen: cfg.RateLimit.OnRevocationUnavailable == "open"}
+	opt := sharedOptions{wait: sharedStartWait, failOpen: cfg.Revocation.OnUnavailable == "open"}
 	s, err := openShared(ctx, cfg.RateLimit.RedisURL, opt, log)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: ratelimit.redis_url: %w", err)
