@@ -19,6 +19,9 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
+# docker build --build-arg GATEHOUSE_VERSION=v1.2.3: what 'gatehouse
+# version' prints (deploy/build.sh reads it from the environment).
+ARG GATEHOUSE_VERSION
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build sh deploy/build.sh /out/gatehouse
 # The embedded store's folder, owned by the user that runs gatehouse.
 RUN mkdir -p /out/data

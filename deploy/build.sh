@@ -8,7 +8,8 @@
 #
 # Static (CGO_ENABLED=0: the SQLite driver is pure Go), reproducible paths
 # (-trimpath), no symbol table or DWARF (-s -w; panics keep their stack
-# traces). The version 'gatehouse version' prints comes from the build
+# traces). The version 'gatehouse version' prints is GATEHOUSE_VERSION when
+# set (docker build --build-arg GATEHOUSE_VERSION=v1.2.3), else the build
 # information Go records (see cmd/gatehouse/version.go): the module version
 # for a tagged build, else "devel", with the VCS revision when the source
 # tree has its .git (the Docker build context has none).
@@ -23,4 +24,10 @@ case $out in
 *) out=$(pwd)/$out ;;
 esac
 cd "$(dirname "$0")/.."
-CGO_ENABLED=0 exec go build -trimpath -ldflags='-s -w' -o "$out" ./cmd/gatehouse
+case ${GATEHOUSE_VERSION:-} in
+*[!A-Za-z0-9.+_-]*)
+	echo "deploy/build.sh: GATEHOUSE_VERSION=$GATEHOUSE_VERSION: use letters, digits and . + _ - only (v1.2.3)" >&2
+	exit 2
+	;;
+esac
+CGO_ENABLED=0 exec go build -trimpath -ldflags="-s -w -X main.release=${GATEHOUSE_VERSION:-}" -o "$out" ./cmd/gatehouse

@@ -259,6 +259,7 @@ func TestImageBuild(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = ctxDir
+	cmd.Env = append(os.Environ(), "GATEHOUSE_VERSION=v0.0.0-citest")
 	var buildOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buildOut, &buildOut
 	if err := cmd.Run(); err != nil {
@@ -311,7 +312,7 @@ func TestImageBuild(t *testing.T) {
 	vctx, vcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer vcancel()
 	v, err := exec.CommandContext(vctx, out, "version").CombinedOutput()
-	if err != nil || !regexp.MustCompile(`^gatehouse \S+ \(go1\.\d+(\.\d+)? linux/\w+\)\n$`).Match(v) {
+	if err != nil || !regexp.MustCompile(`^gatehouse v0\.0\.0-citest \(go1\.\d+(\.\d+)? linux/\w+\)\n$`).Match(v) {
 		t.Errorf("gatehouse version: %v, %q", err, v)
 	}
 	// ...and serves the auth server on its embedded store (pure Go SQLite),

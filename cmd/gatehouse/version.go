@@ -21,10 +21,19 @@ func newVersionCmd(e *env) *cobra.Command {
 	}
 }
 
-// version returns the module version the binary was built from ("go install
+// release is the version a release build names, set by the linker:
+// go build -ldflags "-X main.release=v1.2.3" (deploy/build.sh does it from
+// GATEHOUSE_VERSION, the image build from its build argument of that name).
+var release string
+
+// version returns the release the build was named (release), else the
+// module version the binary was built from ("go install
 // github.com/gatehousehq/gatehouse/cmd/gatehouse@v1.2.3" records it), or
 // "devel" for a build from a work tree, with the VCS revision when recorded.
 func version() string {
+	if release != "" {
+		return release
+	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "devel"
