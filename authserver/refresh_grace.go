@@ -103,21 +103,15 @@ func openAnswer(presented, parentHash string, sealed []byte) (*sealedAnswer, err
 	return &a, nil
 }
 
-// retryAnswer returns the answer of the rotation of old (used, by the same
-// client) when presented comes back within the grace, its successor is
-// unused and the family stands; nil otherwise, and the caller goes on to
-// reuse detection.
+// retryAnswer returns the answer of the rotation of old when presented
+// comes back as a retry of it (identity.RotationRetry: within the grace,
+// its successor unused, the family standing) and the sealed answer opens
+// with presented; nil otherwise, and the caller goes on to the rotation,
+// which finds the reuse.
 func (s *Server) retryAnswer(ctx context.Context, presented string, old *identity.RefreshToken) *tokenResponse {
-	grace := s.refreshGrace()
 	now := s.now()
-	if grace == 0 || old.UsedAt.IsZero() || now.Sub(old.UsedAt) > grace {
-		return nil
-	}
-	next, err := s.store.RefreshTokenByParent(ctx, old.Hash)
-	if err != nil || !next.UsedAt.IsZero() || next.FamilyID != old.FamilyID || len(next.Sealed) == 0 {
-		return nil
-	}
-	if revoked, err := s.store.FamilyRevoked(ctx, old.FamilyID); err != nil || revoked {
+	next := identity.RotationRetry(ctx, s.store, old, now, s.refreshGrace())
+	if next == nil {
 		return nil
 	}
 	a, err := openAnswer(presented, old.Hash, next.Sealed)

@@ -75,7 +75,8 @@ type RefreshTokens interface {
 	// ErrExpired. The checks run in that order, and every error but
 	// ErrNotFound comes with the old token. An empty next.FamilyID is set to
 	// the old token's family (another family is an error) and a zero
-	// next.CreatedAt to now.
+	// next.CreatedAt to now. Both engines implement it with [RotateRefresh]
+	// (rotation.go), which holds the policy; an engine only stores.
 	RotateRefreshToken(ctx context.Context, oldHash string, next *RefreshToken, now time.Time) (*RefreshToken, error)
 	// RefreshTokenByHash returns the token, used or not; ErrNotFound when
 	// unknown.

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -126,58 +125,60 @@ func (s *Store) SaveRefreshToken(ctx context.Context, t *identity.RefreshToken) 
 	return nil
 }
 
-// RotateRefreshToken implements [identity.RefreshTokens].
+// RotateRefreshToken implements [identity.RefreshTokens] with the
+// rotation policy of package identity over rotationTx.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *identity.RefreshToken, now time.Time) (*identity.RefreshToken, error) {
-	now = stamp(now)
-	n := *next
-	if n.CreatedAt.IsZero() {
-		n.CreatedAt = now
-	}
-	var old *identity.RefreshToken
-	var reused bool
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		// Lock the token, then its family (the order every path takes): a
-		// concurrent rotation waits here, then sees used_at.
-		old, err = scanRefresh(tx.QueryRow(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE hash = $1 FOR UPDATE`, oldHash))
-		if err != nil {
-			return err
-		}
-		var revoked bool
-		err = tx.QueryRow(ctx, `SELECT revoked_at IS NOT NULL FROM refresh_families WHERE id = $1 FOR UPDATE`, old.FamilyID).Scan(&revoked)
-		switch {
-		case err != nil && !errors.Is(err, pgx.ErrNoRows):
-			return err
-		case revoked:
-			return identity.ErrFamilyRevoked
-		case !old.UsedAt.IsZero():
-			// Reuse: revoke the family, and commit that.
-			reused = true
-			return revokeFamily(ctx, tx, old.FamilyID, now)
-		case !now.Before(old.ExpiresAt):
-			return identity.ErrExpired
-		}
-		if n.FamilyID == "" {
-			n.FamilyID = old.FamilyID
-		} else if n.FamilyID != old.FamilyID {
-			return fmt.Errorf("next token is of family %s, not %s", n.FamilyID, old.FamilyID)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2`, now, oldHash); err != nil {
-			return err
-		}
-		return insertRefresh(ctx, tx, &n)
-	})
-	switch {
-	case err == nil && reused:
-		return old, wrap("rotate refresh token", identity.ErrRefreshReused)
-	case errors.Is(err, identity.ErrFamilyRevoked), errors.Is(err, identity.ErrExpired):
+	old, err := identity.RotateRefresh(ctx, s.inRotation, oldHash, next, stamp(now))
+	if err != nil {
 		return old, wrap("rotate refresh token", err)
-	case err != nil:
-		return nil, wrap("rotate refresh token", err)
 	}
-	*next = n
-	old.UsedAt = now
 	return old, nil
+}
+
+// inRotation is the [identity.RotationRunner] of the store: a transaction
+// whose locks are SELECT ... FOR UPDATE, taken in the order every path
+// takes them (the token, then its family).
+func (s *Store) inRotation(ctx context.Context, f func(identity.RotationTx) error) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error { return f(rotationTx{tx}) })
+}
+
+// rotationTx is an [identity.RotationTx] on a transaction of the store.
+type rotationTx struct{ tx pgx.Tx }
+
+// LockRefreshToken implements [identity.RotationTx] with SELECT ... FOR
+// UPDATE.
+func (r rotationTx) LockRefreshToken(ctx context.Context, hash string) (*identity.RefreshToken, error) {
+	t, err := scanRefresh(r.tx.QueryRow(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE hash = $1 FOR UPDATE`, hash))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, identity.ErrNotFound
+	}
+	return t, err
+}
+
+// LockFamily implements [identity.RotationTx] with SELECT ... FOR UPDATE.
+func (r rotationTx) LockFamily(ctx context.Context, familyID string) (bool, error) {
+	var revoked bool
+	err := r.tx.QueryRow(ctx, `SELECT revoked_at IS NOT NULL FROM refresh_families WHERE id = $1 FOR UPDATE`, familyID).Scan(&revoked)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return revoked, err
+}
+
+// RevokeFamily implements [identity.RotationTx].
+func (r rotationTx) RevokeFamily(ctx context.Context, familyID string, now time.Time) error {
+	return revokeFamily(ctx, r.tx, familyID, now)
+}
+
+// MarkRefreshUsed implements [identity.RotationTx].
+func (r rotationTx) MarkRefreshUsed(ctx context.Context, hash string, now time.Time) error {
+	_, err := r.tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2`, now, hash)
+	return err
+}
+
+// InsertRefreshToken implements [identity.RotationTx].
+func (r rotationTx) InsertRefreshToken(ctx context.Context, t *identity.RefreshToken) error {
+	return insertRefresh(ctx, r.tx, t)
 }
 
 // RefreshTokenByHash implements [identity.RefreshTokens].

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/gatehousehq/gatehouse/identity"
@@ -120,56 +119,60 @@ func (s *Store) SaveRefreshToken(ctx context.Context, t *identity.RefreshToken) 
 	return nil
 }
 
-// RotateRefreshToken implements [identity.RefreshTokens].
+// RotateRefreshToken implements [identity.RefreshTokens] with the
+// rotation policy of package identity over rotationTx.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next *identity.RefreshToken, now time.Time) (*identity.RefreshToken, error) {
-	now = stamp(now)
-	n := *next
-	if n.CreatedAt.IsZero() {
-		n.CreatedAt = now
-	}
-	var old *identity.RefreshToken
-	var reused bool
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		old, err = scanRefresh(tx.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE hash = ?`, oldHash))
-		if err != nil {
-			return err
-		}
-		var revokedAt int64
-		err = tx.QueryRowContext(ctx, `SELECT revoked_at FROM refresh_families WHERE id = ?`, old.FamilyID).Scan(&revokedAt)
-		switch {
-		case err != nil && !errors.Is(err, sql.ErrNoRows):
-			return err
-		case revokedAt != 0:
-			return identity.ErrFamilyRevoked
-		case !old.UsedAt.IsZero():
-			// Reuse: revoke the family, and commit that.
-			reused = true
-			return revokeFamily(ctx, tx, old.FamilyID, now)
-		case !now.Before(old.ExpiresAt):
-			return identity.ErrExpired
-		}
-		if n.FamilyID == "" {
-			n.FamilyID = old.FamilyID
-		} else if n.FamilyID != old.FamilyID {
-			return fmt.Errorf("next token is of family %s, not %s", n.FamilyID, old.FamilyID)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET used_at = ? WHERE hash = ?`, ms(now), oldHash); err != nil {
-			return err
-		}
-		return insertRefresh(ctx, tx, &n)
-	})
-	switch {
-	case err == nil && reused:
-		return old, wrap("rotate refresh token", identity.ErrRefreshReused)
-	case errors.Is(err, identity.ErrFamilyRevoked), errors.Is(err, identity.ErrExpired):
+	old, err := identity.RotateRefresh(ctx, s.inRotation, oldHash, next, stamp(now))
+	if err != nil {
 		return old, wrap("rotate refresh token", err)
-	case err != nil:
-		return nil, wrap("rotate refresh token", err)
 	}
-	*next = n
-	old.UsedAt = now
 	return old, nil
+}
+
+// inRotation is the [identity.RotationRunner] of the store: a transaction
+// of the writing connection, which BEGIN IMMEDIATE serializes with every
+// other write, so that what it reads stays locked until it ends.
+func (s *Store) inRotation(ctx context.Context, f func(identity.RotationTx) error) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return f(rotationTx{tx}) })
+}
+
+// rotationTx is an [identity.RotationTx] on a transaction of the store.
+type rotationTx struct{ tx *sql.Tx }
+
+// LockRefreshToken implements [identity.RotationTx]; the transaction holds
+// the database's write lock already (BEGIN IMMEDIATE).
+func (r rotationTx) LockRefreshToken(ctx context.Context, hash string) (*identity.RefreshToken, error) {
+	t, err := scanRefresh(r.tx.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE hash = ?`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, identity.ErrNotFound
+	}
+	return t, err
+}
+
+// LockFamily implements [identity.RotationTx].
+func (r rotationTx) LockFamily(ctx context.Context, familyID string) (bool, error) {
+	var revokedAt int64
+	err := r.tx.QueryRowContext(ctx, `SELECT revoked_at FROM refresh_families WHERE id = ?`, familyID).Scan(&revokedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return revokedAt != 0, err
+}
+
+// RevokeFamily implements [identity.RotationTx].
+func (r rotationTx) RevokeFamily(ctx context.Context, familyID string, now time.Time) error {
+	return revokeFamily(ctx, r.tx, familyID, now)
+}
+
+// MarkRefreshUsed implements [identity.RotationTx].
+func (r rotationTx) MarkRefreshUsed(ctx context.Context, hash string, now time.Time) error {
+	_, err := r.tx.ExecContext(ctx, `UPDATE refresh_tokens SET used_at = ? WHERE hash = ?`, ms(now), hash)
+	return err
+}
+
+// InsertRefreshToken implements [identity.RotationTx].
+func (r rotationTx) InsertRefreshToken(ctx context.Context, t *identity.RefreshToken) error {
+	return insertRefresh(ctx, r.tx, t)
 }
 
 // RefreshTokenByHash implements [identity.RefreshTokens].

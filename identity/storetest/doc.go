@@ -18,8 +18,10 @@
 // documents (ErrNotFound, ErrConflict, ErrCodeUsed, ErrExpired,
 // ErrRefreshReused, ErrFamilyRevoked), races 20 goroutines on the paths
 // that must be atomic (one redemption of a code, one rotation of a refresh
-// token, one user per name, rotations of the signing key), and checks
-// [identity.GrantPruner] when the store implements it.
+// token, a replay racing the rotation of its successor, one user per name,
+// rotations of the signing key), runs [identity.RotationRetry] (the
+// rotation grace) on the store, and checks [identity.GrantPruner] when the
+// store implements it.
 //
 // Times are compared at millisecond precision and must come back in UTC;
 // nil and empty slices are treated as the same.

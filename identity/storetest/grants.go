@@ -299,6 +299,33 @@ func testRefreshTokens(t *testing.T, open opener) {
 			t.Error("an expired token revoked its family")
 		}
 	})
+	t.Run("a used token that has expired since is reuse", func(t *testing.T) {
+		s := open(t)
+		at := now()
+		old := newRefresh(at, "family-1", "user-1")
+		must(t, "SaveRefreshToken", s.SaveRefreshToken(t.Context(), old))
+		nx := next(old, at)
+		_, err := s.RotateRefreshToken(t.Context(), old.Hash, nx, at)
+		must(t, "RotateRefreshToken", err)
+		late := old.ExpiresAt.Add(time.Second)
+		got, err := s.RotateRefreshToken(t.Context(), old.Hash, next(old, late), late)
+		wantErr(t, "RotateRefreshToken(used, expired)", err, identity.ErrRefreshReused)
+		old.UsedAt = at
+		same(t, "ErrRefreshReused result", old, got)
+		wantRevoked(t, s, map[string]bool{"family-1": true})
+	})
+	t.Run("a revoked family is reported before expiry", func(t *testing.T) {
+		s := open(t)
+		at := now()
+		old := newRefresh(at, "family-1", "user-1")
+		must(t, "SaveRefreshToken", s.SaveRefreshToken(t.Context(), old))
+		must(t, "RevokeFamily", s.RevokeFamily(t.Context(), "family-1", at))
+		late := old.ExpiresAt.Add(time.Second)
+		got, err := s.RotateRefreshToken(t.Context(), old.Hash, next(old, late), late)
+		wantErr(t, "RotateRefreshToken(revoked, expired)", err, identity.ErrFamilyRevoked)
+		same(t, "ErrFamilyRevoked result", old, got)
+	})
+	t.Run("RotationRetry", func(t *testing.T) { testRotationRetry(t, open) })
 	t.Run("RotateRefreshToken refuses another family", func(t *testing.T) {
 		s := open(t)
 		at := now()
@@ -370,6 +397,41 @@ func testRefreshTokens(t *testing.T, open opener) {
 			t.Errorf("%d next tokens stored, want 1", stored)
 		}
 	})
+	t.Run("concurrent reuse and rotation of the successor", func(t *testing.T) {
+		s := open(t)
+		at := now()
+		t1 := newRefresh(at, "family-1", "user-1")
+		must(t, "SaveRefreshToken", s.SaveRefreshToken(t.Context(), t1))
+		t2 := next(t1, at)
+		_, err := s.RotateRefreshToken(t.Context(), t1.Hash, t2, at)
+		must(t, "RotateRefreshToken", err)
+		warmUp(t, s)
+		// Half replay t1 (reuse), half rotate t2: whatever the order, the
+		// family ends revoked and t2 is rotated at most once.
+		errs := race(concurrency, func(i int) error {
+			if i%2 == 0 {
+				_, err := s.RotateRefreshToken(t.Context(), t1.Hash, next(t1, at), at)
+				return err
+			}
+			_, err := s.RotateRefreshToken(t.Context(), t2.Hash, next(t2, at), at)
+			return err
+		})
+		wins := 0
+		for i, err := range errs {
+			switch {
+			case err == nil && i%2 == 1:
+				wins++
+			case i%2 == 0 && !errors.Is(err, identity.ErrRefreshReused) && !errors.Is(err, identity.ErrFamilyRevoked):
+				t.Errorf("replay of t1: %v, want ErrRefreshReused or ErrFamilyRevoked", err)
+			case i%2 == 1 && err != nil && !errors.Is(err, identity.ErrRefreshReused) && !errors.Is(err, identity.ErrFamilyRevoked):
+				t.Errorf("rotation of t2: %v, want success, ErrRefreshReused or ErrFamilyRevoked", err)
+			}
+		}
+		if wins > 1 {
+			t.Errorf("t2 rotated %d times", wins)
+		}
+		wantRevoked(t, s, map[string]bool{"family-1": true})
+	})
 	t.Run("RevokeFamily", func(t *testing.T) {
 		s := open(t)
 		at := now()
@@ -437,6 +499,96 @@ func testRefreshTokens(t *testing.T, open opener) {
 		_, err = s.RotateRefreshToken(t.Context(), c1.Hash, next(c1, at), at)
 		must(t, "RotateRefreshToken(cli's)", err)
 		must(t, "RevokeClientFamilies(nobody)", s.RevokeClientFamilies(t.Context(), "nobody", at))
+	})
+}
+
+// testRotationRetry checks identity.RotationRetry on the store: a used token
+// presented again within the grace, with its successor unused and the
+// family standing, is a retry; anything else goes on to the rotation,
+// which finds the reuse.
+func testRotationRetry(t *testing.T, open opener) {
+	const grace = 15 * time.Second
+	// rotated returns a store with a token rotated at at, and its successor.
+	rotated := func(t *testing.T, at time.Time) (identity.Store, *identity.RefreshToken, *identity.RefreshToken) {
+		s := open(t)
+		old := newRefresh(at, "family-1", "user-1")
+		must(t, "SaveRefreshToken", s.SaveRefreshToken(t.Context(), old))
+		nx := next(old, at)
+		_, err := s.RotateRefreshToken(t.Context(), old.Hash, nx, at)
+		must(t, "RotateRefreshToken", err)
+		old, err = s.RefreshTokenByHash(t.Context(), old.Hash)
+		must(t, "RefreshTokenByHash", err)
+		return s, old, nx
+	}
+	t.Run("within the grace", func(t *testing.T) {
+		at := now()
+		s, old, nx := rotated(t, at)
+		for _, when := range []time.Time{at, at.Add(grace)} {
+			got := identity.RotationRetry(t.Context(), s, old, when, grace)
+			if got == nil {
+				t.Fatalf("no retry %v after the rotation", when.Sub(at))
+			}
+			same(t, "the successor", nx, got)
+		}
+		wantRevoked(t, s, map[string]bool{"family-1": false})
+	})
+	t.Run("reuse after the grace", func(t *testing.T) {
+		at := now()
+		s, old, _ := rotated(t, at)
+		late := at.Add(grace + time.Millisecond)
+		if got := identity.RotationRetry(t.Context(), s, old, late, grace); got != nil {
+			t.Fatal("a retry after the grace")
+		}
+		_, err := s.RotateRefreshToken(t.Context(), old.Hash, next(old, late), late)
+		wantErr(t, "RotateRefreshToken after the grace", err, identity.ErrRefreshReused)
+		wantRevoked(t, s, map[string]bool{"family-1": true})
+	})
+	t.Run("no grace", func(t *testing.T) {
+		at := now()
+		s, old, _ := rotated(t, at)
+		if got := identity.RotationRetry(t.Context(), s, old, at, 0); got != nil {
+			t.Fatal("a retry with the grace off")
+		}
+	})
+	t.Run("an unused token", func(t *testing.T) {
+		s := open(t)
+		at := now()
+		old := newRefresh(at, "family-1", "user-1")
+		must(t, "SaveRefreshToken", s.SaveRefreshToken(t.Context(), old))
+		if got := identity.RotationRetry(t.Context(), s, old, at, grace); got != nil {
+			t.Fatal("a retry of a token never rotated")
+		}
+	})
+	t.Run("the successor used", func(t *testing.T) {
+		at := now()
+		s, old, nx := rotated(t, at)
+		_, err := s.RotateRefreshToken(t.Context(), nx.Hash, next(nx, at), at)
+		must(t, "RotateRefreshToken(successor)", err)
+		if got := identity.RotationRetry(t.Context(), s, old, at, grace); got != nil {
+			t.Fatal("a retry after the successor was used")
+		}
+	})
+	t.Run("the family revoked", func(t *testing.T) {
+		at := now()
+		s, old, _ := rotated(t, at)
+		must(t, "RevokeFamily", s.RevokeFamily(t.Context(), "family-1", at))
+		if got := identity.RotationRetry(t.Context(), s, old, at, grace); got != nil {
+			t.Fatal("a retry in a revoked family")
+		}
+	})
+	t.Run("no sealed answer", func(t *testing.T) {
+		s := open(t)
+		at := now()
+		old := newRefresh(at, "family-1", "user-1")
+		must(t, "SaveRefreshToken", s.SaveRefreshToken(t.Context(), old))
+		nx := next(old, at)
+		nx.Sealed = nil
+		_, err := s.RotateRefreshToken(t.Context(), old.Hash, nx, at)
+		must(t, "RotateRefreshToken", err)
+		old.UsedAt = at
+		if got := identity.RotationRetry(t.Context(), s, old, at, grace); got != nil {
+			t.Fatal("a retry without an answer to replay")
+		}
 	})
 }
 
