@@ -3,11 +3,13 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/keys/keyseal"
 )
 
 // AddRevocation implements [identity.Revocations].
@@ -66,6 +68,11 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]identity.SigningKey, err
 	if err != nil {
 		return nil, wrap("list signing keys", err)
 	}
+	for i := range keys {
+		if keys[i].JWK, err = s.sealer.Open(keys[i].ID, keys[i].JWK); err != nil {
+			return nil, wrap("list signing keys", err)
+		}
+	}
 	return keys, nil
 }
 
@@ -84,19 +91,28 @@ func (s *Store) RotateSigningKey(ctx context.Context, next identity.SigningKey, 
 	} else {
 		retire = stamp(next.SignFrom)
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	stored, err := s.sealer.Seal(next.ID, next.JWK)
+	if err != nil {
+		return wrap("rotate signing key", err)
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		// Rotations by several instances take turns: a row lock on the
 		// active key would not do, since the second rotation would find no
 		// active key once the first commits and not see the new one. Reads
 		// go on meanwhile.
-		if _, err := tx.Exec(ctx, `LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, lockKeys); err != nil {
 			return err
+		}
+		if s.sealer == nil {
+			if err := refuseClearBesideSealed(ctx, tx); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL`, retire); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (id, jwk, created_at, sign_from) VALUES ($1, $2, $3, $4)`,
-			next.ID, next.JWK, ts(next.CreatedAt), ts(stamp(next.SignFrom)))
+			next.ID, stored, ts(next.CreatedAt), ts(stamp(next.SignFrom)))
 		return err
 	})
 	if err != nil {
@@ -112,4 +128,114 @@ func (s *Store) DeleteSigningKeys(ctx context.Context, retiredBefore time.Time) 
 		return 0, wrap("delete signing keys", err)
 	}
 	return int(tag.RowsAffected()), nil
+}
+
+// lockKeys makes the writers of signing_keys (rotations, reseals) take
+// turns; reads go on.
+const lockKeys = `LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE`
+
+// storedKey is a row of signing_keys as stored: the id and the stored JWK
+// (sealed or clear).
+type storedKey struct {
+	id  string
+	jwk []byte
+}
+
+func storedKeys(ctx context.Context, tx pgx.Tx) ([]storedKey, error) {
+	rows, err := tx.Query(ctx, `SELECT id, jwk FROM signing_keys ORDER BY id COLLATE "C"`)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(row pgx.Row) (storedKey, error) {
+		var k storedKey
+		return k, row.Scan(&k.id, &k.jwk)
+	})
+}
+
+// refuseClearBesideSealed fails when a key of the store is sealed: a
+// process without the key-encryption secret would add a key in clear.
+func refuseClearBesideSealed(ctx context.Context, tx pgx.Tx) error {
+	keys, err := storedKeys(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if !keyseal.IsClear(k.jwk) {
+			return fmt.Errorf("the store's signing keys are sealed, and a new key would be stored in clear: %w",
+				&keyseal.Error{KeyID: k.id, Fingerprint: keyseal.FingerprintOf(k.jwk), Err: keyseal.ErrNoSecret})
+		}
+	}
+	return nil
+}
+
+// sealClearKeys seals, in one transaction, the keys stored in clear
+// (Open, with a sealer): the migration of a store written before keys were
+// sealed, or by a process without the secret. Instances opening together
+// take turns (lockKeys); the first seals, the others find nothing to do.
+func (s *Store) sealClearKeys(ctx context.Context) error {
+	if s.sealer == nil {
+		return nil
+	}
+	ids, _, err := s.reseal(ctx, true)
+	if err != nil {
+		return wrap("seal the signing keys stored in clear", err)
+	}
+	s.sealedAtOpen = ids
+	return nil
+}
+
+// SealedAtOpen returns the ids of the signing keys that Open found stored
+// in clear and sealed (none without [WithKeySealer]).
+func (s *Store) SealedAtOpen() []string { return s.sealedAtOpen }
+
+// ResealSigningKeys seals every stored signing key under the current
+// secret of the store's key sealer ([WithKeySealer]), in one transaction:
+// keys stored in clear or sealed under a previous secret are rewritten,
+// keys sealed under the current secret already are opened and kept. A key
+// that does not open (sealed under a secret that is not configured, or
+// altered) fails the whole, naming it, and changes nothing. It returns the
+// ids of the keys rewritten and how many keys are stored.
+func (s *Store) ResealSigningKeys(ctx context.Context) (resealed []string, total int, err error) {
+	if s.sealer == nil {
+		return nil, 0, errors.New("postgres: reseal signing keys: the store was opened without a key-encryption secret (WithKeySealer)")
+	}
+	ids, total, err := s.reseal(ctx, false)
+	if err != nil {
+		return nil, 0, wrap("reseal signing keys", err)
+	}
+	return ids, total, nil
+}
+
+// reseal rewrites the signing keys under the current secret, in one
+// transaction: with clearOnly, only those stored in clear.
+func (s *Store) reseal(ctx context.Context, clearOnly bool) (ids []string, total int, err error) {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		ids = nil
+		if _, err := tx.Exec(ctx, lockKeys); err != nil {
+			return err
+		}
+		keys, err := storedKeys(ctx, tx)
+		if err != nil {
+			return err
+		}
+		total = len(keys)
+		for _, k := range keys {
+			if clearOnly && !keyseal.IsClear(k.jwk) {
+				continue
+			}
+			out, changed, err := s.sealer.Reseal(k.id, k.jwk)
+			if err != nil {
+				return err
+			}
+			if !changed {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `UPDATE signing_keys SET jwk = $1 WHERE id = $2`, out, k.id); err != nil {
+				return err
+			}
+			ids = append(ids, k.id)
+		}
+		return nil
+	})
+	return ids, total, err
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/keys/keyseal"
 )
 
 //go:embed migrations/*.sql
@@ -29,8 +30,12 @@ const versionTable = "gatehouse_schema_version"
 // Store is the PostgreSQL identity store. It is safe for concurrent use,
 // also by several processes sharing one database.
 type Store struct {
-	pool      *pgxpool.Pool
-	closeOnce sync.Once
+	pool *pgxpool.Pool
+	// sealer seals the signing keys at rest (nil: in clear; keys.go), and
+	// sealedAtOpen lists the keys Open found in clear and sealed.
+	sealer       *keyseal.Sealer
+	sealedAtOpen []string
+	closeOnce    sync.Once
 }
 
 var _ identity.Store = (*Store)(nil)
@@ -40,17 +45,22 @@ var _ identity.GrantPruner = (*Store)(nil)
 // string, see pgxpool.ParseConfig), applies the pending migrations and
 // returns the store. Tables live in the first schema of the search_path,
 // which url may set (search_path=gatehouse).
-func Open(ctx context.Context, url string) (*Store, error) {
+// Signing keys are sealed at rest with [WithKeySealer].
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	return OpenConfig(ctx, cfg)
+	return OpenConfig(ctx, cfg, opts...)
 }
 
 // OpenConfig is Open with a parsed pool configuration, for TLS settings,
 // pool sizes or runtime parameters that a URL does not carry.
-func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
+func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -63,7 +73,12 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool, sealer: o.sealer}
+	if err := s.sealClearKeys(ctx); err != nil { // keys.go
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // migrate applies the embedded migrations that the database has not seen

@@ -19,6 +19,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/keys/keyseal"
 )
 
 //go:embed migrations/*.sql
@@ -40,6 +41,11 @@ type Store struct {
 	// r serves reads (query_only); in WAL mode they never wait for w.
 	r *sql.DB
 
+	// sealer seals the signing keys at rest (nil: in clear; keys.go), and
+	// sealedAtOpen lists the keys Open found in clear and sealed.
+	sealer       *keyseal.Sealer
+	sealedAtOpen []string
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -50,8 +56,12 @@ var _ identity.GrantPruner = (*Store)(nil)
 // Open opens (creating when missing) the database file at path, applies the
 // pending migrations and returns the store. The directory is created with
 // mode 0700 when missing, and the file is made 0600: it holds password and
-// secret hashes and the signing keys.
-func Open(ctx context.Context, path string) (*Store, error) {
+// secret hashes and the signing keys (sealed with [WithKeySealer]).
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
 	if path == "" {
 		return nil, errors.New("sqlite: open: empty path")
 	}
@@ -79,7 +89,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	return &Store{w: w, r: r}, nil
+	s := &Store{w: w, r: r, sealer: o.sealer}
+	if err := s.sealClearKeys(ctx); err != nil { // keys.go
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // prepareFile creates the directory (0700) and the file (0600) before
