@@ -41,7 +41,11 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (*iden
 	if id == "" {
 		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "client authentication required")
 	}
-	c, err := s.clientWithSecret(ctx, id)
+	candidates := []string{secret}
+	if rawSecret != "" {
+		candidates = append(candidates, rawSecret)
+	}
+	c, err := s.clientForSecret(ctx, id, candidates) // clientcache.go
 	switch {
 	case errors.Is(err, identity.ErrNotFound):
 		c = nil
@@ -56,10 +60,6 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (*iden
 	}
 	if secret == "" { // nothing to check, for a known client as for an unknown one
 		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "unknown client or bad credentials")
-	}
-	candidates := []string{secret}
-	if rawSecret != "" {
-		candidates = append(candidates, rawSecret)
 	}
 	return s.checkClientSecret(ctx, r, id, c, candidates)
 }

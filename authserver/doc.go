@@ -66,7 +66,9 @@
 // guesses sent at once count as they start; the argon2id work in flight
 // is bounded (Config.Argon2Concurrency, Argon2Queue; 503 past it), and a
 // client secret verified before costs an HMAC, no argon2id (see
-// login_check.go, client_secret_check.go, hashgate.go). Introspection
+// login_check.go, client_secret_check.go, hashgate.go); the client of such
+// a secret is read from the store at most once a second, and a revocation
+// of its tokens forgets it at once (clientcache.go). Introspection
 // answers only the client a token was issued to, a client its aud names,
 // or one with identity.Client.Introspection (introspection_access.go).
 // Every error_description keeps to the characters of RFC 6749 §5.2

@@ -119,6 +119,7 @@ type Server struct {
 	clientThrottle *throttle
 	hashes         *hashGate // argon2id work in flight
 	secrets        *secretCache
+	clients        *clientCache // clients read for a secret check, for a second (clientcache.go)
 	// assertions are the jtis of private_key_jwt client assertions seen.
 	assertions *assertionJTIs
 	stats      *stats          // token endpoint counters
@@ -220,12 +221,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		now:        cfg.Now,
 		throttle:   newThrottle(cfg.Throttle, 15*time.Minute, cfg.Now),
 		secrets:    newSecretCache(),
+		clients:    newClientCache(),
 		assertions: newAssertionJTIs(),
 		stats:      newStats(),
 
 		clientThrottle: newThrottle(cfg.ClientThrottle, time.Minute, cfg.Now),
 		hashes:         newHashGate(cfg.Argon2Concurrency, cfg.Argon2Queue),
 	}
+	deny.OnRevoke(s.clients.forgetRevoked) // before the reload: stored revocations count
 	if err := s.ensureSigningKey(ctx); err != nil {
 		return nil, err
 	}
