@@ -103,6 +103,9 @@ type AuthServer struct {
 	// Limits bound what one client may hold of the auth server's
 	// listener (nil: the defaults of ServerLimits).
 	Limits *ServerLimits `yaml:"limits"`
+	// KeyEncryption names the secrets that seal the signing keys in the
+	// store (nil: keys are stored in clear, with a warning at start).
+	KeyEncryption *KeyEncryption `yaml:"key_encryption"`
 
 	// Algorithm is SigningAlg parsed by the loader (keys.Default when
 	// signing_alg is not set).
@@ -204,6 +207,39 @@ type User struct {
 	Disabled     bool     `yaml:"disabled"`
 }
 
+// KeyEncryption names the key-encryption secrets that seal the private
+// signing keys in the store (package keys/keyseal): the current one
+// (SecretEnv or SecretFile), which seals and opens, and Previous ones,
+// which only open, while the secret is rotated. A key-encryption secret
+// never sits in the file itself, which is often shared and kept in git,
+// nor in the store it protects: an environment variable or a file.
+type KeyEncryption struct {
+	Line       int         `yaml:"-" json:"-"`
+	SecretEnv  string      `yaml:"secret_env"`
+	SecretFile string      `yaml:"secret_file"`
+	Previous   []KeySecret `yaml:"previous"`
+}
+
+// KeySecret is one key-encryption secret: an environment variable or a
+// file (its content without the trailing line break).
+type KeySecret struct {
+	Line int    `yaml:"-" json:"-"`
+	Env  string `yaml:"secret_env"`
+	File string `yaml:"secret_file"`
+}
+
+// Current is the current secret of k.
+func (k *KeyEncryption) Current() KeySecret {
+	return KeySecret{Line: k.Line, Env: k.SecretEnv, File: k.SecretFile}
+}
+
+// Resolve returns the secret's value. The error names where it looked,
+// never the value.
+func (s KeySecret) Resolve() ([]byte, error) {
+	v, err := resolve("", s.Env, s.File, "secret")
+	return []byte(v), err
+}
+
 // Secret is a secret given inline, by environment variable or by file.
 type Secret struct {
 	Value string `yaml:"secret"`
@@ -296,6 +332,12 @@ func (a *AuthServer) resolvePaths(dir string) {
 	if a.Legacy != nil {
 		rel(&a.Legacy.Secret.File)
 	}
+	if k := a.KeyEncryption; k != nil {
+		rel(&k.SecretFile)
+		for i := range k.Previous {
+			rel(&k.Previous[i].File)
+		}
+	}
 	for i := range a.Clients {
 		rel(&a.Clients[i].Secret.File)
 		rel(&a.Clients[i].JWKSFile)
@@ -375,6 +417,16 @@ func (a *AuthServer) validate(path string, lines strictyaml.Lines) error {
 			return at("limits.body_timeout", "must not be negative; e.g. 30s")
 		case l.MaxConnectionsPerIP < 0:
 			return at("limits.max_connections_per_ip", "must not be negative; e.g. 256")
+		}
+	}
+	if k := a.KeyEncryption; k != nil {
+		if err := k.Current().check(); err != nil {
+			return at("key_encryption", "%v: the current key-encryption secret, which seals the signing keys (make one with 'gatehouse keys secret --out FILE')", err)
+		}
+		for i, p := range k.Previous {
+			if err := p.check(); err != nil {
+				return at(fmt.Sprintf("key_encryption.previous[%d]", i), "%v: a previous key-encryption secret, which only opens keys sealed before a rotation", err)
+			}
 		}
 	}
 	if a.RefreshTokenGrace > time.Minute {
@@ -514,6 +566,13 @@ func hasGrant(gs []string, g string) bool {
 		}
 	}
 	return false
+}
+
+func (s KeySecret) check() error {
+	if (s.Env == "") == (s.File == "") {
+		return errors.New("needs exactly one of secret_env, secret_file (a key-encryption secret is never written in the file)")
+	}
+	return nil
 }
 
 func (s Secret) check() error {

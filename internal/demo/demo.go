@@ -22,6 +22,7 @@ import (
 	"github.com/gatehousehq/gatehouse/identity/postgres"
 	"github.com/gatehousehq/gatehouse/identity/sqlite"
 	"github.com/gatehousehq/gatehouse/keys"
+	"github.com/gatehousehq/gatehouse/keys/keyseal"
 	"github.com/gatehousehq/gatehouse/ratelimit"
 	"github.com/gatehousehq/gatehouse/redisconn"
 	"github.com/gatehousehq/gatehouse/revocation"
@@ -245,10 +246,10 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	env.closers = append(env.closers, eng.close)
 	var store identity.Store
 	if cfg.PostgresURL != "" {
-		store, err = postgres.Open(ctx, cfg.PostgresURL)
+		store, err = postgres.Open(ctx, cfg.PostgresURL, postgres.WithKeySealer(sec.keySealer))
 		env.Engines = "store: PostgreSQL, " + eng.describe
 	} else {
-		store, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "gatehouse.db"))
+		store, err = sqlite.Open(ctx, filepath.Join(cfg.Data, "gatehouse.db"), sqlite.WithKeySealer(sec.keySealer))
 		env.Engines = "store: SQLite " + filepath.Join(cfg.Data, "gatehouse.db") + ", " + eng.describe
 	}
 	if err != nil {
@@ -278,6 +279,9 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 		// the gateway check: logout holds everywhere within a second.
 		Revocations: eng.revocations,
 	})
+	if errors.Is(err, keyseal.ErrUnknownSecret) || errors.Is(err, keyseal.ErrNotAuthentic) {
+		return nil, fmt.Errorf("demo: auth server: %w (the demo seals its signing keys with the secret in %s: was the store used with another data folder? Use that --data folder again, or give the demo an empty store)", err, KeySecretFile(cfg.Data))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("demo: auth server: %w", err)
 	}
