@@ -2,18 +2,28 @@ package token
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"sync"
 	"time"
+	"unsafe"
+
+	"github.com/gatehousehq/gatehouse/internal/ttlcache"
 )
 
-// cache holds verified claims keyed by the SHA-256 of the raw token, bounded
-// in size, so a repeated token skips parsing and the signature check. It is
-// sharded to keep lock contention low.
+// cache holds verified claims keyed by the SHA-256 of the raw token, so a
+// repeated token skips parsing and the signature check. It is bounded
+// (otter evicts in constant time, by frequency and recency, through
+// internal/ttlcache: a new token at capacity costs no scan), and an entry
+// lives until the token's exp plus the verifier's leeway, when a full
+// verification would refuse it too. An index by jti serves ForgetID;
+// ForgetSubject visits the entries.
 type cache struct {
-	shards [cacheShards]cacheShard
-}
+	entries *ttlcache.Cache[cacheKey, *cacheEntry]
+	leeway  time.Duration
 
-const cacheShards = 16
+	mu   sync.Mutex
+	byID map[string][]indexed // jti → its cached tokens
+}
 
 type cacheKey [sha256.Size]byte
 
@@ -23,114 +33,97 @@ type cacheEntry struct {
 	thumb  string
 }
 
-type cacheShard struct {
-	mu      sync.RWMutex
-	entries map[cacheKey]*cacheEntry
-	byID    map[string]cacheKey
-	limit   int
+// indexed names an entry of the cache in byID.
+type indexed struct {
+	key   cacheKey
+	entry *cacheEntry
 }
 
-func newCache(size int) *cache {
-	c := &cache{}
-	per := max(size/cacheShards, 1)
-	for i := range c.shards {
-		c.shards[i] = cacheShard{entries: make(map[cacheKey]*cacheEntry), byID: make(map[string]cacheKey), limit: per}
+// newCache returns a cache of at most size tokens on the verifier's clock
+// and leeway.
+func newCache(size int, now func() time.Time, leeway time.Duration) (*cache, error) {
+	c := &cache{leeway: leeway, byID: map[string][]indexed{}}
+	entries, err := ttlcache.New(ttlcache.Options[cacheKey, *cacheEntry]{
+		MaxEntries: size, Now: now, OnRemove: c.unindex,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("token: verified-token cache: %w", err)
 	}
-	return c
+	c.entries = entries
+	return c, nil
 }
 
-func (c *cache) key(raw string) cacheKey { return sha256.Sum256([]byte(raw)) }
-
-func (c *cache) shard(k cacheKey) *cacheShard { return &c.shards[k[0]%cacheShards] }
+// key names raw in the cache. The hash reads the string's bytes in place
+// (it neither keeps nor changes them): a hit allocates nothing.
+func (c *cache) key(raw string) cacheKey {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
+}
 
 func (c *cache) get(k cacheKey) *cacheEntry {
-	s := c.shard(k)
-	s.mu.RLock()
-	e := s.entries[k]
-	s.mu.RUnlock()
+	e, _ := c.entries.Get(k)
 	return e
 }
 
-func (c *cache) put(k cacheKey, e *cacheEntry, now time.Time) {
-	s := c.shard(k)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.entries) >= s.limit {
-		s.evict(now.Unix())
+// put caches e under k. It is indexed first, so that its removal (which
+// may come at once, when the cache is full) finds it in the index.
+func (c *cache) put(k cacheKey, e *cacheEntry) {
+	id := e.claims.ID
+	if id != "" {
+		c.mu.Lock()
+		c.byID[id] = append(c.byID[id], indexed{key: k, entry: e})
+		c.mu.Unlock()
 	}
-	s.entries[k] = e
-	if id := e.claims.ID; id != "" {
-		s.byID[id] = k
+	if !c.entries.Set(k, e, e.claims.ExpiresAt.Time().Add(c.leeway)) && id != "" {
+		c.unindex(k, e) // expired meanwhile: not stored
 	}
 }
 
-// evict removes expired entries, or, when none has expired, one entry.
-func (s *cacheShard) evict(now int64) {
-	removed := false
-	for k, e := range s.entries {
-		if int64(e.claims.ExpiresAt) < now {
-			s.remove(k, e)
-			removed = true
+// unindex removes e from the index; the cache calls it for every entry
+// that leaves it, under the entry's bucket lock.
+func (c *cache) unindex(_ cacheKey, e *cacheEntry) {
+	id := e.claims.ID
+	if id == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	list := c.byID[id]
+	for i, x := range list {
+		if x.entry == e {
+			list[i] = list[len(list)-1]
+			list[len(list)-1] = indexed{}
+			list = list[:len(list)-1]
+			break
 		}
 	}
-	if removed {
-		return
-	}
-	for k, e := range s.entries { // map order is random: a random victim
-		s.remove(k, e)
-		return
+	if len(list) == 0 {
+		delete(c.byID, id)
+	} else {
+		c.byID[id] = list
 	}
 }
 
-func (s *cacheShard) remove(k cacheKey, e *cacheEntry) {
-	delete(s.entries, k)
-	if id := e.claims.ID; id != "" && s.byID[id] == k {
-		delete(s.byID, id)
-	}
-}
+func (c *cache) drop(k cacheKey) { c.entries.Delete(k) }
 
-func (c *cache) drop(k cacheKey) {
-	s := c.shard(k)
-	s.mu.Lock()
-	if e, ok := s.entries[k]; ok {
-		s.remove(k, e)
-	}
-	s.mu.Unlock()
-}
-
+// dropID drops every cached token whose jti is jti.
 func (c *cache) dropID(jti string) {
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		if k, ok := s.byID[jti]; ok {
-			if e, ok := s.entries[k]; ok {
-				s.remove(k, e)
-			}
-		}
-		s.mu.Unlock()
+	c.mu.Lock()
+	keys := make([]cacheKey, 0, len(c.byID[jti]))
+	for _, x := range c.byID[jti] {
+		keys = append(keys, x.key)
+	}
+	c.mu.Unlock()
+	for _, k := range keys { // outside mu: a removal takes it
+		c.entries.DeleteIf(k, func(e *cacheEntry) bool { return e.claims.ID == jti })
 	}
 }
 
+// dropWhere drops every cached token whose claims match.
 func (c *cache) dropWhere(match func(*Claims) bool) {
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		for k, e := range s.entries {
-			if match(e.claims) {
-				s.remove(k, e)
-			}
-		}
-		s.mu.Unlock()
-	}
+	c.entries.DeleteWhere(func(_ cacheKey, e *cacheEntry) bool { return match(e.claims) })
 }
 
 func (c *cache) len() int {
-	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.RLock()
-		n += len(s.entries)
-		s.mu.RUnlock()
-	}
-	return n
+	c.entries.CleanUp()
+	return c.entries.Len()
 }

@@ -201,7 +201,11 @@ func NewVerifier(src keys.Source, issuer, audience string, opts ...VerifierOptio
 	}
 	v := c.Verifier
 	if c.cacheSize > 0 {
-		v.cache = newCache(c.cacheSize)
+		cache, err := newCache(c.cacheSize, v.now, v.leeway)
+		if err != nil {
+			return nil, err
+		}
+		v.cache = cache
 	}
 	return &v, nil
 }

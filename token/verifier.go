@@ -84,7 +84,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.put(slot, &cacheEntry{claims: c, kid: t.header.Kid, thumb: key.Thumbprint()}, now)
+		v.cache.put(slot, &cacheEntry{claims: c, kid: t.header.Kid, thumb: key.Thumbprint()})
 	}
 	return c, nil
 }
