@@ -1,7 +1,7 @@
 // Package relay is the outbound half of a service: an http.RoundTripper
 // that picks, for every call, the bearer token the downstream service
-// should see, and protects the call with a timeout, retries and a circuit
-// breaker.
+// should see ([Transport]), over a separate one that protects the call
+// with a timeout, retries and a circuit breaker ([Resilient]).
 //
 // The inbound guard (package guard) verifies the caller's token and puts it
 // in the request context with token.NewContext; relay takes it from there
@@ -37,7 +37,7 @@
 //		Audience:     "profiles",
 //		Scopes:       []string{"profile:read"},
 //	})
-//	t, err := relay.NewTransport(http.DefaultTransport, src,
+//	t, err := relay.NewTransport(nil, src, // nil: over http.DefaultTransport
 //		relay.WithTimeout(2*time.Second), relay.WithRetries(2), relay.WithBreaker(5, 30*time.Second))
 //	profiles := &http.Client{Transport: t, Timeout: 10 * time.Second}
 //
@@ -93,12 +93,36 @@
 // outgoing request, child of the span in the caller's context; relay itself
 // does not depend on OpenTelemetry.
 //
+// # Layers
+//
+// A [Transport] is a token layer over a [Resilient], which is over the base
+// transport:
+//
+//	Transport: Source.Token, clone, Authorization, on 401 Renewer.Renew and once more
+//	  └ Resilient: per-attempt timeout, retries of idempotent calls, breaker per host
+//	      └ base: http.DefaultTransport, otelhttp.NewTransport(...), a transport with mTLS
+//
+// The token layer is on top: a retry after a 401 goes back through it and
+// gets a fresh token (Exchange and ClientCredentials drop the refused one
+// from their cache, Mint signs a new one, Relay answers ErrTokenExpired
+// when the caller's token expired during the call), while the retries of
+// the resilience layer, after a 5xx or a timeout, resend the token they
+// were given; a token endpoint that fails never opens the downstream
+// host's breaker. [NewTransport] builds both layers; [NewResilient] builds
+// the lower one alone, for calls without a token, or to share one host's
+// breakers among the transports of several sources:
+//
+//	payments, err := relay.NewResilient(nil, relay.WithTimeout(5*time.Second))
+//	onBehalf, err := relay.NewTransport(payments, exchange)
+//	asItself, err := relay.NewTransport(payments, clientCredentials)
+//
 // # Resilience
 //
-// Built on github.com/failsafe-go/failsafe-go, per call: a timeout on each
-// attempt until the response headers arrive ([WithTimeout], [ErrTimeout]);
-// retries with exponential backoff and jitter for idempotent methods (GET,
-// HEAD, OPTIONS, PUT, DELETE) whose body can be sent again ([WithRetries],
+// [Resilient] is built on github.com/failsafe-go/failsafe-go, per call: a
+// timeout on each attempt until the response headers arrive
+// ([WithTimeout], [ErrTimeout]); retries with exponential backoff and
+// jitter for idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE) whose
+// body can be sent again, from Request.GetBody ([WithRetries],
 // [WithBackoff]) — a POST is sent once; and a circuit breaker per
 // downstream host that opens after consecutive failures (transport errors,
 // timeouts, 5xx) and then answers [ErrCircuitOpen] at once, without a

@@ -2,12 +2,14 @@ package relay_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2/clientcredentials"
@@ -141,4 +143,83 @@ func ExampleNewClientCredentials() {
 		return
 	}
 	defer resp.Body.Close()
+}
+
+// The outbound client of a service, built once at start-up: the token
+// layer relays the caller's token (relay.Relay), over the resilience layer
+// (a timeout per attempt, retries of idempotent calls, a breaker per
+// host), over http.DefaultTransport (nil).
+func ExampleNewTransport() {
+	var calls atomic.Int64
+	profiles := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			http.Error(w, "warming up", http.StatusServiceUnavailable) // retried: a GET is idempotent
+			return
+		}
+		fmt.Fprintf(w, "profile 42, asked with %q", r.Header.Get("Authorization"))
+	}))
+	defer profiles.Close()
+
+	t, err := relay.NewTransport(nil, relay.Relay{},
+		relay.WithTimeout(2*time.Second), relay.WithRetries(2), relay.WithBreaker(5, 30*time.Second))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	client := &http.Client{Transport: t, Timeout: 10 * time.Second}
+
+	// In a handler behind the guard, the request's context carries the
+	// caller's token (token.NewContext stands in for the guard here).
+	ctx := token.NewContext(context.Background(), "the-caller's-token", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, profiles.URL+"/profiles/42", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, string(body), "after", calls.Load(), "requests")
+
+	// Without a caller token, nothing is sent.
+	req, _ = http.NewRequestWithContext(context.Background(), http.MethodGet, profiles.URL+"/profiles/42", nil)
+	_, err = client.Do(req)
+	fmt.Println(errors.Is(err, relay.ErrNoToken), calls.Load(), "requests")
+	// Output:
+	// 200 profile 42, asked with "Bearer the-caller's-token" after 2 requests
+	// true 2 requests
+}
+
+// The resilience layer on its own, for calls that carry no token: a
+// failing host is retried, then its breaker opens and calls fail fast.
+func ExampleNewResilient() {
+	var calls atomic.Int64
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+
+	r, err := relay.NewResilient(nil, relay.WithRetries(1), relay.WithBackoff(10*time.Millisecond, 10*time.Millisecond, 0),
+		relay.WithBreaker(2, time.Minute))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	client := &http.Client{Transport: r, Timeout: 10 * time.Second}
+	for range 3 {
+		resp, err := client.Get(down.URL + "/status")
+		if err != nil {
+			fmt.Println(errors.Is(err, relay.ErrCircuitOpen))
+			continue
+		}
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode)
+	}
+	fmt.Println("requests:", calls.Load())
+	// Output:
+	// 503
+	// true
+	// true
+	// requests: 2
 }

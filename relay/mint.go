@@ -53,7 +53,10 @@ type Mint struct {
 	now      func() time.Time
 }
 
-var _ Source = (*Mint)(nil)
+var (
+	_ Source  = (*Mint)(nil)
+	_ Renewer = (*Mint)(nil)
+)
 
 // NewMint checks cfg and returns the minting source.
 func NewMint(cfg MintConfig) (*Mint, error) {
@@ -117,3 +120,8 @@ func (m *Mint) Token(ctx context.Context) (string, error) {
 	}
 	return raw, nil
 }
+
+// Renew mints a fresh token when the downstream service answered 401 to
+// refused, as it does to a minted token that expired during slow retries;
+// a caller token that has expired meanwhile is [ErrTokenExpired].
+func (m *Mint) Renew(ctx context.Context, _ string) (string, error) { return m.Token(ctx) }

@@ -4,7 +4,7 @@ import (
 	"time"
 )
 
-// Defaults of a [Transport].
+// Defaults of a [Resilient], the resilience layer of a [Transport].
 const (
 	// DefaultTimeout bounds each attempt until the response headers arrive.
 	DefaultTimeout = 10 * time.Second
@@ -21,7 +21,8 @@ const (
 	DefaultBreakerDelay    = 30 * time.Second
 )
 
-// Option configures a [Transport].
+// Option tunes a [Resilient]: given to [NewResilient], or to [NewTransport]
+// for the Resilient under its token layer.
 type Option interface{ apply(*config) error }
 
 type optionFunc func(*config) error

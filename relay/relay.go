@@ -24,7 +24,10 @@ type Relay struct {
 	Now func() time.Time
 }
 
-var _ Source = Relay{}
+var (
+	_ Source  = Relay{}
+	_ Renewer = Relay{}
+)
 
 // Token returns the caller's token from ctx.
 func (r Relay) Token(ctx context.Context) (string, error) {
@@ -34,3 +37,10 @@ func (r Relay) Token(ctx context.Context) (string, error) {
 	}
 	return raw, nil
 }
+
+// Renew is asked when the downstream service answered 401 to the caller's
+// token. A relayed token is not Relay's to replace: when it has expired
+// since the call began (during slow retries, say) the answer is
+// [ErrTokenExpired], a clear error in place of the 401; otherwise the
+// same token comes back and the 401 stands.
+func (r Relay) Renew(ctx context.Context, _ string) (string, error) { return r.Token(ctx) }

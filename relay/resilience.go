@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sync"
 
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
@@ -14,22 +13,11 @@ import (
 	"github.com/failsafe-go/failsafe-go/timeout"
 )
 
-// The resilience of a Transport comes from failsafe-go, composed per call
-// as Retry(CircuitBreaker(Timeout(attempt))): each attempt has its own time
+// The policies of a Resilient come from failsafe-go, composed per call as
+// Retry(CircuitBreaker(Timeout(attempt))): each attempt has its own time
 // limit and asks the host's breaker, and the retry policy wraps them all.
 
 type response = *http.Response
-
-// resilience holds the policies of a Transport: the stateless ones shared,
-// a breaker per downstream host.
-type resilience struct {
-	cfg     config
-	retry   retrypolicy.RetryPolicy[response] // nil without retries
-	timeout timeout.Timeout[response]
-
-	mu    sync.Mutex
-	hosts map[string]*hostPolicies
-}
 
 // hostPolicies are the executors of one downstream host, sharing its
 // breaker.
@@ -39,45 +27,46 @@ type hostPolicies struct {
 	retrying failsafe.Executor[response] // retries around them
 }
 
-func newResilience(cfg config) *resilience {
-	r := &resilience{cfg: cfg, timeout: timeout.New[response](cfg.timeout), hosts: map[string]*hostPolicies{}}
-	if cfg.retries > 0 {
-		r.retry = retrypolicy.NewBuilder[response]().
-			HandleIf(shouldRetry).
-			AbortOnErrors(circuitbreaker.ErrOpen, context.Canceled, context.DeadlineExceeded).
-			WithMaxRetries(cfg.retries).
-			WithBackoff(cfg.backoff, cfg.maxBackoff).
-			WithJitterFactor(cfg.jitter).
-			ReturnLastFailure().
-			OnRetryScheduled(func(e failsafe.ExecutionScheduledEvent[response]) {
-				// The answer that is retried is dropped: free its connection.
-				if resp := e.LastResult(); resp != nil {
-					drainClose(resp.Body)
-				}
-			}).
-			Build()
+// newRetryPolicy returns the retry policy of cfg, shared by every host;
+// nil when retries are off.
+func newRetryPolicy(cfg config) retrypolicy.RetryPolicy[response] {
+	if cfg.retries == 0 {
+		return nil
 	}
-	return r
+	return retrypolicy.NewBuilder[response]().
+		HandleIf(shouldRetry).
+		AbortOnErrors(circuitbreaker.ErrOpen, context.Canceled, context.DeadlineExceeded).
+		WithMaxRetries(cfg.retries).
+		WithBackoff(cfg.backoff, cfg.maxBackoff).
+		WithJitterFactor(cfg.jitter).
+		ReturnLastFailure().
+		OnRetryScheduled(func(e failsafe.ExecutionScheduledEvent[response]) {
+			// The answer that is retried is dropped: free its connection.
+			if resp := e.LastResult(); resp != nil {
+				drainClose(resp.Body)
+			}
+		}).
+		Build()
 }
 
-// forHost returns the executors of host, creating its breaker on first use.
-func (r *resilience) forHost(host string) *hostPolicies {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if h, ok := r.hosts[host]; ok {
-		return h
-	}
+// newHostPolicies returns the executors of a host: a breaker of its own,
+// the shared timeout and retry policies (retry may be nil).
+func newHostPolicies(cfg config, retry retrypolicy.RetryPolicy[response], to timeout.Timeout[response]) *hostPolicies {
 	cb := circuitbreaker.NewBuilder[response]().
 		HandleIf(hostFailed).
-		WithFailureThreshold(r.cfg.breakerFailures).
-		WithDelay(r.cfg.breakerDelay).
+		WithFailureThreshold(cfg.breakerFailures).
+		WithDelay(cfg.breakerDelay).
+		// Half-open: one trial call at a time, which closes the circuit
+		// on success and opens it again on failure (failsafe-go's default
+		// would let failureThreshold trials through, and reopen only after
+		// as many failures).
+		WithSuccessThreshold(1).
 		Build()
-	h := &hostPolicies{breaker: cb, once: failsafe.With[response](cb, r.timeout)}
+	h := &hostPolicies{breaker: cb, once: failsafe.With[response](cb, to)}
 	h.retrying = h.once
-	if r.retry != nil {
-		h.retrying = failsafe.With[response](r.retry, cb, r.timeout)
+	if retry != nil {
+		h.retrying = failsafe.With[response](retry, cb, to)
 	}
-	r.hosts[host] = h
 	return h
 }
 

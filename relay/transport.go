@@ -1,61 +1,76 @@
 package relay
 
 import (
-	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/failsafe-go/failsafe-go"
-	"github.com/failsafe-go/failsafe-go/circuitbreaker"
-	"github.com/failsafe-go/failsafe-go/timeout"
 )
 
 // Transport is an http.RoundTripper that sends each request with the
-// bearer token its [Source] picks for the downstream service, through a
-// base transport, with a per-attempt timeout, retries of idempotent calls
-// and a circuit breaker per downstream host. Use it in any http.Client:
+// bearer token its [Source] picks for the downstream service. It is the
+// token layer of a two-layer stack, over a [Resilient] that times,
+// retries and breaks the calls:
 //
-//	client := &http.Client{Transport: t, Timeout: 30 * time.Second}
+//	Transport (token: get it, set Authorization, renew on 401)
+//	  └ Resilient (per-attempt timeout, retries, breaker per host)
+//	      └ base (http.DefaultTransport, otelhttp, mTLS...)
+//
+// The token layer is on top so that the resilience layer never asks for a
+// token: a token endpoint that fails is the token's error, never a failure
+// counted against the downstream host, and a call whose caller token
+// expired is refused before anything is sent. The token is got once per
+// call and every retry of the resilience layer resends it. A 401 is not
+// retried there (it is not a failure of the host): it comes back up, and
+// when the source is a [Renewer] and the body can be sent again (none, or
+// Request.GetBody), the token layer asks for a fresh token and sends the
+// call once more, through the resilience layer again, with its own
+// attempts. So a token that expires in the middle of a call (after slow
+// retries, say) is renewed transparently by the modes that cache or mint
+// tokens, and is a clear [ErrTokenExpired] for the caller's own token
+// ([Relay]); never a hang, never a loop.
 //
 // Each request is cloned, never modified: any Authorization header it
 // carries is replaced, its context (with the caller's token, deadline and
-// trace span) goes to the base transport, and its body is closed on every
-// path, as RoundTripper requires. When the source is a [Renewer] and the
-// downstream service answers 401, the call is sent once more with a fresh
-// token, if its body can be sent again.
+// trace span) goes down the stack, and its body is closed on every path,
+// as RoundTripper requires. A redirect to another origin is refused
+// ([ErrCrossOriginRedirect]).
 //
 // A Transport is configured once by [NewTransport] and safe for concurrent
-// use. It keeps one breaker per host it has called: use one Transport per
-// downstream service, or per small set of them.
+// use.
 type Transport struct {
-	base http.RoundTripper
 	src  Source
-	res  *resilience
+	next http.RoundTripper // the resilience layer
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
 
-// NewTransport returns a transport that sends through base (required: pass
-// http.DefaultTransport, an otelhttp transport, a transport with mTLS...)
-// with the tokens of src.
+// NewTransport returns a transport that sends with the tokens of src
+// through a [Resilient] over base (nil means http.DefaultTransport), tuned
+// by opts. When base already is a *Resilient and no options are given,
+// the transport sends through it as it is: transports of several sources
+// to one downstream service then share its breakers.
+//
+//	t, err := relay.NewTransport(nil, relay.Relay{}, relay.WithTimeout(2*time.Second))
 func NewTransport(base http.RoundTripper, src Source, opts ...Option) (*Transport, error) {
-	if base == nil {
-		return nil, relayErr("a base transport is required (http.DefaultTransport, or one wrapped for tracing or mTLS)")
-	}
 	if src == nil {
 		return nil, relayErr("a token source is required (Relay, Exchange, ClientCredentials or Mint)")
 	}
-	cfg := defaultConfig()
-	for _, o := range opts {
-		if err := o.apply(&cfg); err != nil {
-			return nil, err
+	if r, ok := base.(*Resilient); ok {
+		if len(opts) > 0 {
+			return nil, relayErr("the base transport is a Resilient already: tune it with NewResilient, not NewTransport")
 		}
+		return &Transport{src: src, next: r}, nil
 	}
-	return &Transport{base: base, src: src, res: newResilience(cfg)}, nil
+	r, err := NewResilient(base, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &Transport{src: src, next: r}, nil
 }
 
-// RoundTrip gets the token, then sends the request with it.
+// RoundTrip gets the token, then sends the request with it; after a 401,
+// once more with a renewed one.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	closeBody := hasBody(req)
 	defer func() {
@@ -76,8 +91,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	closeBody = false // send closes it on every path
-	resp, err := t.send(req, tok, true)
+	closeBody = false // the next layer closes it on every path
+	resp, err := t.next.RoundTrip(withBearer(req, tok, req.Body))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -94,7 +109,22 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	drainClose(resp.Body)
-	return t.send(req, fresh, false)
+	body := req.Body
+	if hasBody(req) {
+		if body, err = req.GetBody(); err != nil {
+			return nil, relayErr("copy the request body: %w", err)
+		}
+	}
+	return t.next.RoundTrip(withBearer(req, fresh, body))
+}
+
+// withBearer returns a clone of req with body, whose Authorization is
+// "Bearer tok" alone.
+func withBearer(req *http.Request, tok string, body io.ReadCloser) *http.Request {
+	r := req.Clone(req.Context())
+	r.Body = body
+	r.Header.Set("Authorization", "Bearer "+tok)
+	return r
 }
 
 // sameOrigin reports whether a and b have the same scheme, host and port.
@@ -113,50 +143,4 @@ func hostPort(u *url.URL) string {
 		return u.Hostname() + ":80"
 	}
 	return u.Host
-}
-
-// send runs the attempts of one request with tok. first says that req.Body
-// is unread: the first attempt sends it; every other attempt sends a copy
-// from GetBody.
-func (t *Transport) send(req *http.Request, tok string, first bool) (*http.Response, error) {
-	host := req.URL.Host
-	h := t.res.forHost(host)
-	ex := h.once
-	if idempotent(req.Method) && replayable(req) {
-		ex = h.retrying
-	}
-	bodyUnread := first && hasBody(req)
-	resp, err := ex.WithContext(req.Context()).GetWithExecution(func(exec failsafe.Execution[response]) (response, error) {
-		r := req.Clone(exec.Context())
-		switch {
-		case bodyUnread:
-			bodyUnread = false
-		case hasBody(req):
-			body, err := req.GetBody()
-			if err != nil {
-				return nil, relayErr("copy the request body: %w", err)
-			}
-			r.Body = body
-		}
-		r.Header.Del("Authorization")
-		r.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := t.base.RoundTrip(r)
-		if err != nil {
-			return nil, err
-		}
-		deferredCancel(exec, resp)
-		return resp, nil
-	})
-	if bodyUnread {
-		req.Body.Close() // no attempt was made: the breaker is open
-	}
-	switch {
-	case err == nil:
-		return resp, nil
-	case errors.Is(err, circuitbreaker.ErrOpen):
-		return nil, relayErr("%s %s: %w", req.Method, host, ErrCircuitOpen)
-	case errors.Is(err, timeout.ErrExceeded):
-		return nil, relayErr("%s %s: %w (%s)", req.Method, host, ErrTimeout, t.res.cfg.timeout)
-	}
-	return nil, relayErr("%s %s: %w", req.Method, host, err)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -152,26 +153,58 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 func TestNewTransportRefusals(t *testing.T) {
 	src := relay.Relay{}
-	if _, err := relay.NewTransport(nil, src); err == nil {
-		t.Fatal("nil base accepted")
-	}
 	if _, err := relay.NewTransport(http.DefaultTransport, nil); err == nil {
 		t.Fatal("nil source accepted")
 	}
-	for name, opt := range map[string]relay.Option{
-		"zero timeout":          relay.WithTimeout(0),
-		"negative retries":      relay.WithRetries(-1),
-		"backoff max < first":   relay.WithBackoff(time.Second, time.Millisecond, 0.5),
-		"jitter above 1":        relay.WithBackoff(time.Millisecond, time.Second, 2),
-		"breaker threshold 0":   relay.WithBreaker(0, time.Second),
-		"breaker without delay": relay.WithBreaker(3, 0),
-	} {
+	for name, opt := range badOptions() {
 		t.Run(name, func(t *testing.T) {
 			if _, err := relay.NewTransport(http.DefaultTransport, src, opt); err == nil {
 				t.Fatal("accepted")
 			}
 		})
 	}
+	res, _ := relay.NewResilient(nil)
+	if _, err := relay.NewTransport(res, src, relay.WithRetries(1)); err == nil {
+		t.Fatal("options for a Resilient base accepted")
+	}
+}
+
+// TestNewTransportNilBase: nil is http.DefaultTransport, for NewTransport
+// and NewResilient.
+func TestNewTransportNilBase(t *testing.T) {
+	var got string
+	srv := newTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Get("Authorization")
+	}))
+	tr, err := relay.NewTransport(nil, fixedSource("mine"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _, err := get(t, t.Context(), &http.Client{Transport: tr}, srv.URL); err != nil || status != http.StatusOK || got != "Bearer mine" {
+		t.Fatalf("%d %v; downstream saw %q", status, err, got)
+	}
+	if status, _, err := get(t, t.Context(), resilientClient(t, nil), srv.URL); err != nil || status != http.StatusOK || got != "" {
+		t.Fatalf("%d %v; downstream saw %q", status, err, got)
+	}
+}
+
+// TestTransportsShareAResilient: transports of two sources over one
+// Resilient share its breaker of a host.
+func TestTransportsShareAResilient(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newFakeHost(http.StatusInternalServerError)
+		res, err := relay.NewResilient(b, relay.WithRetries(0), relay.WithBreaker(2, time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		onBehalf, _ := relay.NewTransport(res, fixedSource("user's"))
+		asItself, _ := relay.NewTransport(res, fixedSource("its own"))
+		get(t, t.Context(), &http.Client{Transport: onBehalf}, "http://b.test/")
+		get(t, t.Context(), &http.Client{Transport: asItself}, "http://b.test/")
+		if _, _, err := get(t, t.Context(), &http.Client{Transport: onBehalf}, "http://b.test/"); !errors.Is(err, relay.ErrCircuitOpen) {
+			t.Fatalf("got %v, want ErrCircuitOpen after one failure through each transport", err)
+		}
+	})
 }
 
 func TestTokenEndpointAnswersAreBounded(t *testing.T) {
