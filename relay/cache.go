@@ -3,75 +3,39 @@ package relay
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"sync"
 	"time"
+
+	"github.com/gatehousehq/gatehouse/internal/ttlcache"
 )
 
 // DefaultMaxEntries bounds the exchanged-token cache.
 const DefaultMaxEntries = 10000
 
-// tokenCache holds tokens until their renewal time. It is bounded: when
-// full, expired entries go first, then arbitrary ones.
+// tokenCache holds tokens until their renewal time, on the exchange's
+// clock. It is bounded (internal/ttlcache: when full, expired entries go
+// first, then the least used, in constant time).
 type tokenCache struct {
-	max int
-
-	mu sync.Mutex
-	m  map[string]cachedToken
+	c *ttlcache.Cache[string, string]
 }
 
-type cachedToken struct {
-	token   string
-	renewAt time.Time // zero: never
-}
-
-func newTokenCache(max int) *tokenCache {
-	return &tokenCache{max: max, m: make(map[string]cachedToken)}
-}
-
-func (c *tokenCache) get(key string, now time.Time) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[key]
-	if !ok {
-		return "", false
+func newTokenCache(max int, now func() time.Time) (*tokenCache, error) {
+	c, err := ttlcache.New(ttlcache.Options[string, string]{MaxEntries: max, Now: now})
+	if err != nil {
+		return nil, relayErr("exchange: token cache: %w", err)
 	}
-	if !e.renewAt.IsZero() && !now.Before(e.renewAt) {
-		delete(c.m, key)
-		return "", false
-	}
-	return e.token, true
+	return &tokenCache{c: c}, nil
 }
 
-// put stores tok until renewAt; a renewAt not after now stores nothing.
-func (c *tokenCache) put(key, tok string, renewAt, now time.Time) {
-	if !renewAt.IsZero() && !now.Before(renewAt) {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[key]; !ok && len(c.m) >= c.max {
-		for k, e := range c.m {
-			if !e.renewAt.IsZero() && !now.Before(e.renewAt) {
-				delete(c.m, k)
-			}
-		}
-		for k := range c.m {
-			if len(c.m) < c.max {
-				break
-			}
-			delete(c.m, k)
-		}
-	}
-	c.m[key] = cachedToken{token: tok, renewAt: renewAt}
-}
+// get returns the token of key before its renewal time.
+func (c *tokenCache) get(key string) (string, bool) { return c.c.Get(key) }
+
+// put stores tok until renewAt (zero: never due); a renewAt not after now
+// stores nothing.
+func (c *tokenCache) put(key, tok string, renewAt time.Time) { c.c.Set(key, tok, renewAt) }
 
 // drop removes the entry of key if it still holds tok.
 func (c *tokenCache) drop(key, tok string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.m[key]; ok && e.token == tok {
-		delete(c.m, key)
-	}
+	c.c.DeleteIf(key, func(held string) bool { return held == tok })
 }
 
 // renewTime is when a token valid until exp should be replaced: before

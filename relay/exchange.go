@@ -107,8 +107,12 @@ func NewExchange(cfg ExchangeConfig) (*Exchange, error) {
 		skew:        skewOr(cfg.Skew),
 		renewBefore: orDefault(cfg.RenewBefore, DefaultRenewBefore),
 		now:         clockOr(cfg.Now),
-		cache:       newTokenCache(orDefault(cfg.MaxEntries, DefaultMaxEntries)),
 	}
+	cache, err := newTokenCache(orDefault(cfg.MaxEntries, DefaultMaxEntries), e.now)
+	if err != nil {
+		return nil, err
+	}
+	e.cache = cache
 	return e, nil
 }
 
@@ -142,11 +146,11 @@ func (e *Exchange) Token(ctx context.Context) (string, error) {
 	}
 	scope := e.scopeFor(ctx)
 	key := e.key(subject, scope)
-	if tok, ok := e.cache.get(key, now); ok {
+	if tok, ok := e.cache.get(key); ok {
 		return tok, nil
 	}
 	ch := e.group.DoChan(key, func() (any, error) {
-		if tok, ok := e.cache.get(key, e.now()); ok {
+		if tok, ok := e.cache.get(key); ok {
 			return tok, nil // a flight that ended just before this one stored it
 		}
 		// The request is shared by every waiter: it must not end when the
@@ -161,8 +165,7 @@ func (e *Exchange) Token(ctx context.Context) (string, error) {
 			exp = claims.ExpiresAt.Time() // never reuse it past the caller's token
 		}
 		if !exp.IsZero() {
-			n := e.now()
-			e.cache.put(key, tok, renewTime(n, exp, e.renewBefore), n)
+			e.cache.put(key, tok, renewTime(e.now(), exp, e.renewBefore))
 		}
 		return tok, nil
 	})
