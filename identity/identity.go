@@ -9,8 +9,11 @@
 // ([HashPassword]), client secrets are argon2id hashes too ([HashSecret]),
 // authorization codes and refresh tokens are stored as SHA-256 hashes
 // ([HashToken]) of high-entropy random values. The auth server's signing
-// keys are the exception: they are stored as private JWKs, so the store
-// itself (file mode 0600, database access) must be protected.
+// keys, which must be read back, are sealed with AES-256-GCM under a
+// key-encryption secret kept outside the store (package keys/keyseal; the
+// engines' WithKeySealer option); a store opened without one keeps them as
+// clear private JWKs, and then the store itself (file mode 0600, database
+// access, backups) must be protected like the keys.
 package identity
 
 import (
@@ -199,7 +202,9 @@ type Revocation = revocation.Entry
 // SigningKey is a stored signing key of the auth server.
 type SigningKey struct {
 	ID string
-	// JWK is the private JWK (see keys.Key.PrivateJWK).
+	// JWK is the private JWK (see keys.Key.PrivateJWK), as the store
+	// returns it: a store with a key sealer (keys/keyseal) keeps it sealed
+	// and opens it on reading.
 	JWK       []byte
 	CreatedAt time.Time
 	// SignFrom is when the key starts signing; until then it is only

@@ -14,14 +14,16 @@ import (
 func newKeysCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
-		Short: "Generate signing keys, publish their public JWKS, rotate the auth server's key",
+		Short: "Generate signing keys, publish their public JWKS, rotate the auth server's key and seal it at rest",
 		Example: `  gatehouse keys generate --alg ES256 --out signing.jwk
   gatehouse keys jwks signing.jwk > jwks.json
-  gatehouse keys rotate --data ./gatehouse-data`,
+  gatehouse keys rotate --data ./gatehouse-data
+  gatehouse keys secret --out key-secret
+  gatehouse keys reencrypt --data ./gatehouse-data --secret-file key-secret`,
 		Args: noSubcommand,
 		RunE: showHelp,
 	}
-	cmd.AddCommand(newKeysGenerateCmd(e), newKeysJWKSCmd(e), newKeysRotateCmd(e))
+	cmd.AddCommand(newKeysGenerateCmd(e), newKeysJWKSCmd(e), newKeysRotateCmd(e), newKeysSecretCmd(e), newKeysReencryptCmd(e))
 	return cmd
 }
 

@@ -122,8 +122,8 @@ func commandPaths(t *testing.T) [][]string {
 
 func TestHelpHasExamples(t *testing.T) {
 	paths := commandPaths(t)
-	if len(paths) != 24 { // root, serve, user(3), client(3), keys(3), token(4), ca(2), demo, version
-		t.Fatalf("command tree has %d commands, want 24: %v", len(paths), paths)
+	if len(paths) != 26 { // root, serve, user(3), client(3), keys(5), token(4), ca(2), demo, version
+		t.Fatalf("command tree has %d commands, want 26: %v", len(paths), paths)
 	}
 	for _, p := range paths {
 		name := strings.Join(append([]string{"gatehouse"}, p...), " ")

@@ -52,7 +52,11 @@ disabled it), and listens on authserver.listen (default 127.0.0.1:9000).
 Entries removed from the file stay in the store; a client that 'gatehouse
 client delete' removed comes back if the file still lists it. A store that
 'gatehouse demo' made (a .gatehouse-demo file in the folder, a gatehouse_demo
-table in the schema) is refused. User passwords need at least 8 characters
+table in the schema) is refused. The signing keys are sealed in the store
+under the secret of authserver.key_encryption (an environment variable or a
+file); without it they are stored in clear, with a warning at every start,
+and a store whose keys are sealed refuses to start without the secret it
+names. User passwords need at least 8 characters
 and must not be among the 10,000 most common. SIGINT or SIGTERM stops it
 gracefully.
 
@@ -199,6 +203,10 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 	if err != nil {
 		return nil, usagef("%s", err.Error())
 	}
+	sealer, err := keySealerOf(file, a) // keys_seal.go
+	if err != nil {
+		return nil, err
+	}
 
 	limits := authLimits(a.Limits)
 	ln := authListener(lns.take(&lns.auth), limits)
@@ -219,12 +227,13 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 	if err := refuseDemoStore(ctx, path, loc); err != nil { // demostore.go
 		return nil, err
 	}
-	st, err := openStore(ctx, loc, true)
+	st, err := openSealedStore(ctx, loc, true, sealer)
 	if err != nil {
 		return nil, usagef("%s: %v", path, err)
 	}
 	closers = append(closers, func() { st.Close() })
 	log.Info("identity store opened", "component", "authserver", "store", loc.String())
+	logKeySealing(ctx, log, st, sealer, loc)
 	if err := sd.apply(ctx, st); err != nil {
 		return nil, usagef("%s: cannot write the users and clients of %s to the store at %s: %v", path, file, loc, err)
 	}
@@ -247,6 +256,9 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 		Throttle:    throttleOf(a.LoginThrottle), ClientThrottle: throttleOf(a.ClientAuthThrottle),
 		Argon2Concurrency: argonSlots, Argon2Queue: argonQueue,
 	})
+	if ke := keySealFailure(file, a, sealer, err); ke != nil {
+		return nil, ke // a signing key that does not open: the key, and what to set
+	}
 	if err != nil {
 		return nil, usagef("%s: %v", path, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehousehq/gatehouse/identity/postgres"
 	"github.com/gatehousehq/gatehouse/identity/sqlite"
 	"github.com/gatehousehq/gatehouse/internal/config"
+	"github.com/gatehousehq/gatehouse/keys/keyseal"
 )
 
 const (
@@ -67,10 +68,16 @@ func locationOf(a *config.AuthServer) storeLocation {
 // reads or changes existing entries was most likely pointed at the wrong
 // folder.
 func openStore(ctx context.Context, loc storeLocation, create bool) (identity.Store, error) {
+	return openSealedStore(ctx, loc, create, nil)
+}
+
+// openSealedStore is openStore with the signing keys sealed at rest by
+// sealer (nil: stored in clear; keys_seal.go).
+func openSealedStore(ctx context.Context, loc storeLocation, create bool, sealer *keyseal.Sealer) (identity.Store, error) {
 	ctx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
 	if loc.url != "" {
-		s, err := postgres.Open(ctx, loc.url)
+		s, err := postgres.Open(ctx, loc.url, postgres.WithKeySealer(sealer))
 		if err != nil {
 			return nil, fmt.Errorf("cannot open the store at %s: %s", loc, scrubPassword(err.Error(), loc.url))
 		}
@@ -85,7 +92,7 @@ func openStore(ctx context.Context, loc storeLocation, create bool) (identity.St
 	if err := os.MkdirAll(loc.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create the data folder: %w", err)
 	}
-	s, err := sqlite.Open(ctx, file)
+	s, err := sqlite.Open(ctx, file, sqlite.WithKeySealer(sealer))
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the store at %s: %w", file, err)
 	}

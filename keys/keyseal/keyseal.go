@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -92,6 +93,7 @@ type secret struct {
 type Sealer struct {
 	current *secret
 	byFP    map[string]*secret
+	order   []string // fingerprints, the current one first
 }
 
 // CheckSecret reports what is wrong with a secret: shorter than
@@ -152,6 +154,7 @@ func New(current []byte, previous ...[]byte) (*Sealer, error) {
 			return nil, fmt.Errorf("keyseal: %s is the same secret as an earlier one (fingerprint %s): list each secret once", what, sec.fp)
 		}
 		s.byFP[sec.fp] = sec
+		s.order = append(s.order, sec.fp)
 		if i == 0 {
 			s.current = sec
 		}
@@ -182,6 +185,15 @@ func (s *Sealer) Fingerprint() string {
 		return ""
 	}
 	return s.current.fp
+}
+
+// Fingerprints returns the fingerprints of the secrets, the current one
+// first, in the order given to New (none for a nil Sealer).
+func (s *Sealer) Fingerprints() []string {
+	if s == nil {
+		return nil
+	}
+	return slices.Clone(s.order)
 }
 
 // Seal returns what to store for the private key material plaintext of the

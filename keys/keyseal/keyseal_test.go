@@ -64,6 +64,9 @@ func TestRotation(t *testing.T) {
 	if err != nil || !bytes.Equal(got, jwk) {
 		t.Fatalf("Open under a previous secret = %q, %v", got, err)
 	}
+	if fps := rotating.Fingerprints(); len(fps) != 2 || fps[0] != keyseal.Fingerprint(secretB) || fps[1] != keyseal.Fingerprint(secretA) {
+		t.Errorf("Fingerprints = %v, want the new secret's then the old one's", fps)
+	}
 	if rotating.Current(old) {
 		t.Error("a value under the previous secret is reported current")
 	}
