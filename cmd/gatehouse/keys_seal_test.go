@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehousehq/gatehouse/internal/demo"
 	"github.com/gatehousehq/gatehouse/keys/keyseal"
 )
 
@@ -297,6 +298,32 @@ func TestServeKeyEncryption(t *testing.T) {
 	for id, raw := range rawKeys(t, data) {
 		if keyseal.FingerprintOf(raw) != fp2 {
 			t.Errorf("after the rotation key %s is sealed under %s, want %s", id, keyseal.FingerprintOf(raw), fp2)
+		}
+	}
+}
+
+// TestKeysRotateOnADemoStore: the keys commands take the demo's own
+// secret for a store the demo made.
+func TestKeysRotateOnADemoStore(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "gatehouse-demo")
+	mustGH(t, "", "client", "add", "svc", "--grants", "client_credentials", "--data", data)
+	secret := keyseal.GenerateSecret()
+	for name, content := range map[string]string{demo.MarkerFile: "gatehouse-demo 1\n", demo.KeySecretFile(data)[len(data)+1:]: secret + "\n"} {
+		p := filepath.Join(data, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := gh(t, "", "keys", "rotate", "--data", data)
+	if r.code != 0 || strings.Contains(r.stderr, "stored in clear") {
+		t.Fatalf("keys rotate on a demo store: exit %d, %q", r.code, r.stderr)
+	}
+	for id, raw := range rawKeys(t, data) {
+		if keyseal.FingerprintOf(raw) != keyseal.Fingerprint([]byte(secret)) {
+			t.Errorf("key %s is stored as %q, want sealed under the demo's secret", id, raw)
 		}
 	}
 }
