@@ -121,11 +121,18 @@ func (g *Gateway) buildAuth(st *state, rc *Route, verifiers map[string]*issuerVe
 	for _, name := range names {
 		iv := verifiers[name]
 		for j, v := range iv.verifiers {
-			gd, err := guard.New(v, guard.WithLogger(g.log))
+			// Tokens refused for good are answered from the refusal
+			// cache after their first check (refusalcache.go).
+			refused, err := newRefusalCache(v)
 			if err != nil {
 				return nil, err
 			}
-			a.candidates = append(a.candidates, candidate{issuer: iv.issuer, audience: iv.audiences[j], handler: iv.requireKeys(gd.Require(rule, next))})
+			gd, err := guard.New(v, guard.WithLogger(g.log), guard.WithErrorWriter(refused.errorWriter))
+			if err != nil {
+				return nil, err
+			}
+			h := iv.requireKeys(refused.wrap(gd.Require(rule, next)))
+			a.candidates = append(a.candidates, candidate{issuer: iv.issuer, audience: iv.audiences[j], handler: h})
 		}
 	}
 	return a, nil

@@ -134,7 +134,7 @@ func isPreflight(r *http.Request) bool {
 // origin, method or a header is not allowed.
 func (rt *route) preflight(w http.ResponseWriter, r *http.Request) {
 	p := rt.cors
-	info := infoFrom(r.Context())
+	info := infoOf(w, r)
 	info.route = rt
 	if !isPreflight(r) {
 		// OPTIONS that is not a preflight, on a route without OPTIONS

@@ -58,6 +58,7 @@ type Gateway struct {
 	ownRedis  bool
 	certs     *certReloader
 	buffers   *bufferPool
+	noRoute   *routeCounters // the counters of requests no route took
 
 	mu     sync.Mutex // serializes Reload and Close
 	state  atomic.Pointer[state]
@@ -99,6 +100,7 @@ func New(ctx context.Context, cfg *Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.metrics = m
+	g.noRoute = m.routeCounters("-")
 	if cfg.RateLimit.Backend == "redis" && g.redis == nil {
 		if cfg.RateLimit.RedisURL == "" {
 			return nil, cfg.errAt(cfg.Line("ratelimit"), "ratelimit", "backend redis needs redis_url (or redis_url_env resolved with ResolveEnv, or Options.Redis)")

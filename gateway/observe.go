@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,6 +64,43 @@ func newMetrics(reg prometheus.Registerer, g *Gateway) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// routeCounters are the counters of one route (or of "-", no route) by
+// status code and by refusal reason, found without hashing labels.
+type routeCounters struct {
+	codes   *counters[int]
+	reasons *counters[string]
+}
+
+func (m *metrics) routeCounters(route string) *routeCounters {
+	return &routeCounters{
+		codes:   &counters[int]{vec: m.requests, label: route, name: strconv.Itoa, m: map[int]prometheus.Counter{}},
+		reasons: &counters[string]{vec: m.refused, label: route, name: func(s string) string { return s }, m: map[string]prometheus.Counter{}},
+	}
+}
+
+// counters are the children of a counter vector whose first label is
+// fixed, by the second; there are as many as status codes or reasons.
+type counters[K comparable] struct {
+	vec   *prometheus.CounterVec
+	label string
+	name  func(K) string
+	mu    sync.RWMutex
+	m     map[K]prometheus.Counter
+}
+
+func (c *counters[K]) inc(k K) {
+	c.mu.RLock()
+	ctr := c.m[k]
+	c.mu.RUnlock()
+	if ctr == nil {
+		ctr = c.vec.WithLabelValues(c.label, c.name(k))
+		c.mu.Lock()
+		c.m[k] = ctr
+		c.mu.Unlock()
+	}
+	ctr.Inc()
 }
 
 // redisStats sums the failure counters of the Redis limiters in use. A
@@ -174,15 +212,16 @@ func (g *Gateway) finish(st *state, rec *recorder, r *http.Request) {
 	if !info.proxied && info.authed && info.refused == "" && status == http.StatusForbidden {
 		info.refused = reasonForbidden
 	}
-	code := strconv.Itoa(status)
-	g.metrics.requests.WithLabelValues(name, code).Inc()
+	byLabel := g.noRoute
 	if route != nil {
+		byLabel = route.counters
 		route.duration.Observe(d.Seconds())
 	} else {
 		g.metrics.duration.WithLabelValues(name).Observe(d.Seconds())
 	}
+	byLabel.codes.inc(status)
 	if info.refused != "" && info.refused != "client_closed" {
-		g.metrics.refused.WithLabelValues(name, info.refused).Inc()
+		byLabel.reasons.inc(info.refused)
 	}
 	if !st.accessLog {
 		return

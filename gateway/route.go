@@ -38,6 +38,7 @@ type route struct {
 	forward     [][2]string // header, claim
 	proxy       *httputil.ReverseProxy
 	duration    prometheus.Observer
+	counters    *routeCounters // observe.go
 }
 
 func (g *Gateway) buildRoute(st, old *state, rc *Route, i int, verifiers map[string]*issuerVerifier) (*route, error) {
@@ -48,6 +49,7 @@ func (g *Gateway) buildRoute(st, old *state, rc *Route, i int, verifiers map[str
 		maxBody: orDefault(rc.MaxBodyBytes, st.limits.MaxBodyBytes),
 		ip:      newIPFilter(rc.IP), downstream: rc.Downstream,
 		duration: g.metrics.duration.WithLabelValues(rc.Name),
+		counters: g.metrics.routeCounters(rc.Name),
 	}
 	if rt.downstream == "" {
 		// A route that checks no token passes none on: the caller's
@@ -118,7 +120,7 @@ func (g *Gateway) buildRoute(st, old *state, rc *Route, i int, verifiers map[str
 // body limit, the limits keyed by address, the token and rules, the limits
 // keyed by the token, then the proxy.
 func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	info := infoFrom(r.Context())
+	info := infoOf(w, r)
 	info.route = rt
 	if !rt.ip.allowed(info.client) {
 		refuse(w, http.StatusForbidden, TypeIPDenied, reasonIPDenied, "requests from this address are not allowed on this route")
@@ -148,7 +150,7 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authorized continues a request that passed the token check and rules
 // (or that needs none).
 func (rt *route) authorized(w http.ResponseWriter, r *http.Request) {
-	info := infoFrom(r.Context())
+	info := infoOf(w, r)
 	info.authed = true
 	p, _ := guard.PrincipalFrom(r.Context())
 	if p != nil {
@@ -183,5 +185,7 @@ func (rt *route) authorized(w http.ResponseWriter, r *http.Request) {
 	})
 	defer info.timer.Stop()
 	info.proxied = true
-	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+	// The proxy's callbacks find info in the context (serve.go).
+	info.ctx.Context, info.ctx.info = ctx, info
+	rt.proxy.ServeHTTP(w, r.WithContext(info.ctx))
 }

@@ -32,22 +32,62 @@ type reqInfo struct {
 	timedOut atomic.Bool
 	timer    *time.Timer
 	body     *bodyread.Body // nil: no body, or not bounded
+	ctx      *proxyContext  // the context of the proxy step (route.authorized)
+}
+
+// exchange is one request's record and its answer's recorder, allocated
+// together.
+type exchange struct {
+	info reqInfo
+	rec  recorder
+	ctx  proxyContext
 }
 
 type infoKey struct{}
+
+// infoOf finds the reqInfo of a request: through the gateway's recorder
+// before the proxy step, through the context of the proxy step after.
+func infoOf(w http.ResponseWriter, r *http.Request) *reqInfo {
+	if rec, ok := w.(*recorder); ok {
+		return rec.info
+	}
+	return infoFrom(r.Context())
+}
 
 func infoFrom(ctx context.Context) *reqInfo {
 	i, _ := ctx.Value(infoKey{}).(*reqInfo)
 	return i
 }
 
+// proxyContext is the context of the proxy step: its cancelable context
+// and the request's reqInfo for the proxy's callbacks (rewrite,
+// modifyResponse, proxyError), without an allocation of its own.
+type proxyContext struct {
+	context.Context
+	info *reqInfo
+}
+
+// Value implements context.Context.
+func (c *proxyContext) Value(key any) any {
+	if key == (infoKey{}) {
+		return c.info
+	}
+	return c.Context.Value(key)
+}
+
 // serveHTTP is the gateway's front door: the checks that do not depend on
 // the route, then the route mux.
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	st := g.state.Load()
-	info := &reqInfo{start: time.Now()}
-	rec := &recorder{ResponseWriter: w, info: info, status: http.StatusOK}
-	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+	x := &exchange{info: reqInfo{start: time.Now()}}
+	info, rec := &x.info, &x.rec
+	*rec = recorder{ResponseWriter: w, info: info, status: http.StatusOK}
+	info.ctx = &x.ctx
+	if r.Body != nil && r.Body != http.NoBody {
+		// The steps replace the body (bodyread, the size limit): on a
+		// copy, so that the server's request stays as it was.
+		r = r.WithContext(r.Context())
+	}
 	st.secHeaders(rec.Header(), r.TLS != nil)
 	closeAfterChunked(rec, r)                         // headers.go
 	if upgrade := stripUpgrades(r.Header); !upgrade { // headers.go
@@ -75,7 +115,12 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if st.refuseOversizedHead(rec, r) { // sizecheck.go
 		return
 	}
-	r.Host = normalizeHost(r.Host)
+	if host := normalizeHost(r.Host); host != r.Host {
+		if r.Body == nil || r.Body == http.NoBody {
+			r = r.WithContext(r.Context()) // not copied above
+		}
+		r.Host = host
+	}
 	if why := st.checkPath(r); why != "" { // pathcheck.go
 		refuse(rec, http.StatusBadRequest, TypeAmbiguousPath, reasonAmbiguousPath, why)
 		return

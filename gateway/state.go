@@ -21,8 +21,8 @@ type state struct {
 	limiters  map[string]ratelimit.Limiter // by policy name, for reuse and stats
 	sem       chan struct{}
 	limits    Limits
-	headers   [][2]string
-	hsts      string
+	headers   []secHeader // secheaders.go
+	hsts      []string    // Strict-Transport-Security (oneValue), nil: off
 	accessLog bool
 	cancel    context.CancelFunc // stops the health checks
 	// claimHeaders are the forward_claims header names of every route,
