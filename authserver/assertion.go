@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/internal/ttlcache"
 	"github.com/gatehousehq/gatehouse/keys"
 	"github.com/gatehousehq/gatehouse/token"
 )
@@ -24,10 +25,19 @@ const (
 	// longer-lived assertion is refused, so that the replay cache holds at
 	// most this long of jtis.
 	MaxAssertionLifetime = 5 * time.Minute
-	// sweepClients: past this many clients in the replay cache, those
-	// with no unexpired jti left are dropped (at most once a second).
-	sweepClients = 100
 )
+
+// ReplayStore records the jtis of client assertions where every auth
+// server instance sees them, so that an assertion accepted by one is
+// refused by all the others (RFC 7523 §3, item 7, across instances):
+// package authserver/redisjti keeps them in Redis. It is asked after this
+// instance's own cache accepted the jti (which keeps the per-client quota).
+type ReplayStore interface {
+	// Use records jti of the client id for ttl, atomically, and reports
+	// whether it was new. An error means it could not tell: the assertion
+	// is then refused with 503 temporarily_unavailable (fail closed).
+	Use(ctx context.Context, clientID, jti string, ttl time.Duration) (fresh bool, err error)
+}
 
 // assertionAlgorithms are the algorithms a client assertion may use:
 // asymmetric only, so that the server never holds what signs for a client.
@@ -107,8 +117,20 @@ func (s *Server) authenticateAssertion(ctx context.Context, r *http.Request) (*i
 	}
 	// The verifier accepts an exp up to its leeway in the past: remember the
 	// jti that long too, or the assertion could be replayed in that window.
-	if !s.assertions.use(id, claims.ID, exp.Add(token.DefaultLeeway), now) {
+	until := exp.Add(token.DefaultLeeway)
+	if !s.assertions.use(id, claims.ID, until) {
 		return refuse(id, "the assertion's jti was used before")
+	}
+	if rs := s.cfg.AssertionReplay; rs != nil {
+		fresh, err := rs.Use(ctx, id, claims.ID, until.Sub(now))
+		if err != nil {
+			s.assertions.forget(id, claims.ID) // not accepted anywhere: a retry may use it
+			s.log.ErrorContext(ctx, "client assertion replay check failed", "client_id", id, "jti", claims.ID, "error", err)
+			return nil, oerr(http.StatusServiceUnavailable, errTemporarilyUnavail, "try again later")
+		}
+		if !fresh { // accepted by another instance
+			return refuse(id, "the assertion's jti was used before")
+		}
 	}
 	return c, nil
 }
@@ -127,61 +149,69 @@ func (s *Server) assertionAudienceOK(aud token.Audience) bool {
 
 // assertionJTIs remembers the jtis of client assertions until they expire,
 // so that each is used once (RFC 7523 §3, item 7). Each client has its own
-// quota (maxClientJTIs), so that one client cannot crowd out the others.
-// It is per process: with several auth server instances, an assertion
-// replayed to another instance within its (at most five-minute) life is
-// not caught.
+// quota (maxClientJTIs), so that one client cannot crowd out the others;
+// there is no other bound, as forgetting an unexpired jti would let it be
+// replayed. It is per process: with several auth server instances, an
+// assertion replayed to another instance within its (at most five-minute)
+// life is caught only by Config.AssertionReplay.
 type assertionJTIs struct {
-	mu    sync.Mutex
-	seen  map[string]map[string]time.Time // client id → jti → until
-	swept time.Time                       // the last sweep of every client
+	seen *ttlcache.Cache[clientJTI, struct{}]
+
+	mu     sync.Mutex
+	counts map[string]int // client id → its jtis in seen, expired ones not yet removed included
 }
+
+type clientJTI struct{ client, jti string }
 
 // maxClientJTIs bounds the jtis remembered per client: a client that sends
 // more unexpired assertions than this is refused until some expire.
 const maxClientJTIs = 10_000
 
-func newAssertionJTIs() *assertionJTIs {
-	return &assertionJTIs{seen: map[string]map[string]time.Time{}}
+func newAssertionJTIs(now func() time.Time) *assertionJTIs {
+	a := &assertionJTIs{counts: map[string]int{}}
+	a.seen = ttlcache.Must(ttlcache.Options[clientJTI, struct{}]{Now: now, OnRemove: a.removed})
+	return a
 }
 
 // use records jti of client id until the given time and reports whether it
-// was new.
-func (a *assertionJTIs) use(id, jti string, until, now time.Time) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.seen) >= sweepClients && now.Sub(a.swept) >= time.Second {
-		a.swept = now
-		for c, jtis := range a.seen {
-			prune(jtis, now)
-			if len(jtis) == 0 {
-				delete(a.seen, c)
-			}
-		}
-	}
-	jtis := a.seen[id]
-	if jtis == nil {
-		jtis = map[string]time.Time{}
-		a.seen[id] = jtis
-	}
-	if u, ok := jtis[jti]; ok && u.After(now) {
-		return false
-	}
-	if len(jtis) >= maxClientJTIs {
-		prune(jtis, now)
-		if len(jtis) >= maxClientJTIs {
+// was new (and within the client's quota).
+func (a *assertionJTIs) use(id, jti string, until time.Time) bool {
+	if !a.reserve(id) {
+		a.seen.CleanUp() // the expired jtis give their room back
+		if !a.reserve(id) {
 			return false
 		}
 	}
-	jtis[jti] = until
+	if !a.seen.Add(clientJTI{id, jti}, struct{}{}, until) {
+		a.release(id)
+		return false
+	}
 	return true
 }
 
-// prune drops the expired jtis.
-func prune(jtis map[string]time.Time, now time.Time) {
-	for j, u := range jtis {
-		if !u.After(now) {
-			delete(jtis, j)
-		}
+// forget drops jti of client id, which was not accepted after all.
+func (a *assertionJTIs) forget(id, jti string) { a.seen.Delete(clientJTI{id, jti}) }
+
+// reserve counts one more jti for client id, within its quota.
+func (a *assertionJTIs) reserve(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.counts[id] >= maxClientJTIs {
+		return false
+	}
+	a.counts[id]++
+	return true
+}
+
+// release gives back what reserve counted.
+func (a *assertionJTIs) release(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.counts[id]--; a.counts[id] <= 0 {
+		delete(a.counts, id)
 	}
 }
+
+// removed is called by the cache for each jti that leaves it (expired,
+// forgotten).
+func (a *assertionJTIs) removed(k clientJTI, _ struct{}) { a.release(k.client) }

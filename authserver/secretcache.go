@@ -3,18 +3,20 @@ package authserver
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"sync"
+	"time"
 
 	"github.com/gatehousehq/gatehouse/identity"
+	"github.com/gatehousehq/gatehouse/internal/ttlcache"
 )
 
 // secretCache remembers client secrets that verified against a given hash,
 // as an HMAC under a per-process random key, so a service asking for tokens
-// all day pays argon2id once. A changed hash (new secret) misses.
+// all day pays argon2id once. A changed hash (new secret) misses. Entries
+// do not expire; past maxCachedSecrets clients, the least used go
+// (internal/ttlcache).
 type secretCache struct {
 	key []byte
-	mu  sync.RWMutex
-	ok  map[string]cachedSecret
+	ok  *ttlcache.Cache[string, cachedSecret] // client id → what verified
 }
 
 type cachedSecret struct {
@@ -22,11 +24,12 @@ type cachedSecret struct {
 	mac  []byte
 }
 
-// maxCachedSecrets bounds the cache; past it, it starts again empty.
+// maxCachedSecrets bounds the cache.
 const maxCachedSecrets = 10000
 
 func newSecretCache() *secretCache {
-	return &secretCache{key: randomBytes(32), ok: map[string]cachedSecret{}}
+	return &secretCache{key: randomBytes(32),
+		ok: ttlcache.Must(ttlcache.Options[string, cachedSecret]{MaxEntries: maxCachedSecrets})}
 }
 
 func (c *secretCache) mac(id, secret string) []byte {
@@ -42,9 +45,7 @@ func (c *secretCache) mac(id, secret string) []byte {
 // client's current hash: an HMAC and a constant-time comparison, no
 // argon2id.
 func (c *secretCache) cached(client *identity.Client, candidates ...string) bool {
-	c.mu.RLock()
-	hit, ok := c.ok[client.ID]
-	c.mu.RUnlock()
+	hit, ok := c.ok.Get(client.ID)
 	if !ok || hit.hash != client.SecretHash {
 		return false
 	}
@@ -64,12 +65,7 @@ func (c *secretCache) verify(client *identity.Client, candidates ...string) bool
 		if err != nil || !good {
 			continue
 		}
-		c.mu.Lock()
-		if len(c.ok) >= maxCachedSecrets {
-			clear(c.ok)
-		}
-		c.ok[client.ID] = cachedSecret{hash: client.SecretHash, mac: c.mac(client.ID, secret)}
-		c.mu.Unlock()
+		c.ok.Set(client.ID, cachedSecret{hash: client.SecretHash, mac: c.mac(client.ID, secret)}, time.Time{})
 		return true
 	}
 	return false

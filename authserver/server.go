@@ -103,6 +103,15 @@ type Config struct {
 	// process check (revocation.NewMemory), and a revocation reaches them
 	// at once, without Redis. Nil: a list of the server's own.
 	DenyList *revocation.List
+	// AssertionReplay, when set, records the jti of every accepted
+	// private_key_jwt client assertion where every instance sees it
+	// (redisjti.New on the Redis the instances share), so that an
+	// assertion is used once across instances, not once per instance.
+	// While it fails, private_key_jwt is refused with 503
+	// temporarily_unavailable (fail closed); client secrets are not
+	// affected. Nil: each instance remembers the jtis it accepted, which
+	// catches a replay to the same instance only (see assertion.go).
+	AssertionReplay ReplayStore
 }
 
 // Server is the OAuth 2.0 / OpenID Connect authorization server. It is safe
@@ -222,7 +231,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		throttle:   newThrottle(cfg.Throttle, 15*time.Minute, cfg.Now),
 		secrets:    newSecretCache(),
 		clients:    newClientCache(),
-		assertions: newAssertionJTIs(),
+		assertions: newAssertionJTIs(cfg.Now),
 		stats:      newStats(),
 
 		clientThrottle: newThrottle(cfg.ClientThrottle, time.Minute, cfg.Now),

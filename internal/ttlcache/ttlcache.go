@@ -97,6 +97,16 @@ func New[K comparable, V any](o Options[K, V]) (*Cache[K, V], error) {
 	return c, nil
 }
 
+// Must is New for options fixed in the code (a constant MaxEntries): it
+// panics on the error New would return.
+func Must[K comparable, V any](o Options[K, V]) *Cache[K, V] {
+	c, err := New(o)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
 // lifetime is how long an entry until lives from now; a zero until is
 // for ever.
 func (c *Cache[K, V]) lifetime(until time.Time) time.Duration {
