@@ -22,7 +22,6 @@ import (
 	"github.com/gatehousehq/gatehouse/identity/postgres"
 	"github.com/gatehousehq/gatehouse/identity/sqlite"
 	"github.com/gatehousehq/gatehouse/keys"
-	"github.com/gatehousehq/gatehouse/keys/keyseal"
 	"github.com/gatehousehq/gatehouse/ratelimit"
 	"github.com/gatehousehq/gatehouse/redisconn"
 	"github.com/gatehousehq/gatehouse/revocation"
@@ -269,6 +268,9 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 		owners[u.Username] = stored.ID
 	}
 
+	if err := replaceForeignKeys(ctx, store, log); err != nil { // signingkeys.go
+		return nil, err
+	}
 	// The auth server, with the legacy session service as a token exchange
 	// source (organization-scoped data).
 	auth, err := authserver.New(ctx, authserver.Config{
@@ -279,9 +281,6 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 		// the gateway check: logout holds everywhere within a second.
 		Revocations: eng.revocations,
 	})
-	if errors.Is(err, keyseal.ErrUnknownSecret) || errors.Is(err, keyseal.ErrNotAuthentic) {
-		return nil, fmt.Errorf("demo: auth server: %w (the demo seals its signing keys with the secret in %s: was the store used with another data folder? Use that --data folder again, or give the demo an empty store)", err, KeySecretFile(cfg.Data))
-	}
 	if err != nil {
 		return nil, fmt.Errorf("demo: auth server: %w", err)
 	}

@@ -98,4 +98,26 @@ func TestDemoSealsItsSigningKeys(t *testing.T) {
 	if env.NewSecrets {
 		t.Error("the second start generated secrets again")
 	}
+	env.Close()
+
+	// The secret file deleted: the demo makes a new secret and replaces
+	// the keys it no longer opens.
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	startDemo(t, Config{Data: dir})
+	secret, err = os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newFP := keyseal.Fingerprint(bytes.TrimSpace(secret))
+	after := rows()
+	if len(after) != 1 {
+		t.Errorf("after a new secret the store holds %d keys, want the new one only", len(after))
+	}
+	for id, jwk := range after {
+		if _, old := sealedRows[id]; old || keyseal.FingerprintOf(jwk) != newFP {
+			t.Errorf("after a new secret key %s (old: %v) is sealed under %s, want a new key under %s", id, old, keyseal.FingerprintOf(jwk), newFP)
+		}
+	}
 }
