@@ -505,7 +505,7 @@ func (s *Server) addRevocation(ctx context.Context, r identity.Revocation) error
 }
 
 func (s *Server) issuerFor(ttl time.Duration) (*token.Issuer, error) {
-	return token.NewIssuer(s.issuer, s, token.WithAccessTokenTTL(ttl), token.WithIssuerClock(s.now))
+	return token.NewIssuer(s.issuer, s, token.WithAccessTokenTTL(ttl), token.WithClock(s.now))
 }
 
 // randomBytes fills a new slice of n random bytes.

@@ -52,6 +52,39 @@ func (s *orderStore) find(org, id string) (order, bool) {
 	return order{}, false
 }
 
+// Guard every route of a service: a request reaches the handler only with
+// a valid bearer token for this service's audience, and finds the caller
+// in its context. A request without a token is challenged; a token for
+// another service is refused with invalid_token.
+func ExampleGuard_Middleware() {
+	issuer, g := exampleSetup()
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := guard.PrincipalFrom(r.Context())
+		fmt.Fprintf(w, "hello %s of %s", p.Subject, p.Org)
+	})
+	h := g.Middleware(app) // http.Handle("/", h) in a service
+
+	alice, _ := issuer.AccessToken(token.Claims{Subject: "alice", Org: "acme", Audience: token.Audience{"orders"}})
+	forPayments, _ := issuer.AccessToken(token.Claims{Subject: "alice", Audience: token.Audience{"payments"}})
+	for _, bearer := range []string{alice, "", forPayments} {
+		req := httptest.NewRequest(http.MethodGet, "/orders", nil)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		fmt.Println(strings.TrimSpace(fmt.Sprint(rec.Code, " ", rec.Header().Get("WWW-Authenticate"))))
+		fmt.Println("  " + strings.TrimSpace(rec.Body.String()))
+	}
+	// Output:
+	// 200
+	//   hello alice of acme
+	// 401 Bearer realm="orders"
+	//   {"type":"https://gatehouse.dev/problems/authentication-required","title":"Authentication required","status":401,"detail":"a bearer token is required"}
+	// 401 Bearer realm="orders", error="invalid_token", error_description="wrong audience: aud does not contain 'orders'"
+	//   {"type":"https://gatehouse.dev/problems/invalid-token","title":"Invalid access token","status":401,"detail":"wrong audience: aud does not contain \"orders\"","error":"invalid_token"}
+}
+
 // The service that owns organization-scoped data filters every
 // query by the caller's organization, guard.Org. A record of another
 // organization is answered exactly like a missing one: 404 with the same

@@ -58,7 +58,7 @@ func ExampleSet_Rotate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	set, err := keys.NewSet(old, time.Hour, keys.WithSetClock(clock))
+	set, err := keys.NewSet(old, time.Hour, keys.WithClock(clock))
 	if err != nil {
 		log.Fatal(err)
 	}

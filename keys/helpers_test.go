@@ -10,7 +10,7 @@ import (
 	"github.com/gatehousehq/gatehouse/keys"
 )
 
-// clock is a settable clock for WithSetClock and WithRemoteClock.
+// clock is a settable clock for keys.WithClock.
 type clock struct {
 	mu sync.Mutex
 	t  time.Time

@@ -80,7 +80,7 @@ func TestSetJWKSIsPublic(t *testing.T) {
 		t.Run(string(alg), func(t *testing.T) {
 			clk := newClock()
 			first := newKeyCached(t, alg, "first")
-			set, err := keys.NewSet(first, time.Hour, keys.WithSetClock(clk.Now))
+			set, err := keys.NewSet(first, time.Hour, keys.WithClock(clk.Now))
 			if err != nil {
 				t.Fatal(err)
 			}

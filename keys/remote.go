@@ -140,11 +140,6 @@ func WithMaxResponseBytes(n int64) RemoteOption {
 	})
 }
 
-// WithRemoteClock sets the clock (default time.Now).
-func WithRemoteClock(now func() time.Time) RemoteOption {
-	return remoteOptionFunc(func(r *Remote) error { r.now = now; return nil })
-}
-
 // WithLogger sets where fetch failures are logged (default: nowhere).
 func WithLogger(l *slog.Logger) RemoteOption {
 	return remoteOptionFunc(func(r *Remote) error { r.logger = l; return nil })

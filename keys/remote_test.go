@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gatehousehq/gatehouse/keys"
@@ -43,16 +44,33 @@ type jwksServer struct {
 
 func newJWKSServer(t *testing.T, ks ...*keys.Key) *jwksServer {
 	t.Helper()
-	s := &jwksServer{
+	s := newJWKSEndpoint(t, ks...)
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	t.Cleanup(s.unblock) // before Close: Cleanup runs last-in first-out
+	return s
+}
+
+// newMemJWKS is a jwksServer in memory, for tests in a synctest bubble
+// (which cannot wait on real network I/O): the client it returns serves
+// memJWKSURL with it. Its Server is nil; call unblock before the bubble
+// ends if the test blocks requests.
+func newMemJWKS(t *testing.T, ks ...*keys.Key) (*jwksServer, *http.Client) {
+	t.Helper()
+	s := newJWKSEndpoint(t, ks...)
+	return s, &http.Client{Transport: handlerTransport{http.HandlerFunc(s.serve)}}
+}
+
+const memJWKSURL = "http://issuer.test/jwks"
+
+func newJWKSEndpoint(t *testing.T, ks ...*keys.Key) *jwksServer {
+	t.Helper()
+	return &jwksServer{
 		body:    jwksOf(t, ks...),
 		mode:    serveOK,
 		entered: make(chan struct{}, 100),
 		release: make(chan struct{}),
 	}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
-	t.Cleanup(s.unblock) // before Close: Cleanup runs last-in first-out
-	return s
 }
 
 func (s *jwksServer) serve(w http.ResponseWriter, r *http.Request) {
@@ -114,7 +132,7 @@ func (s *jwksServer) unblock() { s.unblockOnce.Do(func() { close(s.release) }) }
 
 func newRemote(t *testing.T, url string, clk *clock, opts ...keys.RemoteOption) *keys.Remote {
 	t.Helper()
-	opts = append([]keys.RemoteOption{keys.WithRemoteClock(clk.Now)}, opts...)
+	opts = append([]keys.RemoteOption{keys.WithClock(clk.Now)}, opts...)
 	r, err := keys.NewRemote(url, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -398,68 +416,79 @@ func TestRemoteMaxResponseBytes(t *testing.T) {
 }
 
 func TestRemoteFetchTimeout(t *testing.T) {
-	srv := newJWKSServer(t, newKeyCached(t, keys.ES256, "a"))
-	srv.set(serveHang)
-	// The fetch timeout applies even with a client that has none of its own.
-	for name, opts := range map[string][]keys.RemoteOption{
-		"default client": nil,
-		"own client":     {keys.WithHTTPClient(&http.Client{})},
-	} {
+	// The fetch timeout applies even with a client that has none of its
+	// own, or a longer one.
+	for name, timeout := range map[string]time.Duration{"client without a timeout": 0, "client with a longer timeout": time.Hour} {
 		t.Run(name, func(t *testing.T) {
-			r := newRemote(t, srv.URL, newClock(), append(opts, keys.WithFetchTimeout(100*time.Millisecond))...)
-			// The test's own deadline only keeps a broken timeout from hanging.
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			start := time.Now()
-			_, err := r.Key(ctx, "a")
-			if !errors.Is(err, keys.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
-				t.Fatalf("Key = %v, want ErrUnavailable and DeadlineExceeded", err)
-			}
-			if elapsed := time.Since(start); elapsed > 2*time.Second {
-				t.Errorf("a hanging server held the lookup for %v; the fetch timeout is 100ms", elapsed)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				srv, client := newMemJWKS(t, newKeyCached(t, keys.ES256, "a"))
+				srv.set(serveHang)
+				client.Timeout = timeout
+				r := newRemote(t, memJWKSURL, newClock(), keys.WithHTTPClient(client), keys.WithFetchTimeout(100*time.Millisecond))
+				start := time.Now()
+				_, err := r.Key(context.Background(), "a")
+				if !errors.Is(err, keys.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("Key = %v, want ErrUnavailable and DeadlineExceeded", err)
+				}
+				if elapsed := time.Since(start); elapsed != 100*time.Millisecond {
+					t.Errorf("a hanging server held the lookup for %v; the fetch timeout is 100ms", elapsed)
+				}
+			})
 		})
 	}
+	t.Run("default client", func(t *testing.T) {
+		srv := newJWKSServer(t, newKeyCached(t, keys.ES256, "a"))
+		srv.set(serveHang)
+		r := newRemote(t, srv.URL, newClock(), keys.WithFetchTimeout(100*time.Millisecond))
+		// The test's own deadline only keeps a broken timeout from hanging.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if _, err := r.Key(ctx, "a"); !errors.Is(err, keys.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Key = %v, want ErrUnavailable and DeadlineExceeded", err)
+		}
+		if ctx.Err() != nil {
+			t.Error("a hanging server held the lookup past 3s; the fetch timeout is 100ms")
+		}
+	})
 }
 
 func TestRemoteConcurrentLookupsShareOneFetch(t *testing.T) {
-	a := newKeyCached(t, keys.ES256, "a")
-	srv := newJWKSServer(t, a)
-	srv.set(serveBlock)
-	r := newRemote(t, srv.URL, newClock())
+	synctest.Test(t, func(t *testing.T) {
+		a := newKeyCached(t, keys.ES256, "a")
+		srv, client := newMemJWKS(t, a)
+		srv.set(serveBlock)
+		r := newRemote(t, memJWKSURL, newClock(), keys.WithHTTPClient(client))
 
-	const n = 50
-	var started, done sync.WaitGroup
-	errs := make(chan error, n)
-	started.Add(n)
-	for range n {
-		done.Go(func() {
-			started.Done()
-			k, err := r.Key(context.Background(), "a")
-			if err == nil && !k.SameKey(a) {
-				err = fmt.Errorf("got %v", k)
-			}
-			errs <- err
-		})
-	}
-	started.Wait()
-	<-srv.entered // the one fetch is at the server
-	// A lookup that gives up while waiting returns at once; the fetch goes on.
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := r.Key(ctx, "a"); !errors.Is(err, keys.ErrUnavailable) || !errors.Is(err, context.Canceled) {
-		t.Errorf("Key with a cancelled context = %v, want ErrUnavailable and context.Canceled", err)
-	}
-	time.Sleep(20 * time.Millisecond) // let the others join the fetch; the counts below hold regardless
-	srv.unblock()
-	done.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Errorf("Key: %v", err)
+		const n = 50
+		var done sync.WaitGroup
+		errs := make(chan error, n)
+		for range n {
+			done.Go(func() {
+				k, err := r.Key(context.Background(), "a")
+				if err == nil && !k.SameKey(a) {
+					err = fmt.Errorf("got %v", k)
+				}
+				errs <- err
+			})
 		}
-	}
-	wantFetches(t, r, srv, 1)
+		<-srv.entered // the one fetch is at the server
+		// A lookup that gives up while waiting returns at once; the fetch goes on.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := r.Key(ctx, "a"); !errors.Is(err, keys.ErrUnavailable) || !errors.Is(err, context.Canceled) {
+			t.Errorf("Key with a cancelled context = %v, want ErrUnavailable and context.Canceled", err)
+		}
+		synctest.Wait() // every lookup waits for the one fetch
+		srv.unblock()
+		done.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("Key: %v", err)
+			}
+		}
+		wantFetches(t, r, srv, 1)
+	})
 }
 
 func TestNewRemoteOptions(t *testing.T) {
@@ -479,6 +508,7 @@ func TestNewRemoteOptions(t *testing.T) {
 		{"zero fetch timeout", "https://example.com/jwks", keys.WithFetchTimeout(0)},
 		{"zero max response", "https://example.com/jwks", keys.WithMaxResponseBytes(0)},
 		{"nil client", "https://example.com/jwks", keys.WithHTTPClient(nil)},
+		{"nil clock", "https://example.com/jwks", keys.WithClock(nil)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -562,7 +592,7 @@ func TestNewRemoteFromIssuer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := discoveryServer(t, a, tt.docs)
 			issuer := srv.URL + tt.path
-			r, err := keys.NewRemoteFromIssuer(ctx, issuer, keys.WithRemoteClock(newClock().Now))
+			r, err := keys.NewRemoteFromIssuer(ctx, issuer, keys.WithClock(newClock().Now))
 			if tt.wantErr != "" {
 				if err == nil {
 					t.Fatalf("NewRemoteFromIssuer succeeded: %s", r.URL())

@@ -28,17 +28,8 @@ type retiredKey struct {
 
 var _ Source = (*Set)(nil)
 
-// SetOption configures a [Set].
-type SetOption interface{ applySet(*Set) }
-
-type setOptionFunc func(*Set)
-
-func (f setOptionFunc) applySet(s *Set) { f(s) }
-
-// WithSetClock sets the clock a Set uses to retire keys (default time.Now).
-func WithSetClock(now func() time.Time) SetOption {
-	return setOptionFunc(func(s *Set) { s.now = now })
-}
+// SetOption configures a [Set]; [WithClock] is the one there is.
+type SetOption interface{ applySet(*Set) error }
 
 // NewSet returns a set whose active key is active. Retention is how long a
 // replaced key stays for verification: at least the longest lifetime of a
@@ -52,7 +43,9 @@ func NewSet(active *Key, retention time.Duration, opts ...SetOption) (*Set, erro
 	}
 	s := &Set{retention: retention, now: time.Now, active: active}
 	for _, o := range opts {
-		o.applySet(s)
+		if err := o.applySet(s); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

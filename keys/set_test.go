@@ -26,7 +26,7 @@ func TestSetRotation(t *testing.T) {
 	clk := newClock()
 	const retention = time.Hour
 	a, b, c := newKeyCached(t, keys.ES256, "a"), newKeyCached(t, keys.EdDSA, "b"), newKeyCached(t, keys.ES256, "c")
-	set, err := keys.NewSet(a, retention, keys.WithSetClock(clk.Now))
+	set, err := keys.NewSet(a, retention, keys.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestSetRotation(t *testing.T) {
 func TestSetRotateBackAfterRetention(t *testing.T) {
 	clk := newClock()
 	a, b := newKeyCached(t, keys.ES256, "a"), newKeyCached(t, keys.ES256, "b")
-	set, err := keys.NewSet(a, time.Hour, keys.WithSetClock(clk.Now))
+	set, err := keys.NewSet(a, time.Hour, keys.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +134,7 @@ func TestSetRefusals(t *testing.T) {
 		{"NewSet with nil", func() error { _, err := keys.NewSet(nil, time.Hour); return err }, []string{"private part"}},
 		{"NewSet without retention", func() error { _, err := keys.NewSet(a, 0); return err }, []string{"retention"}},
 		{"NewSet with negative retention", func() error { _, err := keys.NewSet(a, -time.Second); return err }, []string{"retention"}},
+		{"NewSet with a nil clock", func() error { _, err := keys.NewSet(a, time.Hour, keys.WithClock(nil)); return err }, []string{"nil clock"}},
 		{"Rotate to the active kid", func() error { return newSet(t, a).Rotate(a) }, []string{`"a"`, "already"}},
 		{"Rotate to another key with the active kid", func() error {
 			return newSet(t, a).Rotate(newKeyCached(t, keys.EdDSA, "a"))
@@ -176,7 +177,7 @@ func TestSetConcurrent(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	first := newKeyCached(t, keys.ES256, "k0")
-	set, err := keys.NewSet(first, time.Hour, keys.WithSetClock(clk.Now))
+	set, err := keys.NewSet(first, time.Hour, keys.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func NewMint(cfg MintConfig) (*Mint, error) {
 	if cfg.Key == nil {
 		return nil, relayErr("mint: Key is required")
 	}
-	iss, err := token.NewIssuer(cfg.Service, cfg.Key, token.WithIssuerClock(now))
+	iss, err := token.NewIssuer(cfg.Service, cfg.Key, token.WithClock(now))
 	if err != nil {
 		return nil, relayErr("mint: %w", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/gatehousehq/gatehouse/keys"
@@ -75,4 +77,52 @@ func ExampleIssuer_ServiceToken() {
 	claims, err := admin.Verify(context.Background(), raw)
 	fmt.Println(claims.Subject, claims.ExpiresAt-claims.IssuedAt, err)
 	// Output: alice 30 <nil>
+}
+
+// A service verifies the tokens of an issuer from its URL alone, in two
+// calls at start-up, as go-oidc's NewProvider and Verifier do:
+// keys.NewRemoteFromIssuer reads the issuer's discovery document and
+// fetches its JWKS (refetched on rotation), and NewVerifier checks tokens
+// of that issuer for the service's audience. (In tests,
+// tokentest.NewIssuer runs such an issuer.)
+func ExampleNewVerifier_fromIssuer() {
+	// An issuer for the example: its discovery document and JWKS.
+	key, err := keys.Generate(keys.ES256, keys.WithID("2026-01"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	jwks, _ := keys.MarshalJWKS(key)
+	var issuerURL string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q}`, issuerURL, issuerURL+"/jwks")
+		case "/jwks":
+			w.Write(jwks)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	issuerURL = srv.URL
+	issuer, _ := token.NewIssuer(issuerURL, key)
+
+	// The service.
+	ctx := context.Background()
+	src, err := keys.NewRemoteFromIssuer(ctx, issuerURL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	verifier, err := token.NewVerifier(src, issuerURL, "orders")
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	raw, _ := issuer.AccessToken(token.Claims{Subject: "alice", Audience: token.Audience{"orders"}})
+	claims, err := verifier.Verify(ctx, raw)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(claims.Subject, claims.Audience)
+	// Output: alice [orders]
 }

@@ -52,11 +52,6 @@ func WithAccessTokenTTL(d time.Duration) IssuerOption {
 	})
 }
 
-// WithIssuerClock sets the clock (default time.Now).
-func WithIssuerClock(now func() time.Time) IssuerOption {
-	return issuerOptionFunc(func(i *Issuer) error { i.now = now; return nil })
-}
-
 // NewIssuer returns an issuer that signs as issuer (the iss claim) with the
 // active key of ks.
 func NewIssuer(issuer string, ks SigningKeys, opts ...IssuerOption) (*Issuer, error) {

@@ -15,7 +15,7 @@ func TestIssuerRoundTripEveryAlgorithm(t *testing.T) {
 	for _, alg := range keys.Algorithms() {
 		t.Run(string(alg), func(t *testing.T) {
 			key := mustKey(t, alg, "k-"+string(alg))
-			iss, err := token.NewIssuer(testIssuer, key, token.WithIssuerClock(clock))
+			iss, err := token.NewIssuer(testIssuer, key, token.WithClock(clock))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,11 +88,14 @@ func TestIssuerRefuses(t *testing.T) {
 	if _, err := token.NewIssuer(testIssuer, key.PublicKey()); err == nil {
 		t.Fatal("NewIssuer accepted a public key")
 	}
+	if _, err := token.NewIssuer(testIssuer, key, token.WithClock(nil)); err == nil {
+		t.Fatal("NewIssuer accepted a nil clock")
+	}
 }
 
 func TestServiceTokenIsShortLivedAndForTheDownstream(t *testing.T) {
 	secret := mustKey(t, keys.HS256, "accounts-admin")
-	iss, _ := token.NewIssuer("accounts", secret, token.WithIssuerClock(clock))
+	iss, _ := token.NewIssuer("accounts", secret, token.WithClock(clock))
 	raw, err := iss.ServiceToken("alice", "admin", 30*time.Second, token.Claims{Groups: []string{"admin"}, Subject: "ignored"})
 	if err != nil {
 		t.Fatal(err)

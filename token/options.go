@@ -154,17 +154,6 @@ func WithCacheSize(n int) VerifierOption {
 	})
 }
 
-// WithClock sets the clock (default time.Now).
-func WithClock(now func() time.Time) VerifierOption {
-	return verifierOptionFunc(func(c *verifierConfig) error {
-		if now == nil {
-			return errors.New("token: nil clock")
-		}
-		c.now = now
-		return nil
-	})
-}
-
 // NewVerifier returns a verifier of tokens from issuer for audience, with
 // keys only from src. issuer and audience are required: an empty one is an
 // error, never "accept any".

@@ -431,11 +431,11 @@ func TestRotatedOutKeyVerifiesUntilRetirement(t *testing.T) {
 	old := mustKey(t, keys.ES256, "old")
 	next := mustKey(t, keys.ES256, "new")
 	retention := time.Hour + token.DefaultLeeway
-	set, err := keys.NewSet(old, retention, keys.WithSetClock(clk))
+	set, err := keys.NewSet(old, retention, keys.WithClock(clk))
 	if err != nil {
 		t.Fatal(err)
 	}
-	iss, _ := token.NewIssuer(testIssuer, set, token.WithIssuerClock(clk), token.WithAccessTokenTTL(time.Hour))
+	iss, _ := token.NewIssuer(testIssuer, set, token.WithClock(clk), token.WithAccessTokenTTL(time.Hour))
 	oldToken, err := iss.AccessToken(token.Claims{Subject: "alice", Audience: token.Audience{testAudience}})
 	if err != nil {
 		t.Fatal(err)
@@ -480,7 +480,7 @@ func TestCacheDropsTokensOfRemovedKeys(t *testing.T) {
 	now := testNow
 	clk := func() time.Time { return now }
 	old := mustKey(t, keys.ES256, "old")
-	set, _ := keys.NewSet(old, time.Minute, keys.WithSetClock(clk))
+	set, _ := keys.NewSet(old, time.Minute, keys.WithClock(clk))
 	v, _ := token.NewVerifier(set, testIssuer, testAudience, token.WithClock(clk))
 	raw := forge(t, old, goodHeader(old), goodClaims()) // exp +10m
 	if _, err := v.Verify(context.Background(), raw); err != nil {
@@ -539,6 +539,7 @@ func TestNewVerifierRefusesUnsafeConfiguration(t *testing.T) {
 		{"huge leeway", src, testIssuer, testAudience, []token.VerifierOption{token.WithLeeway(time.Hour)}},
 		{"tiny max size", src, testIssuer, testAudience, []token.VerifierOption{token.WithMaxSize(10)}},
 		{"no types", src, testIssuer, testAudience, []token.VerifierOption{token.WithTypes()}},
+		{"nil clock", src, testIssuer, testAudience, []token.VerifierOption{token.WithClock(nil)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := token.NewVerifier(tt.src, tt.iss, tt.aud, tt.opts...); err == nil {

@@ -143,7 +143,7 @@ func expiredToken(t *testing.T, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	iss, err := token.NewIssuer(testIss, k, token.WithIssuerClock(func() time.Time { return time.Now().Add(-time.Hour) }))
+	iss, err := token.NewIssuer(testIss, k, token.WithClock(func() time.Time { return time.Now().Add(-time.Hour) }))
 	if err != nil {
 		t.Fatal(err)
 	}
