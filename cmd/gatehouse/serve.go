@@ -245,6 +245,10 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 		return nil, usagef("%s: %v", path, err)
 	}
 	closers = append(closers, shared.close)
+	replay, err := shared.assertionReplay() // nil without Redis
+	if err != nil {
+		return nil, usagef("%s: %v", path, err)
+	}
 
 	argonSlots, argonQueue := argon2Of(a.Argon2) // serve_throttle.go
 	srv, err := authserver.New(ctx, authserver.Config{
@@ -255,6 +259,7 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 		DenyList:    e.processDenyList(),
 		Throttle:    throttleOf(a.LoginThrottle), ClientThrottle: throttleOf(a.ClientAuthThrottle),
 		Argon2Concurrency: argonSlots, Argon2Queue: argonQueue,
+		AssertionReplay: replay, // private_key_jwt jtis across instances (serve_shared.go)
 	})
 	if ke := keySealFailure(file, a, sealer, err); ke != nil {
 		return nil, ke // a signing key that does not open: the key, and what to set

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehousehq/gatehouse/authserver"
+	"github.com/gatehousehq/gatehouse/authserver/redisjti"
 	"github.com/gatehousehq/gatehouse/cache"
 	"github.com/gatehousehq/gatehouse/gateway"
 	"github.com/gatehousehq/gatehouse/identity"
@@ -212,6 +213,7 @@ func sharedForAuthServer(ctx context.Context, a *config.AuthServer, st identity.
 	}
 	if u == "" {
 		log.Info("revocations: the auth server keeps them in this process's deny list, which the gateway of this process checks too; no authserver.redis, so other processes learn of them only from the store")
+		log.Info("private_key_jwt: client-assertion jtis are remembered in this process only; no authserver.redis, so another auth server instance would accept an assertion replayed within its lifetime")
 		return nil, st, nil, nil
 	}
 	s, err := openShared(ctx, u, sharedOptions{wait: sharedStartWait}, log)
@@ -224,7 +226,22 @@ func sharedForAuthServer(ctx context.Context, a *config.AuthServer, st identity.
 		return nil, nil, nil, err
 	}
 	log.Info("revocations: the auth server keeps them in this process's deny list, which the gateway of this process checks too, and publishes them through redis with the identity cache", "redis", redactURL(u))
+	log.Info("private_key_jwt: client-assertion jtis are recorded in redis, so an assertion is accepted once across instances; while redis is down, private_key_jwt answers 503", "redis", redactURL(u))
 	return s, cached, s.revocations, nil
+}
+
+// assertionReplay returns where the auth server records the jtis of
+// client assertions: on the shared Redis (authserver/redisjti), or nil
+// without one (each process remembers its own).
+func (s *sharedState) assertionReplay() (authserver.ReplayStore, error) {
+	if s == nil || s.client == nil {
+		return nil, nil
+	}
+	rs, err := redisjti.New(s.client)
+	if err != nil {
+		return nil, fmt.Errorf("authserver.redis: %w", err)
+	}
+	return rs, nil
 }
 
 // sharedForGateway opens the shared state of a gateway section: with
