@@ -3,6 +3,7 @@ package token
 import (
 	"crypto/sha256"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"time"
 	"unsafe"
@@ -20,9 +21,15 @@ import (
 type cache struct {
 	entries *ttlcache.Cache[cacheKey, *cacheEntry]
 	leeway  time.Duration
+	seed    maphash.Seed // of the jti hashes
 
-	mu   sync.Mutex
-	byID map[string][]indexed // jti → its cached tokens
+	mu sync.Mutex
+	// byID indexes the cached tokens by the hash of their jti: the first
+	// token of a hash in byID, any further ones (the same jti, or another
+	// of the same hash) in more. A removal finds its entry by the hash kept
+	// in it, without reading the claims.
+	byID map[uint64]indexed
+	more map[uint64][]indexed
 }
 
 type cacheKey [sha256.Size]byte
@@ -31,6 +38,10 @@ type cacheEntry struct {
 	claims *Claims
 	kid    string
 	thumb  string
+	// idHash is the hash of claims.ID when hasID (the jti is not empty),
+	// read on removal, where the claims are likely out of the CPU cache.
+	idHash uint64
+	hasID  bool
 }
 
 // indexed names an entry of the cache in byID.
@@ -42,7 +53,7 @@ type indexed struct {
 // newCache returns a cache of at most size tokens on the verifier's clock
 // and leeway.
 func newCache(size int, now func() time.Time, leeway time.Duration) (*cache, error) {
-	c := &cache{leeway: leeway, byID: map[string][]indexed{}}
+	c := &cache{leeway: leeway, seed: maphash.MakeSeed(), byID: map[uint64]indexed{}, more: map[uint64][]indexed{}}
 	entries, err := ttlcache.New(ttlcache.Options[cacheKey, *cacheEntry]{
 		MaxEntries: size, Now: now, OnRemove: c.unindex,
 	})
@@ -69,8 +80,13 @@ func (c *cache) get(k cacheKey) *cacheEntry {
 func (c *cache) put(k cacheKey, e *cacheEntry) {
 	id := e.claims.ID
 	if id != "" {
+		e.idHash, e.hasID = maphash.String(c.seed, id), true
 		c.mu.Lock()
-		c.byID[id] = append(c.byID[id], indexed{key: k, entry: e})
+		if _, taken := c.byID[e.idHash]; taken {
+			c.more[e.idHash] = append(c.more[e.idHash], indexed{key: k, entry: e})
+		} else {
+			c.byID[e.idHash] = indexed{key: k, entry: e}
+		}
 		c.mu.Unlock()
 	}
 	if !c.entries.Set(k, e, e.claims.ExpiresAt.Time().Add(c.leeway)) && id != "" {
@@ -81,25 +97,33 @@ func (c *cache) put(k cacheKey, e *cacheEntry) {
 // unindex removes e from the index; the cache calls it for every entry
 // that leaves it, under the entry's bucket lock.
 func (c *cache) unindex(_ cacheKey, e *cacheEntry) {
-	id := e.claims.ID
-	if id == "" {
+	if !e.hasID {
 		return
 	}
+	h := e.idHash
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	list := c.byID[id]
-	for i, x := range list {
-		if x.entry == e {
-			list[i] = list[len(list)-1]
-			list[len(list)-1] = indexed{}
-			list = list[:len(list)-1]
-			break
+	list := c.more[h]
+	if first := c.byID[h]; first.entry == e {
+		if len(list) == 0 {
+			delete(c.byID, h)
+			return
+		}
+		c.byID[h] = list[len(list)-1] // the last of more moves up
+		list = list[:len(list)-1]
+	} else {
+		for i, x := range list {
+			if x.entry == e {
+				list[i] = list[len(list)-1]
+				list = list[:len(list)-1]
+				break
+			}
 		}
 	}
 	if len(list) == 0 {
-		delete(c.byID, id)
+		delete(c.more, h)
 	} else {
-		c.byID[id] = list
+		c.more[h] = list
 	}
 }
 
@@ -107,9 +131,13 @@ func (c *cache) drop(k cacheKey) { c.entries.Delete(k) }
 
 // dropID drops every cached token whose jti is jti.
 func (c *cache) dropID(jti string) {
+	h := maphash.String(c.seed, jti)
 	c.mu.Lock()
-	keys := make([]cacheKey, 0, len(c.byID[jti]))
-	for _, x := range c.byID[jti] {
+	var keys []cacheKey
+	if first, ok := c.byID[h]; ok {
+		keys = append(keys, first.key)
+	}
+	for _, x := range c.more[h] {
 		keys = append(keys, x.key)
 	}
 	c.mu.Unlock()

@@ -41,7 +41,19 @@ type Cache[K comparable, V any] struct {
 
 type item[V any] struct {
 	value V
-	until time.Time // zero: never expires
+	until int64 // Unix nanoseconds; never: math.MaxInt64
+}
+
+// never is the until of an entry that does not expire.
+const never = math.MaxInt64
+
+// untilOf converts an expiry time (zero: never) to an item's until,
+// saturating past what int64 nanoseconds hold (year 2262).
+func untilOf(t time.Time) int64 {
+	if t.IsZero() || t.After(time.Unix(0, never)) {
+		return never
+	}
+	return t.UnixNano()
 }
 
 // Options configures a [Cache]. The zero value is an unbounded cache on
@@ -107,17 +119,16 @@ func Must[K comparable, V any](o Options[K, V]) *Cache[K, V] {
 	return c
 }
 
-// lifetime is how long an entry until lives from now; a zero until is
-// for ever.
-func (c *Cache[K, V]) lifetime(until time.Time) time.Duration {
-	if until.IsZero() {
+// lifetime is how long an entry until lives from now.
+func (c *Cache[K, V]) lifetime(until int64) time.Duration {
+	if until == never {
 		return math.MaxInt64 // otter saturates: never reached
 	}
-	return until.Sub(c.now())
+	return time.Duration(until - c.now().UnixNano())
 }
 
-// live reports whether an entry until is still live at now.
-func live(until, now time.Time) bool { return until.IsZero() || now.Before(until) }
+// live reports whether an entry until is still live now.
+func (c *Cache[K, V]) live(until int64) bool { return until == never || c.now().UnixNano() < until }
 
 // Get returns the value of key while its entry lives.
 func (c *Cache[K, V]) Get(key K) (V, bool) {
@@ -125,7 +136,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 	// (its view of the entry's until may be later by the time between two
 	// readings of the clock at the write).
 	e, ok := c.o.GetEntry(key)
-	if !ok || !(e.Value.until.IsZero() || e.SnapshotAtNano < e.Value.until.UnixNano()) {
+	if !ok || e.SnapshotAtNano >= e.Value.until {
 		var zero V
 		return zero, false
 	}
@@ -136,10 +147,11 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 // evicted or deleted), replacing what key held, and reports whether it
 // stored it: an until not after now stores nothing.
 func (c *Cache[K, V]) Set(key K, value V, until time.Time) bool {
-	if !live(until, c.now()) {
+	u := untilOf(until)
+	if !c.live(u) {
 		return false
 	}
-	c.o.Set(key, item[V]{value: value, until: until})
+	c.o.Set(key, item[V]{value: value, until: u})
 	return true
 }
 
@@ -147,21 +159,22 @@ func (c *Cache[K, V]) Set(key K, value V, until time.Time) bool {
 // entry, and reports whether it stored it. An until not after now stores
 // nothing and reports false.
 func (c *Cache[K, V]) Add(key K, value V, until time.Time) bool {
-	if !live(until, c.now()) {
+	u := untilOf(until)
+	if !c.live(u) {
 		return false
 	}
 	for {
-		it, added := c.o.SetIfAbsent(key, item[V]{value: value, until: until})
+		it, added := c.o.SetIfAbsent(key, item[V]{value: value, until: u})
 		if added {
 			return true
 		}
-		if live(it.until, c.now()) {
+		if c.live(it.until) {
 			return false
 		}
 		// Expired by our clock but not yet by otter's reading of it: drop
 		// it and try again.
 		c.o.ComputeIfPresent(key, func(old item[V]) (item[V], otter.ComputeOp) {
-			if live(old.until, c.now()) {
+			if c.live(old.until) {
 				return old, otter.CancelOp
 			}
 			return old, otter.InvalidateOp

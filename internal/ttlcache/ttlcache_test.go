@@ -48,6 +48,11 @@ func TestExpiry(t *testing.T) {
 	if v, ok := c.Get("forever"); !ok || v != 2 {
 		t.Fatalf("an entry without expiry: %v %v", v, ok)
 	}
+	// A time past what int64 nanoseconds hold is far away, not past.
+	c.Set("far", 5, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC))
+	if v, ok := c.Get("far"); !ok || v != 5 {
+		t.Fatalf("an entry expiring in the year 3000: %v %v", v, ok)
+	}
 	// Set replaces the value and the expiry.
 	c.Set("forever", 4, clk.now().Add(time.Second))
 	clk.add(time.Second)
