@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -134,21 +133,15 @@ func (s *Store) DeleteSigningKeys(ctx context.Context, retiredBefore time.Time) 
 // turns; reads go on.
 const lockKeys = `LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE`
 
-// storedKey is a row of signing_keys as stored: the id and the stored JWK
-// (sealed or clear).
-type storedKey struct {
-	id  string
-	jwk []byte
-}
-
-func storedKeys(ctx context.Context, tx pgx.Tx) ([]storedKey, error) {
+// storedKeys reads every row of signing_keys as stored (sealed or clear).
+func storedKeys(ctx context.Context, tx pgx.Tx) ([]keyseal.StoredKey, error) {
 	rows, err := tx.Query(ctx, `SELECT id, jwk FROM signing_keys ORDER BY id COLLATE "C"`)
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(row pgx.Row) (storedKey, error) {
-		var k storedKey
-		return k, row.Scan(&k.id, &k.jwk)
+	return collect(rows, func(row pgx.Row) (keyseal.StoredKey, error) {
+		var k keyseal.StoredKey
+		return k, row.Scan(&k.ID, &k.JWK)
 	})
 }
 
@@ -159,13 +152,7 @@ func refuseClearBesideSealed(ctx context.Context, tx pgx.Tx) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
-		if !keyseal.IsClear(k.jwk) {
-			return fmt.Errorf("the store's signing keys are sealed, and a new key would be stored in clear: %w",
-				&keyseal.Error{KeyID: k.id, Fingerprint: keyseal.FingerprintOf(k.jwk), Err: keyseal.ErrNoSecret})
-		}
-	}
-	return nil
+	return keyseal.RefuseClearBesideSealed(keys)
 }
 
 // sealClearKeys seals, in one transaction, the keys stored in clear
@@ -219,23 +206,11 @@ func (s *Store) reseal(ctx context.Context, clearOnly bool) (ids []string, total
 			return err
 		}
 		total = len(keys)
-		for _, k := range keys {
-			if clearOnly && !keyseal.IsClear(k.jwk) {
-				continue
-			}
-			out, changed, err := s.sealer.Reseal(k.id, k.jwk)
-			if err != nil {
-				return err
-			}
-			if !changed {
-				continue
-			}
-			if _, err := tx.Exec(ctx, `UPDATE signing_keys SET jwk = $1 WHERE id = $2`, out, k.id); err != nil {
-				return err
-			}
-			ids = append(ids, k.id)
-		}
-		return nil
+		ids, err = s.sealer.ResealAll(keys, clearOnly, func(id string, jwk []byte) error {
+			_, err := tx.Exec(ctx, `UPDATE signing_keys SET jwk = $1 WHERE id = $2`, jwk, id)
+			return err
+		})
+		return err
 	})
 	return ids, total, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/gatehousehq/gatehouse/identity"
@@ -127,21 +126,15 @@ func (s *Store) DeleteSigningKeys(ctx context.Context, retiredBefore time.Time) 
 	return int(n), nil
 }
 
-// storedKey is a row of signing_keys as stored: the id and the stored JWK
-// (sealed or clear).
-type storedKey struct {
-	id  string
-	jwk []byte
-}
-
-func storedKeys(ctx context.Context, tx *sql.Tx) ([]storedKey, error) {
+// storedKeys reads every row of signing_keys as stored (sealed or clear).
+func storedKeys(ctx context.Context, tx *sql.Tx) ([]keyseal.StoredKey, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, jwk FROM signing_keys ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(row scanner) (storedKey, error) {
-		var k storedKey
-		return k, row.Scan(&k.id, &k.jwk)
+	return collect(rows, func(row scanner) (keyseal.StoredKey, error) {
+		var k keyseal.StoredKey
+		return k, row.Scan(&k.ID, &k.JWK)
 	})
 }
 
@@ -152,13 +145,7 @@ func refuseClearBesideSealed(ctx context.Context, tx *sql.Tx) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
-		if !keyseal.IsClear(k.jwk) {
-			return fmt.Errorf("the store's signing keys are sealed, and a new key would be stored in clear: %w",
-				&keyseal.Error{KeyID: k.id, Fingerprint: keyseal.FingerprintOf(k.jwk), Err: keyseal.ErrNoSecret})
-		}
-	}
-	return nil
+	return keyseal.RefuseClearBesideSealed(keys)
 }
 
 // sealClearKeys seals, in one transaction, the keys stored in clear
@@ -208,23 +195,11 @@ func (s *Store) reseal(ctx context.Context, clearOnly bool) (ids []string, total
 			return err
 		}
 		total = len(keys)
-		for _, k := range keys {
-			if clearOnly && !keyseal.IsClear(k.jwk) {
-				continue
-			}
-			out, changed, err := s.sealer.Reseal(k.id, k.jwk)
-			if err != nil {
-				return err
-			}
-			if !changed {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET jwk = ? WHERE id = ?`, out, k.id); err != nil {
-				return err
-			}
-			ids = append(ids, k.id)
-		}
-		return nil
+		ids, err = s.sealer.ResealAll(keys, clearOnly, func(id string, jwk []byte) error {
+			_, err := tx.ExecContext(ctx, `UPDATE signing_keys SET jwk = ? WHERE id = ?`, jwk, id)
+			return err
+		})
+		return err
 	})
 	return ids, total, err
 }
