@@ -122,7 +122,34 @@ type Client struct {
 	// its own tokens and access tokens whose aud names it; any other
 	// token answers active false.
 	Introspection bool
-	UpdatedAt     time.Time
+
+	// TLSClientAuthSANURI is the URI SAN (a SPIFFE ID for gatehouse
+	// workloads) that the client's TLS certificate must carry for the
+	// tls_client_auth method of RFC 8705 §2.1.2; the certificate must also
+	// chain to a CA the mTLS listener trusts. Empty: not by SAN.
+	TLSClientAuthSANURI string
+	// TLSClientAuthSubjectDN is the subject distinguished name (RFC 4514
+	// string form) of the client's TLS certificate for tls_client_auth
+	// (RFC 8705 §2.1.2). Empty: not by subject.
+	TLSClientAuthSubjectDN string
+	// SelfSignedTLSClientAuth lets the client authenticate with a
+	// self-signed TLS certificate whose public key is in JWKS (RFC 8705
+	// §2.2, self_signed_tls_client_auth).
+	SelfSignedTLSClientAuth bool
+	// CertificateBoundTokens binds every access token of the client to the
+	// TLS certificate it presented at the token endpoint (RFC 8705 §3,
+	// tls_client_certificate_bound_access_tokens): the token carries
+	// cnf.x5t#S256, and a request without that certificate is refused.
+	CertificateBoundTokens bool
+	// DPoPBoundTokens requires a DPoP proof at the token endpoint (RFC 9449
+	// §5.2, dpop_bound_access_tokens): every access token of the client
+	// carries cnf.jkt.
+	DPoPBoundTokens bool
+	// RequirePAR requires the client to push its authorization requests
+	// first (RFC 9126 §6, require_pushed_authorization_requests).
+	RequirePAR bool
+
+	UpdatedAt time.Time
 }
 
 // AllowsGrant reports whether the client may use grant.

@@ -52,6 +52,11 @@ type Claims struct {
 	// (RP-initiated logout) revokes every token that carries it.
 	SessionID string `json:"sid,omitempty"`
 
+	// Confirmation binds the token to a key its presenter must prove it
+	// holds (RFC 7800 "cnf"): a TLS client certificate (RFC 8705 §3) or a
+	// DPoP key (RFC 9449 §6). Nil for a bearer token.
+	Confirmation *Confirmation `json:"cnf,omitempty"`
+
 	// ID token claims (OpenID Connect Core §2).
 	AuthTime NumericDate `json:"auth_time,omitempty"`
 	Nonce    string      `json:"nonce,omitempty"`
@@ -73,6 +78,21 @@ type Actor struct {
 	ClientID string `json:"client_id,omitempty"`
 	Actor    *Actor `json:"act,omitempty"`
 }
+
+// Confirmation is the "cnf" claim of a sender-constrained token (RFC 7800
+// §3.1). At most one member is set by gatehouse.
+type Confirmation struct {
+	// X5TS256 is the base64url SHA-256 thumbprint of the DER of the client
+	// certificate the token is bound to (RFC 8705 §3.1, "x5t#S256").
+	X5TS256 string `json:"x5t#S256,omitempty"`
+	// JKT is the base64url SHA-256 JWK thumbprint (RFC 7638) of the DPoP
+	// public key the token is bound to (RFC 9449 §6.1, "jkt").
+	JKT string `json:"jkt,omitempty"`
+}
+
+// Bound reports whether the claims bind the token to a key: a token with a
+// cnf claim is never a plain bearer token, whatever member it holds.
+func (c *Claims) Bound() bool { return c.Confirmation != nil }
 
 // Scopes returns the scopes of scope and scp, without duplicates.
 func (c *Claims) Scopes() []string {
@@ -137,7 +157,7 @@ func (c *Claims) Custom(name string, dst any) (bool, error) {
 var registered = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true,
 	"client_id": true, "scope": true, "scp": true, "email": true, "name": true, "roles": true,
-	"groups": true, "org": true, "act": true, "sid": true, "auth_time": true, "nonce": true, "at_hash": true,
+	"groups": true, "org": true, "act": true, "sid": true, "cnf": true, "auth_time": true, "nonce": true, "at_hash": true,
 }
 
 type claimsAlias Claims

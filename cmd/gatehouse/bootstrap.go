@@ -70,7 +70,7 @@ func seedOf(path string, a *config.AuthServer) (*seed, error) {
 			}
 			jwks = string(data)
 		}
-		if !c.Public && (c.Secret != config.Secret{} || jwks == "") {
+		if !c.Public && (c.Secret != config.Secret{} || (jwks == "" && !c.TLSClientAuth())) {
 			secret, err := c.Secret.Resolve()
 			if err != nil {
 				return nil, at(c.Line, "client %q: %v", c.ID, err)
@@ -84,7 +84,10 @@ func seedOf(path string, a *config.AuthServer) (*seed, error) {
 			RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, Audiences: c.Audiences,
 			AccessTokenTTL: c.AccessTokenTTL, RefreshTokenTTL: c.RefreshTokenTTL, JWKS: jwks,
 			AllowedOrigins: c.AllowedOrigins, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
-			Introspection: c.Introspection,
+			Introspection:       c.Introspection,
+			TLSClientAuthSANURI: c.TLSClientAuthSANURI, TLSClientAuthSubjectDN: c.TLSClientAuthSubjectDN,
+			SelfSignedTLSClientAuth: c.SelfSignedTLSClientAuth, CertificateBoundTokens: c.CertificateBoundTokens,
+			DPoPBoundTokens: c.DPoPBoundTokens, RequirePAR: c.RequirePAR,
 		})
 	}
 	return s, nil

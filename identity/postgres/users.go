@@ -137,13 +137,15 @@ func (s *Store) ListOrganizations(ctx context.Context) ([]identity.Organization,
 }
 
 const clientColumns = `id, secret_hash, public, name, grants, redirect_uris, scopes, audiences,
-	access_ttl_ms, refresh_ttl_ms, updated_at, jwks, allowed_origins, post_logout_redirect_uris, introspection`
+	access_ttl_ms, refresh_ttl_ms, updated_at, jwks, allowed_origins, post_logout_redirect_uris, introspection,
+	tls_client_auth_san_uri, tls_client_auth_subject_dn, self_signed_tls_client_auth, certificate_bound_tokens, dpop_bound_tokens, require_par`
 
 func scanClient(row pgx.Row) (*identity.Client, error) {
 	var c identity.Client
 	var accessMS, refreshMS int64
 	err := row.Scan(&c.ID, &c.SecretHash, &c.Public, &c.Name, &c.Grants, &c.RedirectURIs,
-		&c.Scopes, &c.Audiences, &accessMS, &refreshMS, timeField{&c.UpdatedAt}, &c.JWKS, &c.AllowedOrigins, &c.PostLogoutRedirectURIs, &c.Introspection)
+		&c.Scopes, &c.Audiences, &accessMS, &refreshMS, timeField{&c.UpdatedAt}, &c.JWKS, &c.AllowedOrigins, &c.PostLogoutRedirectURIs, &c.Introspection,
+		&c.TLSClientAuthSANURI, &c.TLSClientAuthSubjectDN, &c.SelfSignedTLSClientAuth, &c.CertificateBoundTokens, &c.DPoPBoundTokens, &c.RequirePAR)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +158,8 @@ func scanClient(row pgx.Row) (*identity.Client, error) {
 
 func clientArgs(c *identity.Client, at time.Time) []any {
 	return []any{c.ID, c.SecretHash, c.Public, c.Name, arr(c.Grants), arr(c.RedirectURIs), arr(c.Scopes), arr(c.Audiences),
-		c.AccessTokenTTL.Milliseconds(), c.RefreshTokenTTL.Milliseconds(), at, c.JWKS, arr(c.AllowedOrigins), arr(c.PostLogoutRedirectURIs), c.Introspection}
+		c.AccessTokenTTL.Milliseconds(), c.RefreshTokenTTL.Milliseconds(), at, c.JWKS, arr(c.AllowedOrigins), arr(c.PostLogoutRedirectURIs), c.Introspection,
+		c.TLSClientAuthSANURI, c.TLSClientAuthSubjectDN, c.SelfSignedTLSClientAuth, c.CertificateBoundTokens, c.DPoPBoundTokens, c.RequirePAR}
 }
 
 // CreateClient implements [identity.Clients].
@@ -165,7 +168,7 @@ func (s *Store) CreateClient(ctx context.Context, c *identity.Client) error {
 		return errors.New("postgres: create client: empty id")
 	}
 	at := stamp(time.Time{})
-	_, err := s.pool.Exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+	_, err := s.pool.Exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 		clientArgs(c, at)...)
 	if err != nil {
 		return wrap("create client", err)
@@ -180,7 +183,7 @@ func (s *Store) PutClient(ctx context.Context, c *identity.Client) error {
 		return errors.New("postgres: put client: empty id")
 	}
 	at := stamp(time.Time{})
-	_, err := s.pool.Exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+	_, err := s.pool.Exec(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 		ON CONFLICT (id) DO UPDATE SET
 			secret_hash = EXCLUDED.secret_hash, public = EXCLUDED.public, name = EXCLUDED.name,
 			grants = EXCLUDED.grants, redirect_uris = EXCLUDED.redirect_uris,
@@ -188,7 +191,10 @@ func (s *Store) PutClient(ctx context.Context, c *identity.Client) error {
 			access_ttl_ms = EXCLUDED.access_ttl_ms, refresh_ttl_ms = EXCLUDED.refresh_ttl_ms,
 			updated_at = EXCLUDED.updated_at, jwks = EXCLUDED.jwks,
 			allowed_origins = EXCLUDED.allowed_origins, post_logout_redirect_uris = EXCLUDED.post_logout_redirect_uris,
-			introspection = EXCLUDED.introspection`,
+			introspection = EXCLUDED.introspection,
+			tls_client_auth_san_uri = EXCLUDED.tls_client_auth_san_uri, tls_client_auth_subject_dn = EXCLUDED.tls_client_auth_subject_dn,
+			self_signed_tls_client_auth = EXCLUDED.self_signed_tls_client_auth, certificate_bound_tokens = EXCLUDED.certificate_bound_tokens,
+			dpop_bound_tokens = EXCLUDED.dpop_bound_tokens, require_par = EXCLUDED.require_par`,
 		clientArgs(c, at)...)
 	if err != nil {
 		return wrap("put client", err)

@@ -135,13 +135,15 @@ func (s *Store) ListOrganizations(ctx context.Context) ([]identity.Organization,
 }
 
 const clientColumns = `id, secret_hash, public, name, grants_json, redirect_uris_json, scopes_json, audiences_json,
-	access_ttl_ms, refresh_ttl_ms, updated_at, jwks, allowed_origins_json, post_logout_redirect_uris_json, introspection`
+	access_ttl_ms, refresh_ttl_ms, updated_at, jwks, allowed_origins_json, post_logout_redirect_uris_json, introspection,
+	tls_client_auth_san_uri, tls_client_auth_subject_dn, self_signed_tls_client_auth, certificate_bound_tokens, dpop_bound_tokens, require_par`
 
 func scanClient(row scanner) (*identity.Client, error) {
 	var c identity.Client
 	err := row.Scan(&c.ID, &c.SecretHash, &c.Public, &c.Name, listField{&c.Grants}, listField{&c.RedirectURIs},
 		listField{&c.Scopes}, listField{&c.Audiences}, durationField{&c.AccessTokenTTL}, durationField{&c.RefreshTokenTTL},
-		timeField{&c.UpdatedAt}, &c.JWKS, listField{&c.AllowedOrigins}, listField{&c.PostLogoutRedirectURIs}, &c.Introspection)
+		timeField{&c.UpdatedAt}, &c.JWKS, listField{&c.AllowedOrigins}, listField{&c.PostLogoutRedirectURIs}, &c.Introspection,
+		&c.TLSClientAuthSANURI, &c.TLSClientAuthSubjectDN, &c.SelfSignedTLSClientAuth, &c.CertificateBoundTokens, &c.DPoPBoundTokens, &c.RequirePAR)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +152,8 @@ func scanClient(row scanner) (*identity.Client, error) {
 
 func clientArgs(c *identity.Client, at time.Time) []any {
 	return []any{c.ID, c.SecretHash, c.Public, c.Name, list(c.Grants), list(c.RedirectURIs), list(c.Scopes), list(c.Audiences),
-		c.AccessTokenTTL.Milliseconds(), c.RefreshTokenTTL.Milliseconds(), ms(at), c.JWKS, list(c.AllowedOrigins), list(c.PostLogoutRedirectURIs), c.Introspection}
+		c.AccessTokenTTL.Milliseconds(), c.RefreshTokenTTL.Milliseconds(), ms(at), c.JWKS, list(c.AllowedOrigins), list(c.PostLogoutRedirectURIs), c.Introspection,
+		c.TLSClientAuthSANURI, c.TLSClientAuthSubjectDN, c.SelfSignedTLSClientAuth, c.CertificateBoundTokens, c.DPoPBoundTokens, c.RequirePAR}
 }
 
 // CreateClient implements [identity.Clients].
@@ -159,7 +162,7 @@ func (s *Store) CreateClient(ctx context.Context, c *identity.Client) error {
 		return errors.New("sqlite: create client: empty id")
 	}
 	at := stamp(time.Time{})
-	_, err := s.w.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.w.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		clientArgs(c, at)...)
 	if err != nil {
 		return wrap("create client", err)
@@ -174,7 +177,7 @@ func (s *Store) PutClient(ctx context.Context, c *identity.Client) error {
 		return errors.New("sqlite: put client: empty id")
 	}
 	at := stamp(time.Time{})
-	_, err := s.w.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := s.w.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			secret_hash = excluded.secret_hash, public = excluded.public, name = excluded.name,
 			grants_json = excluded.grants_json, redirect_uris_json = excluded.redirect_uris_json,
@@ -183,7 +186,10 @@ func (s *Store) PutClient(ctx context.Context, c *identity.Client) error {
 			updated_at = excluded.updated_at, jwks = excluded.jwks,
 			allowed_origins_json = excluded.allowed_origins_json,
 			post_logout_redirect_uris_json = excluded.post_logout_redirect_uris_json,
-			introspection = excluded.introspection`,
+			introspection = excluded.introspection,
+			tls_client_auth_san_uri = excluded.tls_client_auth_san_uri, tls_client_auth_subject_dn = excluded.tls_client_auth_subject_dn,
+			self_signed_tls_client_auth = excluded.self_signed_tls_client_auth, certificate_bound_tokens = excluded.certificate_bound_tokens,
+			dpop_bound_tokens = excluded.dpop_bound_tokens, require_par = excluded.require_par`,
 		clientArgs(c, at)...)
 	if err != nil {
 		return wrap("put client", err)

@@ -10,19 +10,25 @@ import (
 
 func newClient(id string) *identity.Client {
 	return &identity.Client{
-		ID:                     id,
-		SecretHash:             fakeHash,
-		Name:                   "Client " + id,
-		Grants:                 []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken},
-		RedirectURIs:           []string{"https://app.example/callback", "http://127.0.0.1:8080/cb?x=1&y=2"},
-		Scopes:                 []string{"openid", "profile", "orders:read"},
-		Audiences:              []string{"orders", "accounts"},
-		AccessTokenTTL:         5 * time.Minute,
-		RefreshTokenTTL:        30 * 24 * time.Hour,
-		JWKS:                   `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`,
-		AllowedOrigins:         []string{"https://other.example", "http://127.0.0.1:5173"},
-		PostLogoutRedirectURIs: []string{"https://app.example/", "https://app.example/bye?x=1"},
-		Introspection:          true,
+		ID:                      id,
+		SecretHash:              fakeHash,
+		Name:                    "Client " + id,
+		Grants:                  []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken},
+		RedirectURIs:            []string{"https://app.example/callback", "http://127.0.0.1:8080/cb?x=1&y=2"},
+		Scopes:                  []string{"openid", "profile", "orders:read"},
+		Audiences:               []string{"orders", "accounts"},
+		AccessTokenTTL:          5 * time.Minute,
+		RefreshTokenTTL:         30 * 24 * time.Hour,
+		JWKS:                    `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`,
+		AllowedOrigins:          []string{"https://other.example", "http://127.0.0.1:5173"},
+		PostLogoutRedirectURIs:  []string{"https://app.example/", "https://app.example/bye?x=1"},
+		Introspection:           true,
+		TLSClientAuthSANURI:     "spiffe://example.org/web",
+		TLSClientAuthSubjectDN:  "CN=web,O=Example",
+		SelfSignedTLSClientAuth: true,
+		CertificateBoundTokens:  true,
+		DPoPBoundTokens:         true,
+		RequirePAR:              true,
 	}
 }
 

@@ -189,6 +189,34 @@ type Client struct {
 	// Introspection lets the client introspect every token of the server
 	// (identity.Client.Introspection), not only its own and those for it.
 	Introspection bool `yaml:"introspection"`
+
+	// TLSClientAuthSANURI is the URI SAN (for a gatehouse workload, its
+	// SPIFFE ID) of the certificate the client authenticates with on the
+	// mTLS listener (RFC 8705 tls_client_auth); a client with it needs no
+	// secret.
+	TLSClientAuthSANURI string `yaml:"tls_client_auth_san_uri"`
+	// TLSClientAuthSubjectDN is the subject DN of that certificate instead
+	// (RFC 4514, e.g. "CN=orders,O=Example").
+	TLSClientAuthSubjectDN string `yaml:"tls_client_auth_subject_dn"`
+	// SelfSignedTLSClientAuth lets the client authenticate with a
+	// self-signed certificate whose key is in jwks_file (RFC 8705
+	// self_signed_tls_client_auth).
+	SelfSignedTLSClientAuth bool `yaml:"self_signed_tls_client_auth"`
+	// CertificateBoundTokens binds the client's access tokens to its TLS
+	// certificate (RFC 8705 tls_client_certificate_bound_access_tokens).
+	CertificateBoundTokens bool `yaml:"tls_client_certificate_bound_access_tokens"`
+	// DPoPBoundTokens requires DPoP at the token endpoint (RFC 9449
+	// dpop_bound_access_tokens).
+	DPoPBoundTokens bool `yaml:"dpop_bound_access_tokens"`
+	// RequirePAR requires pushed authorization requests (RFC 9126
+	// require_pushed_authorization_requests).
+	RequirePAR bool `yaml:"require_pushed_authorization_requests"`
+}
+
+// TLSClientAuth reports whether the client authenticates with a TLS client
+// certificate (tls_client_auth or self_signed_tls_client_auth).
+func (c *Client) TLSClientAuth() bool {
+	return c.TLSClientAuthSANURI != "" || c.TLSClientAuthSubjectDN != "" || c.SelfSignedTLSClientAuth
 }
 
 // User is a bootstrap user.
@@ -506,9 +534,29 @@ func (a *AuthServer) validate(path string, lines strictyaml.Lines) error {
 		if c.Public && c.JWKSFile != "" {
 			return at(key+".public", "client %q is public and must not have keys (jwks_file): remove one of them", c.ID)
 		}
-		if !c.Public && (set || c.JWKSFile == "") {
+		if c.Public && c.TLSClientAuth() {
+			return at(key+".public", "client %q is public and cannot authenticate with a TLS certificate: remove public: true or the tls_client_auth settings", c.ID)
+		}
+		if c.TLSClientAuthSANURI != "" {
+			if u, err := url.Parse(c.TLSClientAuthSANURI); err != nil || u.Scheme == "" || u.Opaque == "" && u.Host == "" {
+				return at(key+".tls_client_auth_san_uri", "client %q: %q is not an absolute URI: use the workload's SPIFFE ID, e.g. spiffe://example.org/orders", c.ID, c.TLSClientAuthSANURI)
+			}
+		}
+		if c.TLSClientAuthSANURI != "" && c.TLSClientAuthSubjectDN != "" {
+			return at(key+".tls_client_auth_subject_dn", "client %q: set tls_client_auth_san_uri or tls_client_auth_subject_dn, not both (RFC 8705 §2.1.2: one name per client)", c.ID)
+		}
+		if c.SelfSignedTLSClientAuth && c.JWKSFile == "" {
+			return at(key+".self_signed_tls_client_auth", "client %q: self_signed_tls_client_auth needs jwks_file with the certificate's public key", c.ID)
+		}
+		if c.SelfSignedTLSClientAuth && (c.TLSClientAuthSANURI != "" || c.TLSClientAuthSubjectDN != "") {
+			return at(key+".self_signed_tls_client_auth", "client %q: self_signed_tls_client_auth and tls_client_auth (a SAN or subject) exclude each other: keep one", c.ID)
+		}
+		if c.CertificateBoundTokens && c.Public {
+			return at(key+".tls_client_certificate_bound_access_tokens", "client %q is public: a public client has no certificate to bind tokens to; use dpop_bound_access_tokens", c.ID)
+		}
+		if !c.Public && (set || (c.JWKSFile == "" && !c.TLSClientAuth())) {
 			if err := c.Secret.check(); err != nil {
-				return at(key, "client %q: %v (or set jwks_file for private_key_jwt, or public: true)", c.ID, err)
+				return at(key, "client %q: %v (or set jwks_file for private_key_jwt, tls_client_auth_san_uri for mutual TLS, or public: true)", c.ID, err)
 			}
 		}
 		for j, r := range c.RedirectURIs {
