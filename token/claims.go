@@ -79,21 +79,6 @@ type Actor struct {
 	Actor    *Actor `json:"act,omitempty"`
 }
 
-// Confirmation is the "cnf" claim of a sender-constrained token (RFC 7800
-// §3.1). At most one member is set by gatehouse.
-type Confirmation struct {
-	// X5TS256 is the base64url SHA-256 thumbprint of the DER of the client
-	// certificate the token is bound to (RFC 8705 §3.1, "x5t#S256").
-	X5TS256 string `json:"x5t#S256,omitempty"`
-	// JKT is the base64url SHA-256 JWK thumbprint (RFC 7638) of the DPoP
-	// public key the token is bound to (RFC 9449 §6.1, "jkt").
-	JKT string `json:"jkt,omitempty"`
-}
-
-// Bound reports whether the claims bind the token to a key: a token with a
-// cnf claim is never a plain bearer token, whatever member it holds.
-func (c *Claims) Bound() bool { return c.Confirmation != nil }
-
 // Scopes returns the scopes of scope and scp, without duplicates.
 func (c *Claims) Scopes() []string {
 	out := strings.Fields(c.Scope)

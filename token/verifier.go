@@ -42,17 +42,31 @@ type Revoker interface {
 // checked for expiry, for its key still being in the source, and against the
 // revocation hook.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
+	c, _, err := v.VerifyHit(ctx, raw)
+	return c, err
+}
+
+// VerifyHit is [Verifier.Verify] that also reports whether the answer came
+// from the verified-token cache (for traces and metrics: package guard
+// records it on its verification span).
+func (v *Verifier) VerifyHit(ctx context.Context, raw string) (_ *Claims, cached bool, _ error) {
 	if len(raw) > v.maxSize {
-		return nil, fail(ErrTooLarge, "token is %d bytes, the limit is %d", len(raw), v.maxSize)
+		return nil, false, fail(ErrTooLarge, "token is %d bytes, the limit is %d", len(raw), v.maxSize)
 	}
 	now := v.now()
 	var slot cacheKey
 	if v.cache != nil {
 		slot = v.cache.key(raw)
 		if c, ok, err := v.cached(ctx, slot, now); ok || err != nil {
-			return c, err
+			return c, ok, err
 		}
 	}
+	c, err := v.verify(ctx, raw, slot, now)
+	return c, false, err
+}
+
+// verify runs the checks of a token the cache did not answer.
+func (v *Verifier) verify(ctx context.Context, raw string, slot cacheKey, now time.Time) (*Claims, error) {
 	t, err := parseCompact(raw)
 	if err != nil {
 		return nil, err
