@@ -177,6 +177,18 @@ type AuthCode struct {
 	IssuedJTI string
 }
 
+// PushedRequest is an authorization request a client pushed (RFC 9126
+// §2), stored by the hash of its request_uri (HashToken) until it is taken
+// or expires.
+type PushedRequest struct {
+	Hash     string
+	ClientID string
+	// Params are the request's parameters, form-encoded
+	// (application/x-www-form-urlencoded).
+	Params    string
+	ExpiresAt time.Time
+}
+
 // RefreshToken is an issued refresh token, stored by the hash of its value.
 // Tokens of one login form a family: each use rotates the token, and a reuse
 // of a rotated token revokes the family.

@@ -60,6 +60,19 @@ type Codes interface {
 	SetCodeIssued(ctx context.Context, hash, familyID, jti string) error
 }
 
+// PushedRequests stores pushed authorization requests (RFC 9126), so that
+// a request pushed to one auth server instance is found by every other.
+type PushedRequests interface {
+	// PushRequest stores a new pushed request, which needs a Hash, a
+	// ClientID and an ExpiresAt; ErrConflict when its hash exists.
+	PushRequest(ctx context.Context, p *PushedRequest) error
+	// TakePushedRequest deletes the request of hash pushed by clientID and
+	// returns it, atomically: of two concurrent takes exactly one gets it.
+	// A request unknown, taken before, pushed by another client (which
+	// keeps it) or expired (ExpiresAt not after now) is ErrNotFound.
+	TakePushedRequest(ctx context.Context, hash, clientID string, now time.Time) (*PushedRequest, error)
+}
+
 // RefreshTokens stores refresh token families.
 type RefreshTokens interface {
 	// SaveRefreshToken stores the first token of a family (or any token
@@ -139,6 +152,7 @@ type Store interface {
 	Organizations
 	Clients
 	Codes
+	PushedRequests
 	RefreshTokens
 	Revocations
 	SigningKeys
@@ -161,9 +175,9 @@ type CredentialReader interface {
 // codes and refresh tokens do not pile up: call it now and then, like
 // PruneRevocations. Both engines implement it.
 type GrantPruner interface {
-	// PruneGrants deletes authorization codes and refresh tokens that
-	// expired before cutoff, and the families left without a token that
-	// were created before cutoff; it returns how many codes and tokens
-	// it deleted. A pruned token is then unknown (ErrNotFound).
+	// PruneGrants deletes authorization codes, refresh tokens and pushed
+	// authorization requests that expired before cutoff, and the families
+	// left without a token that were created before cutoff; it returns how
+	// many codes, tokens and requests it deleted. A pruned token is then unknown (ErrNotFound).
 	PruneGrants(ctx context.Context, cutoff time.Time) (int, error)
 }

@@ -264,6 +264,7 @@ func (s *Store) PruneGrants(ctx context.Context, cutoff time.Time) (int, error) 
 		for _, q := range []string{
 			`DELETE FROM auth_codes WHERE expires_at < $1`,
 			`DELETE FROM refresh_tokens WHERE expires_at < $1`,
+			`DELETE FROM pushed_requests WHERE expires_at < $1`,
 		} {
 			tag, err := tx.Exec(ctx, q, trunc(cutoff))
 			if err != nil {

@@ -255,6 +255,7 @@ func (s *Store) PruneGrants(ctx context.Context, cutoff time.Time) (int, error) 
 		for _, q := range []string{
 			`DELETE FROM auth_codes WHERE expires_at < ?`,
 			`DELETE FROM refresh_tokens WHERE expires_at < ?`,
+			`DELETE FROM pushed_requests WHERE expires_at < ?`,
 		} {
 			res, err := tx.ExecContext(ctx, q, ms(cutoff))
 			if err != nil {

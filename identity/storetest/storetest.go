@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) identity.Store) {
 	t.Run("Organizations", func(t *testing.T) { testOrganizations(t, open) })
 	t.Run("Clients", func(t *testing.T) { testClients(t, open) })
 	t.Run("Codes", func(t *testing.T) { testCodes(t, open) })
+	t.Run("PushedRequests", func(t *testing.T) { testPushedRequests(t, open) })
 	t.Run("RefreshTokens", func(t *testing.T) { testRefreshTokens(t, open) })
 	t.Run("Revocations", func(t *testing.T) { testRevocations(t, open) })
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, open) })
