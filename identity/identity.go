@@ -175,6 +175,10 @@ type AuthCode struct {
 	// the redemption issued, so that a second redemption can revoke them.
 	FamilyID  string
 	IssuedJTI string
+	// DPoPJKT is the dpop_jkt of the authorization request (RFC 9449 §10):
+	// the thumbprint of the key whose DPoP proof must come with the
+	// redemption ("" when the request named none).
+	DPoPJKT string
 }
 
 // PushedRequest is an authorization request a client pushed (RFC 9126
@@ -212,6 +216,10 @@ type RefreshToken struct {
 	// that retries with the parent gets the same pair again.
 	Parent string
 	Sealed []byte
+	// DPoPJKT is the thumbprint of the DPoP key a public client's refresh
+	// token is bound to (RFC 9449 §5): every refresh must come with a proof
+	// of that key. "" for a token that is not bound.
+	DPoPJKT string
 }
 
 // RevocationKind says what a revocation matches: the kinds of package

@@ -12,13 +12,13 @@ import (
 )
 
 const codeColumns = `hash, client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge,
-	code_challenge_method, auth_time, expires_at, used_at, family_id, issued_jti`
+	code_challenge_method, auth_time, expires_at, used_at, family_id, issued_jti, dpop_jkt`
 
 func scanCode(row pgx.Row) (*identity.AuthCode, error) {
 	var c identity.AuthCode
 	err := row.Scan(&c.Hash, &c.ClientID, &c.UserID, &c.RedirectURI, &c.Scope, &c.Audience, &c.Nonce,
 		&c.CodeChallenge, &c.CodeChallengeMethod, timeField{&c.AuthTime}, timeField{&c.ExpiresAt}, timeField{&c.UsedAt},
-		&c.FamilyID, &c.IssuedJTI)
+		&c.FamilyID, &c.IssuedJTI, &c.DPoPJKT)
 	if err != nil {
 		return nil, err
 	}
@@ -32,9 +32,9 @@ func (s *Store) SaveCode(ctx context.Context, c *identity.AuthCode) error {
 		return errors.New("postgres: save code: empty hash or expiry")
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO auth_codes (`+codeColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, arr(c.Audience), c.Nonce, c.CodeChallenge,
-		c.CodeChallengeMethod, ts(c.AuthTime), ts(c.ExpiresAt), ts(c.UsedAt), c.FamilyID, c.IssuedJTI)
+		c.CodeChallengeMethod, ts(c.AuthTime), ts(c.ExpiresAt), ts(c.UsedAt), c.FamilyID, c.IssuedJTI, c.DPoPJKT)
 	if err != nil {
 		return wrap("save code", err)
 	}
@@ -83,12 +83,12 @@ func (s *Store) SetCodeIssued(ctx context.Context, hash, familyID, jti string) e
 }
 
 const refreshColumns = `hash, family_id, client_id, subject, scope, audience, auth_time, created_at, expires_at, used_at,
-	parent_hash, sealed`
+	parent_hash, sealed, dpop_jkt`
 
 func scanRefresh(row pgx.Row) (*identity.RefreshToken, error) {
 	var t identity.RefreshToken
 	err := row.Scan(&t.Hash, &t.FamilyID, &t.ClientID, &t.Subject, &t.Scope, &t.Audience,
-		timeField{&t.AuthTime}, timeField{&t.CreatedAt}, timeField{&t.ExpiresAt}, timeField{&t.UsedAt}, &t.Parent, &t.Sealed)
+		timeField{&t.AuthTime}, timeField{&t.CreatedAt}, timeField{&t.ExpiresAt}, timeField{&t.UsedAt}, &t.Parent, &t.Sealed, &t.DPoPJKT)
 	if err != nil {
 		return nil, err
 	}
@@ -106,9 +106,9 @@ func insertRefresh(ctx context.Context, tx pgx.Tx, t *identity.RefreshToken) err
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		t.Hash, t.FamilyID, t.ClientID, t.Subject, t.Scope, arr(t.Audience), ts(t.AuthTime), ts(t.CreatedAt),
-		ts(t.ExpiresAt), ts(t.UsedAt), t.Parent, t.Sealed)
+		ts(t.ExpiresAt), ts(t.UsedAt), t.Parent, t.Sealed, t.DPoPJKT)
 	return err
 }
 

@@ -10,13 +10,13 @@ import (
 )
 
 const codeColumns = `hash, client_id, user_id, redirect_uri, scope, audience_json, nonce, code_challenge,
-	code_challenge_method, auth_time, expires_at, used_at, family_id, issued_jti`
+	code_challenge_method, auth_time, expires_at, used_at, family_id, issued_jti, dpop_jkt`
 
 func scanCode(row scanner) (*identity.AuthCode, error) {
 	var c identity.AuthCode
 	err := row.Scan(&c.Hash, &c.ClientID, &c.UserID, &c.RedirectURI, &c.Scope, listField{&c.Audience}, &c.Nonce,
 		&c.CodeChallenge, &c.CodeChallengeMethod, timeField{&c.AuthTime}, timeField{&c.ExpiresAt}, timeField{&c.UsedAt},
-		&c.FamilyID, &c.IssuedJTI)
+		&c.FamilyID, &c.IssuedJTI, &c.DPoPJKT)
 	if err != nil {
 		return nil, err
 	}
@@ -28,9 +28,9 @@ func (s *Store) SaveCode(ctx context.Context, c *identity.AuthCode) error {
 	if c.Hash == "" || c.ExpiresAt.IsZero() {
 		return errors.New("sqlite: save code: empty hash or expiry")
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO auth_codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.w.ExecContext(ctx, `INSERT INTO auth_codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, list(c.Audience), c.Nonce, c.CodeChallenge,
-		c.CodeChallengeMethod, ms(c.AuthTime), ms(c.ExpiresAt), ms(c.UsedAt), c.FamilyID, c.IssuedJTI)
+		c.CodeChallengeMethod, ms(c.AuthTime), ms(c.ExpiresAt), ms(c.UsedAt), c.FamilyID, c.IssuedJTI, c.DPoPJKT)
 	if err != nil {
 		return wrap("save code", err)
 	}
@@ -78,12 +78,12 @@ func (s *Store) SetCodeIssued(ctx context.Context, hash, familyID, jti string) e
 }
 
 const refreshColumns = `hash, family_id, client_id, subject, scope, audience_json, auth_time, created_at, expires_at, used_at,
-	parent_hash, sealed`
+	parent_hash, sealed, dpop_jkt`
 
 func scanRefresh(row scanner) (*identity.RefreshToken, error) {
 	var t identity.RefreshToken
 	err := row.Scan(&t.Hash, &t.FamilyID, &t.ClientID, &t.Subject, &t.Scope, listField{&t.Audience},
-		timeField{&t.AuthTime}, timeField{&t.CreatedAt}, timeField{&t.ExpiresAt}, timeField{&t.UsedAt}, &t.Parent, &t.Sealed)
+		timeField{&t.AuthTime}, timeField{&t.CreatedAt}, timeField{&t.ExpiresAt}, timeField{&t.UsedAt}, &t.Parent, &t.Sealed, &t.DPoPJKT)
 	if err != nil {
 		return nil, err
 	}
@@ -100,9 +100,9 @@ func insertRefresh(ctx context.Context, tx *sql.Tx, t *identity.RefreshToken) er
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = tx.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.Hash, t.FamilyID, t.ClientID, t.Subject, t.Scope, list(t.Audience), ms(t.AuthTime), ms(t.CreatedAt),
-		ms(t.ExpiresAt), ms(t.UsedAt), t.Parent, t.Sealed)
+		ms(t.ExpiresAt), ms(t.UsedAt), t.Parent, t.Sealed, t.DPoPJKT)
 	return err
 }
 

@@ -36,6 +36,17 @@ func testCodes(t *testing.T, open opener) {
 		c.UsedAt = at
 		same(t, "ConsumeCode", c, got)
 	})
+	t.Run("a code keeps its DPoP key (dpop_jkt)", func(t *testing.T) {
+		s := open(t)
+		at := now()
+		c := newCode(at)
+		c.DPoPJKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+		must(t, "SaveCode", s.SaveCode(t.Context(), c))
+		got, err := s.ConsumeCode(t.Context(), c.Hash, at)
+		must(t, "ConsumeCode", err)
+		c.UsedAt = at
+		same(t, "ConsumeCode", c, got)
+	})
 	t.Run("second ConsumeCode returns ErrCodeUsed and what was issued", func(t *testing.T) {
 		s := open(t)
 		at := now()
@@ -152,6 +163,25 @@ func testRefreshTokens(t *testing.T, open opener) {
 		got, err = s.RefreshTokenByHash(t.Context(), rt.Hash)
 		must(t, "RefreshTokenByHash", err)
 		same(t, "RefreshTokenByHash", rt, got)
+	})
+	t.Run("a refresh token keeps its DPoP key through a rotation", func(t *testing.T) {
+		s := open(t)
+		at := now()
+		rt := newRefresh(at, "family-dpop", "user-1")
+		rt.DPoPJKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+		must(t, "SaveRefreshToken", s.SaveRefreshToken(t.Context(), rt))
+		got, err := s.RefreshTokenByHash(t.Context(), rt.Hash)
+		must(t, "RefreshTokenByHash", err)
+		same(t, "RefreshTokenByHash", rt, got)
+		n := next(rt, at.Add(time.Second))
+		n.FamilyID, n.DPoPJKT = rt.FamilyID, rt.DPoPJKT
+		_, err = s.RotateRefreshToken(t.Context(), rt.Hash, n, at.Add(time.Second))
+		must(t, "RotateRefreshToken", err)
+		got, err = s.RefreshTokenByHash(t.Context(), n.Hash)
+		must(t, "RefreshTokenByHash(next)", err)
+		if got.DPoPJKT != rt.DPoPJKT {
+			t.Errorf("the rotated token's DPoPJKT = %q, want %q", got.DPoPJKT, rt.DPoPJKT)
+		}
 	})
 	t.Run("unknown refresh token", func(t *testing.T) {
 		s := open(t)
