@@ -3,6 +3,7 @@ package relay
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -30,6 +31,11 @@ var (
 	// issued or relayed for the service that was called); nothing was sent.
 	// Call the new location explicitly if it is to be trusted.
 	ErrCrossOriginRedirect = errors.New("redirect to another origin")
+	// ErrBoundToken: the caller's token is sender-constrained (bound to
+	// the caller's DPoP key or client certificate) and [Relay] cannot
+	// prove possession of it. Nothing was sent; exchange the token for
+	// one bound to this service ([Exchange] with DPoP or MTLS).
+	ErrBoundToken = errors.New("the caller's token is bound to the caller's key or certificate")
 )
 
 // TokenError is a refusal of the token endpoint: the HTTP status and the
@@ -63,15 +69,19 @@ func (e *TokenError) Error() string {
 	return b.String()
 }
 
+// jwsLike matches a compact JWS or JWT (a token, a DPoP proof) in a text.
+var jwsLike = regexp.MustCompile(`[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`)
+
 // newTokenError builds a TokenError, cutting the description and removing
 // any of the secrets (a token sent in the request) that a careless server
-// might echo.
+// might echo, and anything shaped like a JWT (a DPoP proof of the request).
 func newTokenError(grant string, status int, code, desc string, secrets ...string) *TokenError {
 	for _, s := range secrets {
 		if s != "" {
 			desc = strings.ReplaceAll(desc, s, "[redacted]")
 		}
 	}
+	desc = jwsLike.ReplaceAllString(desc, "[redacted]")
 	if len(desc) > 200 {
 		desc = desc[:200] + "..."
 	}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/gatehousehq/gatehouse/dpop"
 	"github.com/gatehousehq/gatehouse/token"
 )
 
@@ -24,8 +25,8 @@ const (
 )
 
 // ExchangeConfig configures an [Exchange]. TokenURL, ClientID, ClientSecret
-// and Audience are required; the zero value of every other field is a
-// documented default.
+// (or MTLS) and Audience are required; the zero value of every other field
+// is a documented default.
 type ExchangeConfig struct {
 	// TokenURL is the auth server's token endpoint, e.g.
 	// https://auth.example/oauth2/token.
@@ -58,6 +59,21 @@ type ExchangeConfig struct {
 	MaxEntries int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// DPoP, when set, binds the exchanged tokens to its key (RFC 9449):
+	// each exchange request carries a fresh proof, a use_dpop_nonce
+	// answer is retried once with the server's nonce, only token_type
+	// DPoP is accepted, and the Transport sends the token as "DPoP
+	// <token>" with a proof per attempt (dpop.go).
+	DPoP *dpop.Signer
+	// MTLS, when set, makes the exchange requests over mutual TLS with the
+	// workload certificate (RFC 8705): TokenURL is then the auth server's
+	// mTLS endpoint alias, and without a ClientSecret the service
+	// authenticates with tls_client_auth (client_id in the form). The
+	// exchanged tokens are bound to the certificate and cached per
+	// certificate: after a renewal the next call exchanges again. Send
+	// the calls over a [CertTransport] of the same MTLS. HTTPClient.Transport
+	// must then be nil.
+	MTLS *MTLS
 }
 
 // Exchange trades the caller's token at the auth server for a token meant
@@ -77,14 +93,17 @@ type Exchange struct {
 	hc                                   *http.Client
 	skew, renewBefore                    time.Duration
 	now                                  func() time.Time
+	signer                               *dpop.Signer   // nil: not DPoP-bound
+	cert                                 *CertTransport // nil: not over mTLS
 
 	cache *tokenCache
 	group singleflight.Group
 }
 
 var (
-	_ Source  = (*Exchange)(nil)
-	_ Renewer = (*Exchange)(nil)
+	_ Source      = (*Exchange)(nil)
+	_ Renewer     = (*Exchange)(nil)
+	_ BoundSource = (*Exchange)(nil)
 )
 
 // NewExchange checks cfg and returns the exchanging source.
@@ -93,17 +112,23 @@ func NewExchange(cfg ExchangeConfig) (*Exchange, error) {
 		return nil, err
 	}
 	switch {
-	case cfg.ClientID == "" || cfg.ClientSecret == "":
-		return nil, relayErr("exchange: ClientID and ClientSecret are required: the exchanging service authenticates as a confidential client")
+	case cfg.ClientID == "" || (cfg.ClientSecret == "" && cfg.MTLS == nil):
+		return nil, relayErr("exchange: ClientID and ClientSecret (or MTLS, for tls_client_auth) are required: the exchanging service authenticates as a confidential client")
 	case cfg.Audience == "":
 		return nil, relayErr("exchange: Audience (the downstream service) is required")
 	case cfg.Skew < 0 || cfg.RenewBefore < 0 || cfg.MaxEntries < 0:
 		return nil, relayErr("exchange: Skew, RenewBefore and MaxEntries must not be negative")
 	}
+	hc, cert, err := certClient(cfg.HTTPClient, cfg.MTLS)
+	if err != nil {
+		return nil, relayErr("exchange: %w", err)
+	}
 	e := &Exchange{
 		tokenURL: cfg.TokenURL, clientID: cfg.ClientID, secret: cfg.ClientSecret, audience: cfg.Audience,
 		scope:       normalizeScopes(cfg.Scopes),
-		hc:          tokenClient(cfg.HTTPClient),
+		hc:          withTokenProofs(tokenClient(hc), cfg.DPoP),
+		signer:      cfg.DPoP,
+		cert:        cert,
 		skew:        skewOr(cfg.Skew),
 		renewBefore: orDefault(cfg.RenewBefore, DefaultRenewBefore),
 		now:         clockOr(cfg.Now),
@@ -136,6 +161,9 @@ func orDefault[T comparable](v, def T) T {
 // Audience returns the downstream audience.
 func (e *Exchange) Audience() string { return e.audience }
 
+// DPoPSigner is the key of ExchangeConfig.DPoP, nil without.
+func (e *Exchange) DPoPSigner() *dpop.Signer { return e.signer }
+
 // Token returns a token for the downstream service, exchanged for the
 // caller's token of ctx or taken from the cache.
 func (e *Exchange) Token(ctx context.Context) (string, error) {
@@ -145,7 +173,10 @@ func (e *Exchange) Token(ctx context.Context) (string, error) {
 		return "", relayErr("exchange for %s: %w", e.audience, err)
 	}
 	scope := e.scopeFor(ctx)
-	key := e.key(subject, scope)
+	key, err := e.key(subject, scope)
+	if err != nil {
+		return "", relayErr("exchange for %s: %w", e.audience, err)
+	}
 	if tok, ok := e.cache.get(key); ok {
 		return tok, nil
 	}
@@ -183,7 +214,9 @@ func (e *Exchange) Token(ctx context.Context) (string, error) {
 // Renew drops refused from the cache and exchanges again.
 func (e *Exchange) Renew(ctx context.Context, refused string) (string, error) {
 	if subject, _, ok := token.FromContext(ctx); ok {
-		e.cache.drop(e.key(subject, e.scopeFor(ctx)), refused)
+		if key, err := e.key(subject, e.scopeFor(ctx)); err == nil {
+			e.cache.drop(key, refused)
+		}
 	}
 	return e.Token(ctx)
 }
@@ -195,8 +228,15 @@ func (e *Exchange) scopeFor(ctx context.Context) string {
 	return e.scope
 }
 
-func (e *Exchange) key(subject, scope string) string {
-	return hashToken(subject) + "\x00" + e.audience + "\x00" + scope
+// key is the cache key of an exchange: the caller's token, the audience,
+// the scope and, over mTLS, the certificate the token will be bound to, so
+// that a renewed certificate never gets a token bound to the old one.
+func (e *Exchange) key(subject, scope string) (string, error) {
+	bound, err := boundTo(e.cert)
+	if err != nil {
+		return "", err
+	}
+	return hashToken(subject) + "\x00" + e.audience + "\x00" + scope + "\x00" + bound, nil
 }
 
 // tokenResponse is the RFC 6749 §5.1 / RFC 8693 §2.2.1 answer.
@@ -226,14 +266,19 @@ func (e *Exchange) exchange(ctx context.Context, subject, scope string) (string,
 	if scope != "" {
 		form.Set("scope", scope)
 	}
+	if e.secret == "" {
+		form.Set("client_id", e.clientID) // tls_client_auth (RFC 8705 §2.1)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("token request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	// RFC 6749 §2.3.1: id and secret are form-encoded before Basic.
-	req.SetBasicAuth(url.QueryEscape(e.clientID), url.QueryEscape(e.secret))
+	if e.secret != "" {
+		// RFC 6749 §2.3.1: id and secret are form-encoded before Basic.
+		req.SetBasicAuth(url.QueryEscape(e.clientID), url.QueryEscape(e.secret))
+	}
 	resp, err := e.hc.Do(req)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("token endpoint: %w", err)
@@ -255,10 +300,11 @@ func (e *Exchange) exchange(ctx context.Context, subject, scope string) (string,
 	switch {
 	case tr.AccessToken == "":
 		return "", time.Time{}, errors.New("token endpoint answer has no access_token")
-	case !strings.EqualFold(tr.TokenType, "Bearer"):
-		return "", time.Time{}, fmt.Errorf("token endpoint issued token_type %q, want Bearer", tr.TokenType)
 	case tr.IssuedTokenType != tokenTypeAccess && tr.IssuedTokenType != tokenTypeJWT:
 		return "", time.Time{}, fmt.Errorf("token endpoint issued_token_type %q is not an access token (RFC 8693 §2.2.1)", tr.IssuedTokenType)
+	}
+	if err := checkTokenType(tr.TokenType, e.signer); err != nil {
+		return "", time.Time{}, err
 	}
 	var exp time.Time
 	if secs, err := tr.ExpiresIn.Int64(); err == nil && secs > 0 {

@@ -54,6 +54,8 @@ func NewResilient(base http.RoundTripper, opts ...Option) (*Resilient, error) {
 			return nil, err
 		}
 	}
+	// dpop.go: a DPoP proof per attempt, for calls with a DPoP-bound token.
+	base = &proofLayer{next: base, nonces: newNonceCache()}
 	r := &Resilient{base: base, cfg: cfg, timeout: timeout.New[response](cfg.timeout), hosts: map[string]*hostPolicies{}}
 	r.retry = newRetryPolicy(cfg)
 	return r, nil

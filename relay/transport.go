@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/gatehousehq/gatehouse/dpop"
 )
 
 // Transport is an http.RoundTripper that sends each request with the
@@ -39,8 +41,9 @@ import (
 // A Transport is configured once by [NewTransport] and safe for concurrent
 // use.
 type Transport struct {
-	src  Source
-	next http.RoundTripper // the resilience layer
+	src    Source
+	next   http.RoundTripper // the resilience layer
+	signer *dpop.Signer      // the DPoP key of src's tokens (BoundSource), nil for Bearer
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
@@ -60,13 +63,13 @@ func NewTransport(base http.RoundTripper, src Source, opts ...Option) (*Transpor
 		if len(opts) > 0 {
 			return nil, relayErr("the base transport is a Resilient already: tune it with NewResilient, not NewTransport")
 		}
-		return &Transport{src: src, next: r}, nil
+		return &Transport{src: src, next: r, signer: signerOf(src)}, nil
 	}
 	r, err := NewResilient(base, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &Transport{src: src, next: r}, nil
+	return &Transport{src: src, next: r, signer: signerOf(src)}, nil
 }
 
 // RoundTrip gets the token, then sends the request with it; after a 401,
@@ -92,7 +95,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	closeBody = false // the next layer closes it on every path
-	resp, err := t.next.RoundTrip(withBearer(req, tok, req.Body))
+	resp, err := t.next.RoundTrip(t.withToken(req, tok, req.Body))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -115,12 +118,21 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, relayErr("copy the request body: %w", err)
 		}
 	}
-	return t.next.RoundTrip(withBearer(req, fresh, body))
+	return t.next.RoundTrip(t.withToken(req, fresh, body))
 }
 
-// withBearer returns a clone of req with body, whose Authorization is
-// "Bearer tok" alone.
-func withBearer(req *http.Request, tok string, body io.ReadCloser) *http.Request {
+// withToken returns a clone of req with body, whose Authorization is
+// "Bearer tok" alone; for a DPoP-bound token, "DPoP tok" and a context
+// that asks the proof layer below the resilience layer for a proof per
+// attempt (dpop.go).
+func (t *Transport) withToken(req *http.Request, tok string, body io.ReadCloser) *http.Request {
+	if t.signer != nil {
+		r := req.Clone(withProofs(req.Context(), t.signer, tok))
+		r.Body = body
+		r.Header.Set("Authorization", "DPoP "+tok)
+		delete(r.Header, headerDPoP) // the proof layer signs one per attempt
+		return r
+	}
 	r := req.Clone(req.Context())
 	r.Body = body
 	r.Header.Set("Authorization", "Bearer "+tok)
