@@ -28,9 +28,12 @@ func (g *Guard) AuthorizeCall(r *http.Request) (context.Context, *Refusal) {
 		rule = Authenticated()
 	}
 	var p *Principal
-	raw, ref := callBearer(r)
+	raw, s, ref := callBearer(r)
 	if ref == nil {
 		p, ref = g.verify(ctx, raw)
+	}
+	if ref == nil {
+		ref = g.checkCallBinding(r, s, p.Claims) // binding.go
 	}
 	if ref == nil {
 		ctx = g.withPrincipal(ctx, raw, p)
@@ -49,10 +52,11 @@ func (g *Guard) AuthorizeCall(r *http.Request) (context.Context, *Refusal) {
 }
 
 // callBearer reads the one authorization entry of a call (gRPC sends
-// HTTP/2 headers lower-case; r has them canonical).
-func callBearer(r *http.Request) (string, *Refusal) {
-	if raw, ok, ref := fromAuthorization(r.Header["Authorization"], "more than one authorization entry"); ok {
-		return raw, ref
+// HTTP/2 headers lower-case; r has them canonical), of scheme Bearer or
+// DPoP (which checkCallBinding refuses).
+func callBearer(r *http.Request) (string, scheme, *Refusal) {
+	if raw, s, ok, ref := fromAuthorization(r.Header["Authorization"], "more than one authorization entry"); ok {
+		return raw, s, ref
 	}
-	return "", &Refusal{Reason: ReasonNoToken, Detail: "a bearer token is required"}
+	return "", schemeBearer, &Refusal{Reason: ReasonNoToken, Detail: "a bearer token is required"}
 }

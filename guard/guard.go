@@ -22,6 +22,8 @@ type Guard struct {
 	defaultDeny bool
 	methods     map[string]Rule
 	principals  *principals
+	dpop        *dpopCheck  // WithDPoP (dpop_scheme.go)
+	clientCert  *certHeader // WithClientCertificateHeader (clientcert.go)
 }
 
 // New returns a guard that verifies tokens with v. Verification, its cache
@@ -96,13 +98,18 @@ func (g *Guard) authenticate(r *http.Request) (*Principal, *http.Request, *Refus
 	if p, ok := PrincipalFrom(ctx); ok && p.guard == g {
 		return p, r, nil
 	}
-	raw, ref := g.bearer(r)
+	raw, s, ref := g.bearer(r)
 	if ref != nil {
 		return nil, r, ref
 	}
 	p, ref := g.verify(ctx, raw)
 	if ref != nil {
 		return nil, r, ref
+	}
+	// On every request, cached token or not: the binding is the
+	// request's, not the token's (binding.go).
+	if ref := g.checkBinding(r, raw, s, p.Claims); ref != nil {
+		return p, r, ref
 	}
 	return p, r.WithContext(g.withPrincipal(ctx, raw, p)), nil
 }

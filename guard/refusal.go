@@ -36,6 +36,15 @@ const (
 	// ReasonInternal: a rule could not decide, such as an owner lookup that
 	// failed (500). The cause goes to the log only.
 	ReasonInternal Reason = "internal"
+	// ReasonInvalidDPoPProof: the DPoP proof of a DPoP-bound token is
+	// missing, sent twice, or refused: another method or URL, too old,
+	// replayed, another key, a wrong ath (401, RFC 9449 §7.1
+	// invalid_dpop_proof). See binding.go.
+	ReasonInvalidDPoPProof Reason = "invalid_dpop_proof"
+	// ReasonUseDPoPNonce: the DPoP proof lacks the server nonce, or holds
+	// an old one; the answer's DPoP-Nonce header has a fresh one (401,
+	// RFC 9449 §9 use_dpop_nonce).
+	ReasonUseDPoPNonce Reason = "use_dpop_nonce"
 )
 
 // ErrNotFound is what the lookup functions of [Owner], of the resources of
@@ -57,6 +66,12 @@ type Refusal struct {
 	// Err is the internal cause (a lookup error, an expression error), or
 	// nil. Never send it to the client.
 	Err error
+
+	// dpop: the error belongs to the DPoP challenge (the request used
+	// the DPoP scheme, or its proof was refused), not to the Bearer one.
+	dpop bool
+	// nonce is the DPoP-Nonce to answer with (ReasonUseDPoPNonce).
+	nonce string
 }
 
 var _ error = (*Refusal)(nil)
@@ -78,7 +93,7 @@ func (r *Refusal) Unwrap() error { return r.Err }
 // Status is the HTTP status of the refusal.
 func (r *Refusal) Status() int {
 	switch r.Reason {
-	case ReasonNoToken, ReasonInvalidToken:
+	case ReasonNoToken, ReasonInvalidToken, ReasonInvalidDPoPProof, ReasonUseDPoPNonce:
 		return http.StatusUnauthorized
 	case ReasonInvalidRequest:
 		return http.StatusBadRequest
@@ -96,7 +111,7 @@ func (r *Refusal) Status() int {
 // oauthCode is the RFC 6750 §3.1 error code of the refusal, or "".
 func (r *Refusal) oauthCode() string {
 	switch r.Reason {
-	case ReasonInvalidRequest, ReasonInvalidToken, ReasonInsufficientScope:
+	case ReasonInvalidRequest, ReasonInvalidToken, ReasonInsufficientScope, ReasonInvalidDPoPProof, ReasonUseDPoPNonce:
 		return string(r.Reason)
 	}
 	return ""

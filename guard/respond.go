@@ -19,39 +19,69 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, ref *Refusal, p *
 		route = r.URL.Path
 	}
 	g.audit(r.Context(), ref, p, route, r.Method, r.RemoteAddr)
-	if ch := g.challenge(ref); ch != "" {
-		w.Header().Set("WWW-Authenticate", ch)
+	if chs := g.challenges(ref); len(chs) > 0 {
+		w.Header()["Www-Authenticate"] = chs
+	}
+	if ref.nonce != "" {
+		w.Header().Set("DPoP-Nonce", ref.nonce) // RFC 9449 §9
 	}
 	g.writeError(w, r, ref.Status(), ref)
 }
 
-// challenge builds the WWW-Authenticate value of RFC 6750 §3: every 401
+// challenges builds the WWW-Authenticate values of RFC 6750 §3: every 401
 // carries one (RFC 9110 §11.6.1); without a token it has no error
 // attribute; invalid_request, invalid_token and insufficient_scope carry
-// the error code, a description and, for scope, the scopes needed.
-func (g *Guard) challenge(ref *Refusal) string {
+// the error code, a description and, for scope, the scopes needed. A guard
+// that takes DPoP proofs ([WithDPoP]) answers both challenges (RFC 9449
+// §7.1): the error in the one of the scheme the request used, or in the
+// DPoP one for a refused proof, which goes first; the DPoP challenge lists
+// the proof algorithms it accepts (algs).
+func (g *Guard) challenges(ref *Refusal) []string {
 	code := ref.oauthCode()
 	if code == "" && ref.Reason != ReasonNoToken {
-		return ""
+		return nil
 	}
+	if g.dpop == nil {
+		return []string{g.challenge("Bearer", ref, code, "")}
+	}
+	bearer, dpop := code, ""
+	if ref.dpop {
+		bearer, dpop = "", code
+	}
+	b := g.challenge("Bearer", ref, bearer, "")
+	d := g.challenge("DPoP", ref, dpop, g.dpop.algs)
+	if ref.dpop {
+		return []string{d, b}
+	}
+	return []string{b, d}
+}
+
+// challenge is one challenge of scheme, with the error code when not "",
+// and algs (DPoP) when not "".
+func (g *Guard) challenge(scheme string, ref *Refusal, code, algs string) string {
 	var b strings.Builder
-	b.WriteString(`Bearer realm="`)
+	b.WriteString(scheme)
+	b.WriteString(` realm="`)
 	b.WriteString(g.realm)
 	b.WriteByte('"')
-	if code == "" {
-		return b.String()
-	}
-	b.WriteString(`, error="`)
-	b.WriteString(code)
-	b.WriteByte('"')
-	if ref.Detail != "" {
-		b.WriteString(`, error_description="`)
-		b.WriteString(quoteSafe(ref.Detail, false))
+	if code != "" {
+		b.WriteString(`, error="`)
+		b.WriteString(code)
 		b.WriteByte('"')
+		if ref.Detail != "" {
+			b.WriteString(`, error_description="`)
+			b.WriteString(quoteSafe(ref.Detail, false))
+			b.WriteByte('"')
+		}
+		if code == string(ReasonInsufficientScope) && ref.Scope != "" {
+			b.WriteString(`, scope="`)
+			b.WriteString(quoteSafe(ref.Scope, true))
+			b.WriteByte('"')
+		}
 	}
-	if code == string(ReasonInsufficientScope) && ref.Scope != "" {
-		b.WriteString(`, scope="`)
-		b.WriteString(quoteSafe(ref.Scope, true))
+	if algs != "" {
+		b.WriteString(`, algs="`)
+		b.WriteString(algs)
 		b.WriteByte('"')
 	}
 	return b.String()
@@ -86,7 +116,18 @@ var problemTypes = map[Reason]string{
 	ReasonForbidden:         problem.TypeForbidden,
 	ReasonNotFound:          problem.TypeNotFound,
 	ReasonInternal:          problem.TypeInternal,
+	ReasonInvalidDPoPProof:  TypeInvalidDPoPProof,
+	ReasonUseDPoPNonce:      TypeUseDPoPNonce,
 }
+
+// Problem types of the DPoP refusals (RFC 9449 §7.1, §9).
+const (
+	// TypeInvalidDPoPProof: the DPoP proof is missing or refused (401).
+	TypeInvalidDPoPProof = "https://gatehouse.dev/problems/invalid-dpop-proof"
+	// TypeUseDPoPNonce: the DPoP proof must carry the nonce of the
+	// DPoP-Nonce header of the answer (401).
+	TypeUseDPoPNonce = "https://gatehouse.dev/problems/use-dpop-nonce"
+)
 
 // writeProblem is the default ErrorWriter: RFC 9457 problem details, with
 // the RFC 6750 error code and scope as extension members. A 500 says

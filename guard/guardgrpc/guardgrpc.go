@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
@@ -53,7 +54,8 @@ func StreamServerInterceptor(g *guard.Guard) grpc.StreamServerInterceptor {
 // checked, NotFound, Internal, and PermissionDenied for the rest.
 func Code(r *guard.Refusal) codes.Code {
 	switch r.Reason {
-	case guard.ReasonNoToken, guard.ReasonInvalidToken, guard.ReasonInvalidRequest:
+	case guard.ReasonNoToken, guard.ReasonInvalidToken, guard.ReasonInvalidRequest,
+		guard.ReasonInvalidDPoPProof, guard.ReasonUseDPoPNonce:
 		return codes.Unauthenticated
 	case guard.ReasonUnavailable:
 		return codes.Unavailable
@@ -109,8 +111,17 @@ func callRequest(ctx context.Context, method string, md metadata.MD) *http.Reque
 	if a := md.Get(":authority"); len(a) > 0 {
 		r.Host = a[0]
 	}
-	if pr, ok := peer.FromContext(ctx); ok && pr.Addr != nil {
-		r.RemoteAddr = pr.Addr.String()
+	if pr, ok := peer.FromContext(ctx); ok {
+		if pr.Addr != nil {
+			r.RemoteAddr = pr.Addr.String()
+		}
+		// The peer's TLS state, for certificate-bound tokens (RFC 8705
+		// §3): the server's credentials must request client
+		// certificates (tls.RequestClientCert or stronger).
+		if ti, ok := pr.AuthInfo.(credentials.TLSInfo); ok {
+			st := ti.State
+			r.TLS = &st
+		}
 	}
 	return r.WithContext(ctx)
 }
