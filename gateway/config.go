@@ -278,6 +278,10 @@ type Exchange struct {
 	SecretEnv string   `yaml:"secret_env"`
 	Audience  string   `yaml:"audience"`
 	Scopes    []string `yaml:"scopes"`
+	// DPoP asks for DPoP-bound tokens (RFC 9449) with a key of the
+	// route's, and signs a proof for each upstream request
+	// (exchangebound.go).
+	DPoP bool `yaml:"dpop"`
 }
 
 // CORS is a route's cross-origin policy; the gateway answers preflights.

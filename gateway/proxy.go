@@ -45,7 +45,7 @@ func (rt *route) rewrite(pr *httputil.ProxyRequest) {
 	case "strip":
 		delete(out.Header, "Authorization")
 	case "exchange":
-		out.Header["Authorization"] = []string{"Bearer " + info.outToken}
+		rt.setExchanged(out, info.outToken) // exchangebound.go: Bearer, or DPoP with a proof
 	}
 }
 
@@ -58,6 +58,7 @@ func (rt *route) modifyResponse(resp *http.Response) error {
 		return errTimeout
 	}
 	info.upstream.fails.Store(0)
+	rt.rememberNonce(resp) // exchangebound.go
 	rt.st.dropSecHeaders(resp.Header)
 	if rt.cors != nil {
 		for k := range resp.Header {

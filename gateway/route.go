@@ -39,6 +39,7 @@ type route struct {
 	proxy       *httputil.ReverseProxy
 	duration    prometheus.Observer
 	counters    *routeCounters // observe.go
+	bound       *boundExchange // exchange.dpop: the route's DPoP key (exchangebound.go)
 }
 
 func (g *Gateway) buildRoute(st, old *state, rc *Route, i int, verifiers map[string]*issuerVerifier) (*route, error) {
@@ -95,9 +96,17 @@ func (g *Gateway) buildRoute(st, old *state, rc *Route, i int, verifiers map[str
 	}
 	if rt.downstream == "exchange" {
 		e := rc.Exchange
+		if e.DPoP {
+			b, err := newBoundExchange()
+			if err != nil {
+				return nil, st.cfg.errAt(st.cfg.Line(key+".exchange.dpop"), key+".exchange.dpop", "%v", err)
+			}
+			rt.bound = b
+		}
 		ex, err := relay.NewExchange(relay.ExchangeConfig{
 			TokenURL: e.TokenURL, ClientID: e.ClientID, ClientSecret: e.Secret,
 			Audience: e.Audience, Scopes: e.Scopes, HTTPClient: g.client,
+			DPoP: rt.bound.key(),
 		})
 		if err != nil {
 			return nil, st.cfg.errAt(st.cfg.Line(key+".exchange"), key+".exchange", "%v", err)
