@@ -111,6 +111,9 @@ func (g *Gateway) buildAuth(st *state, rc *Route, verifiers map[string]*issuerVe
 	if err != nil {
 		return nil, err
 	}
+	if sc := senderConstraintRule(rc.SenderConstraint); sc != nil { // validatebinding.go
+		rule = guard.All(sc, rule)
+	}
 	names := rc.Issuers
 	if len(names) == 0 {
 		for _, is := range st.cfg.Issuers {
@@ -123,11 +126,12 @@ func (g *Gateway) buildAuth(st *state, rc *Route, verifiers map[string]*issuerVe
 		for j, v := range iv.verifiers {
 			// Tokens refused for good are answered from the refusal
 			// cache after their first check (refusalcache.go).
-			refused, err := newRefusalCache(v)
+			refused, err := newRefusalCache(v, st.binding.options()...)
 			if err != nil {
 				return nil, err
 			}
-			gd, err := guard.New(v, guard.WithLogger(g.log), guard.WithErrorWriter(refused.errorWriter))
+			opts := []guard.Option{guard.WithLogger(g.log), guard.WithErrorWriter(refused.errorWriter)}
+			gd, err := guard.New(v, append(opts, st.binding.options()...)...) // binding.go
 			if err != nil {
 				return nil, err
 			}
@@ -153,7 +157,7 @@ func (a *routeAuth) serve(w http.ResponseWriter, r *http.Request) {
 
 func (a *routeAuth) pick(r *http.Request) http.Handler {
 	scheme, raw, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || len(raw) > 16<<10 {
+	if !ok || !(strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "DPoP")) || len(raw) > 16<<10 {
 		return a.candidates[0].handler
 	}
 	_, payload, err := token.ParseUnverified(strings.TrimSpace(raw))

@@ -48,6 +48,9 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, old *state) (*state, e
 			return nil, err
 		}
 	}
+	if st.binding, err = g.buildBinding(cfg, old); err != nil { // binding.go
+		return nil, err
+	}
 	verifiers, err := g.buildVerifiers(ctx, cfg)
 	if err != nil {
 		return nil, err

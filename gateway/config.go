@@ -77,6 +77,12 @@ type Config struct {
 	RateLimit RateLimitBackend `yaml:"ratelimit"`
 	// Revocation is the policy of the deny list of revoked tokens.
 	Revocation Revocation `yaml:"revocation"`
+	// ClientCertificate reads the client certificate of
+	// certificate-bound tokens from a header of trusted TLS-terminating
+	// proxies (configbinding.go).
+	ClientCertificate *ClientCertificate `yaml:"client_certificate"`
+	// DPoP accepts DPoP-bound tokens (configbinding.go).
+	DPoP *DPoP `yaml:"dpop"`
 	// Issuers are the token issuers routes may trust.
 	Issuers []Issuer `yaml:"issuers"`
 	// IP lists apply to every route, before the route's own.
@@ -99,6 +105,10 @@ type Config struct {
 type TLSConfig struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// RequestClientCertificate asks clients for a certificate (not
+	// verified: the binding of a certificate-bound token is to the
+	// certificate itself, RFC 8705 §3), for tokens bound to it.
+	RequestClientCertificate bool `yaml:"request_client_certificate"`
 }
 
 // Limits bound what a client may send and how long the gateway waits.
@@ -241,6 +251,10 @@ type Route struct {
 	IP            *IPList           `yaml:"ip"`
 	CORS          *CORS             `yaml:"cors"`
 	MaxBodyBytes  int64             `yaml:"max_body_bytes"`
+	// SenderConstraint refuses bearer tokens on the route: any (bound to
+	// a certificate or a DPoP key), certificate or dpop. Empty: bearer
+	// tokens too (bound tokens are always checked).
+	SenderConstraint string `yaml:"sender_constraint"`
 
 	upstreams []*url.URL // parsed by Validate
 }

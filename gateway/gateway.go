@@ -223,7 +223,12 @@ func (g *Gateway) TLSConfig() *tls.Config {
 	if g.certs == nil {
 		return nil
 	}
-	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: g.certs.getCertificate, NextProtos: []string{"h2", "http/1.1"}}
+	c := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: g.certs.getCertificate, NextProtos: []string{"h2", "http/1.1"}}
+	if st := g.state.Load(); st != nil && st.cfg.TLS != nil && st.cfg.TLS.RequestClientCertificate {
+		// For certificate-bound tokens (RFC 8705 §3), read at start.
+		c.ClientAuth = tls.RequestClientCert
+	}
+	return c
 }
 
 // NewServer returns an http.Server for the proxy with the limits of the

@@ -41,6 +41,9 @@ func (rt *route) rewrite(pr *httputil.ProxyRequest) {
 			}
 		}
 	}
+	if rt.downstream != "relay" {
+		dropProof(out.Header) // binding.go: the client's proof goes with its token
+	}
 	switch rt.downstream {
 	case "strip":
 		delete(out.Header, "Authorization")

@@ -68,9 +68,10 @@ type cachedRefusal struct {
 	body   []byte
 }
 
-// newRefusalCache makes the cache of the tokens refused by v's guard.
-func newRefusalCache(v *token.Verifier) (*refusalCache, error) {
-	twin, err := guard.New(v, guard.WithLogger(slog.New(slog.DiscardHandler)))
+// newRefusalCache makes the cache of the tokens refused by v's guard,
+// whose options of bound tokens are opts (the same challenges).
+func newRefusalCache(v *token.Verifier, opts ...guard.Option) (*refusalCache, error) {
+	twin, err := guard.New(v, append([]guard.Option{guard.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,8 @@ type state struct {
 	// ipv6Bits is client_ipv6_prefix: the bits of an IPv6 address that
 	// are one client (clientip.go).
 	ipv6Bits int
+	// binding holds the guard options of bound tokens (binding.go).
+	binding *binding
 }
 
 // close stops the state's health checks; requests in flight on it finish.

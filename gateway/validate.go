@@ -76,6 +76,9 @@ func (c *Config) Validate() error {
 	default:
 		return c.errAt(top("ratelimit"), "ratelimit.on_redis_error", "%q: use open or closed", c.RateLimit.OnRedisError)
 	}
+	if err := c.validateBinding(); err != nil { // validatebinding.go
+		return err
+	}
 	if err := checkOnUnavailable(c.Revocation.OnUnavailable); err != nil {
 		return c.errAt(top("revocation.on_unavailable"), "revocation.on_unavailable", "%v", err)
 	}

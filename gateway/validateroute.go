@@ -124,6 +124,9 @@ func (c *Config) validateRoute(i int, issuers, names map[string]bool) error {
 	default:
 		return at("auth", "%q: use none or jwt (no default: say which)", r.Auth)
 	}
+	if err := c.validateSenderConstraint(key, r); err != nil { // validatebinding.go
+		return err
+	}
 	if r.Rules != nil && r.Rules.Expr != "" {
 		if _, err := exprRule(r.Rules.Expr); err != nil {
 			return at("rules", "expr: %v", err)

@@ -1,0 +1,133 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/gatehousehq/gatehouse/dpop"
+	"github.com/gatehousehq/gatehouse/dpop/redisreplay"
+	"github.com/gatehousehq/gatehouse/guard"
+)
+
+// Sender-constrained tokens at the gateway: every route's guard checks
+// the binding of bound tokens (package guard, binding.go there) with the
+// options built here once per configuration: the client-certificate
+// header of trusted proxies, and one DPoP verifier with one replay cache
+// for all routes, so that a proof accepted on one route is refused on
+// every other.
+//
+// What goes upstream: with downstream: relay the request passes as the
+// client sent it, Authorization: DPoP and the DPoP proof included. The
+// proof names the gateway's URL and its jti is spent in the gateway's
+// replay cache, so an upstream that checks proofs itself must take the
+// gateway's URL as its external URL and keep a replay cache of its own; a
+// DPoP-bound token stolen from the upstream is useless without the
+// client's key. With downstream: exchange or strip the proof goes with the
+// client's token: the upstream gets no DPoP header. The client-certificate
+// header passes only as a trusted proxy wrote it: from any other peer it
+// is removed before routing.
+
+// defaultReplayMax bounds the memory replay cache: the proofs of a
+// minute at about 1,600 requests per second.
+const defaultReplayMax = 100_000
+
+// binding is the state's part for bound tokens.
+type binding struct {
+	opts       []guard.Option
+	replay     dpop.ReplayCache // memory: kept across reloads
+	replayKind string
+	certHeader string // canonical; "" without client_certificate
+	trusted    []netip.Prefix
+}
+
+// buildBinding makes the guard options of cfg; old lends its memory replay
+// cache, so that a reload does not forget the proofs seen.
+func (g *Gateway) buildBinding(cfg *Config, old *state) (*binding, error) {
+	b := &binding{}
+	if cc := cfg.ClientCertificate; cc != nil {
+		b.certHeader, b.trusted = http.CanonicalHeaderKey(cc.Header), cc.trusted
+		b.opts = append(b.opts, guard.WithClientCertificateHeader(cc.Header, guard.CertificateFormat(cc.Format), cc.trusted))
+	}
+	d := cfg.DPoP
+	if d == nil {
+		return b, nil
+	}
+	b.replayKind = d.Replay
+	if b.replayKind == "" {
+		b.replayKind = "memory"
+	}
+	switch {
+	case b.replayKind == "redis":
+		if g.redis == nil {
+			return nil, cfg.errAt(cfg.Line("dpop"), "dpop.replay", "redis needs the gateway's Redis client (ratelimit.backend redis)")
+		}
+		c, err := redisreplay.New(g.redis)
+		if err != nil {
+			return nil, cfg.errAt(cfg.Line("dpop"), "dpop.replay", "%v", err)
+		}
+		b.replay = c
+	case old != nil && old.binding != nil && old.binding.replayKind == "memory":
+		b.replay = old.binding.replay
+	default:
+		b.replay = dpop.NewMemoryReplay(defaultReplayMax)
+	}
+	vopts := []dpop.Option{dpop.WithReplay(b.replay)}
+	if d.Window > 0 {
+		vopts = append(vopts, dpop.WithWindow(d.Window, 5*time.Second))
+	}
+	if len(d.Algorithms) > 0 {
+		vopts = append(vopts, dpop.WithAlgorithms(d.Algorithms...))
+	}
+	v, err := dpop.NewVerifier(vopts...)
+	if err != nil {
+		return nil, cfg.errAt(cfg.Line("dpop"), "dpop", "%v", err)
+	}
+	var dopts []guard.DPoPOption
+	if d.ExternalURL != "" {
+		dopts = append(dopts, guard.ExternalURL(d.ExternalURL))
+	}
+	b.opts = append(b.opts, guard.WithDPoP(v, dopts...))
+	return b, nil
+}
+
+// options returns the guard options; b may be nil.
+func (b *binding) options() []guard.Option {
+	if b == nil {
+		return nil
+	}
+	return b.opts
+}
+
+// stripCertHeader removes the client-certificate header from a request
+// whose peer is not a trusted proxy: neither the token check nor an
+// upstream may take a client's word for its certificate. b may be nil.
+func (b *binding) stripCertHeader(r *http.Request) {
+	if b == nil || b.certHeader == "" {
+		return
+	}
+	if _, ok := r.Header[b.certHeader]; !ok {
+		return
+	}
+	peer := peerAddr(r.RemoteAddr)
+	for _, p := range b.trusted {
+		if p.Contains(peer) {
+			return
+		}
+	}
+	delete(r.Header, b.certHeader)
+}
+
+// dropProof removes the client's DPoP proof from an outbound request
+// whose Authorization is not the client's (downstream exchange or strip).
+func dropProof(h http.Header) { delete(h, "Dpop") }
+
+// noReplay is a replay cache for validation only, where no proof is
+// checked.
+type noReplay struct{}
+
+func (noReplay) First(context.Context, string, time.Time) (bool, error) {
+	return false, errors.New("gateway: no replay cache")
+}

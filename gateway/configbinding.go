@@ -1,0 +1,53 @@
+package gateway
+
+import (
+	"net/netip"
+	"time"
+)
+
+// The keys of sender-constrained tokens (RFC 8705, RFC 9449): where the
+// gateway finds the client certificate of a certificate-bound token, and
+// how it checks the DPoP proofs of DPoP-bound tokens. Validated in
+// validatebinding.go, built in binding.go. See docs/bound-tokens.md.
+
+// ClientCertificate is the header a TLS-terminating proxy in front of the
+// gateway writes the client certificate to (gateway.client_certificate).
+// Only requests whose TCP peer is in TrustedProxies are read; from any
+// other peer the header is removed before routing, so that neither the
+// token check nor an upstream ever sees one a client wrote.
+type ClientCertificate struct {
+	// Header is the header field name, such as X-Forwarded-Client-Cert.
+	Header string `yaml:"header"`
+	// Format is xfcc (Envoy's X-Forwarded-Client-Cert, Hash or Cert),
+	// pem (URL-encoded PEM, nginx $ssl_client_escaped_cert) or rfc9440
+	// (Client-Cert, base64 DER between colons).
+	Format string `yaml:"format"`
+	// TrustedProxies are the addresses and CIDR prefixes of the proxies
+	// that write the header (at least one; not gateway.trusted_proxies,
+	// which only vouch for the client address).
+	TrustedProxies []string `yaml:"trusted_proxies"`
+
+	trusted []netip.Prefix // parsed by Validate
+}
+
+// DPoP is how the gateway checks DPoP proofs (gateway.dpop). Without the
+// section, DPoP-bound tokens are refused and the DPoP scheme counts as no
+// token.
+type DPoP struct {
+	// Replay is where the jti of every accepted proof is kept: memory
+	// (default: this process) or redis (the Redis of ratelimit, shared by
+	// every gateway instance: a proof replayed to another instance is
+	// refused; needs ratelimit.backend redis).
+	Replay string `yaml:"replay"`
+	// Window is how old a proof may be (default 60s, at most 10m); a proof
+	// may be 5s ahead of the gateway's clock.
+	Window time.Duration `yaml:"window"`
+	// ExternalURL is the URL clients send requests to, such as
+	// https://api.example.com: the proof names it with the request path
+	// (htu). Default: https when the gateway serves TLS, else http, and
+	// the request's Host. Set it behind a TLS-terminating proxy.
+	ExternalURL string `yaml:"external_url"`
+	// Algorithms are the proof algorithms accepted (default ES256 ES384
+	// ES512 EdDSA RS256 PS256; asymmetric only).
+	Algorithms []string `yaml:"algorithms"`
+}

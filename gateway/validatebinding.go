@@ -1,0 +1,135 @@
+package gateway
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/gatehousehq/gatehouse/dpop"
+	"github.com/gatehousehq/gatehouse/guard"
+)
+
+// Validation of the keys of sender-constrained tokens
+// (configbinding.go): client_certificate, dpop and a route's
+// sender_constraint.
+
+// maxDPoPWindow bounds dpop.window (the dpop package's own bound).
+const maxDPoPWindow = 10 * time.Minute
+
+// validateBinding checks client_certificate and dpop, and keeps the
+// parsed proxies.
+func (c *Config) validateBinding() error {
+	if cc := c.ClientCertificate; cc != nil {
+		at := func(k, format string, args ...any) error {
+			key := "client_certificate." + k
+			line := c.Line(key)
+			if line == 0 {
+				line = c.Line("client_certificate")
+			}
+			return c.errAt(line, key, format, args...)
+		}
+		h := http.CanonicalHeaderKey(cc.Header)
+		if !httpguts.ValidHeaderFieldName(cc.Header) || h == "Authorization" || h == "Host" || h == "Dpop" {
+			return at("header", "%q is not a header field the proxy may write the certificate to", cc.Header)
+		}
+		switch guard.CertificateFormat(cc.Format) {
+		case guard.CertificateXFCC, guard.CertificateEscapedPEM, guard.CertificateRFC9440:
+		default:
+			return at("format", "%q: use xfcc (Envoy), pem (URL-encoded PEM, nginx) or rfc9440 (Client-Cert)", cc.Format)
+		}
+		if len(cc.TrustedProxies) == 0 {
+			return at("trusted_proxies", "name the proxies that write %s: from anyone else it would let a client name any certificate", cc.Header)
+		}
+		cc.trusted = nil
+		for i, p := range cc.TrustedProxies {
+			pf, err := parsePrefix(p)
+			if err != nil {
+				return at(fmt.Sprintf("trusted_proxies[%d]", i), "%v", err)
+			}
+			cc.trusted = append(cc.trusted, pf)
+		}
+	}
+	if d := c.DPoP; d != nil {
+		at := func(k, format string, args ...any) error {
+			key := "dpop." + k
+			line := c.Line(key)
+			if line == 0 {
+				line = c.Line("dpop")
+			}
+			return c.errAt(line, key, format, args...)
+		}
+		switch d.Replay {
+		case "", "memory":
+		case "redis":
+			if c.RateLimit.Backend != "redis" {
+				return at("replay", "redis uses the gateway's Redis: set ratelimit.backend: redis and its redis_url")
+			}
+		default:
+			return at("replay", "%q: use memory or redis", d.Replay)
+		}
+		if d.Window < 0 || d.Window > maxDPoPWindow {
+			return at("window", "must be between 0 (the default, 60s) and %s", maxDPoPWindow)
+		}
+		if d.ExternalURL != "" {
+			u, err := url.Parse(d.ExternalURL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+				return at("external_url", "%q must be an absolute http(s) URL without user, query or fragment", d.ExternalURL)
+			}
+		}
+		if len(d.Algorithms) > 0 {
+			if _, err := dpop.NewVerifier(dpop.WithReplay(noReplay{}), dpop.WithAlgorithms(d.Algorithms...)); err != nil {
+				return at("algorithms", "%s", strings.TrimPrefix(err.Error(), "dpop: WithAlgorithms: "))
+			}
+		}
+	}
+	return nil
+}
+
+// validateSenderConstraint checks routes[i].sender_constraint: a value
+// the gateway can meet, on a route that checks tokens.
+func (c *Config) validateSenderConstraint(key string, r *Route) error {
+	if r.SenderConstraint == "" {
+		return nil
+	}
+	k := key + ".sender_constraint"
+	at := func(format string, args ...any) error { return c.errAt(c.Line(k), k, format, args...) }
+	if r.Auth != "jwt" {
+		return at("needs auth: jwt")
+	}
+	certs := c.ClientCertificate != nil || (c.TLS != nil && c.TLS.RequestClientCertificate)
+	switch r.SenderConstraint {
+	case "any":
+		if !certs && c.DPoP == nil {
+			return at("no bound token could pass: set gateway.dpop, gateway.client_certificate or tls.request_client_certificate")
+		}
+	case "certificate":
+		if !certs {
+			return at("the gateway sees no client certificate: set tls.request_client_certificate: true, or gateway.client_certificate behind a TLS-terminating proxy")
+		}
+	case "dpop":
+		if c.DPoP == nil {
+			return at("DPoP proofs are checked only with a gateway.dpop section")
+		}
+	default:
+		return at("%q: use any, certificate or dpop", r.SenderConstraint)
+	}
+	return nil
+}
+
+// senderConstraintRule is the guard rule of a route's sender_constraint,
+// or nil.
+func senderConstraintRule(v string) guard.Rule {
+	switch v {
+	case "any":
+		return guard.RequireBound()
+	case "certificate":
+		return guard.RequireBound(guard.BindingCertificate)
+	case "dpop":
+		return guard.RequireBound(guard.BindingDPoP)
+	}
+	return nil
+}
