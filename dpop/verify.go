@@ -36,6 +36,9 @@ type Request struct {
 	// URL is the target URI (htu), compared without query and fragment
 	// after RFC 3986 §6.2.2 and §6.2.3 normalization.
 	URL string
+	// AltURLs are other names of the same target (another listener of the
+	// same endpoint, such as an mTLS alias): htu may name any of them.
+	AltURLs []string
 	// AccessToken is the access token presented with the proof, for ath
 	// (RFC 9449 §4.3 step 12); "" at the token endpoint, where a proof that
 	// carries ath is refused (it was made for a resource request).
@@ -158,7 +161,7 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 	if req.Method == "" || c.HTM != req.Method {
 		return nil, invalid("htm does not name the method of the request")
 	}
-	if !SameURL(c.HTU, req.URL) {
+	if !sameTarget(c.HTU, req) {
 		return nil, invalid("htu does not name the URL of the request")
 	}
 	if math.IsNaN(c.IAT) || math.IsInf(c.IAT, 0) || c.IAT <= 0 || c.IAT > 1<<40 {
@@ -204,6 +207,19 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 		return nil, invalid("jti used before")
 	}
 	return &Proof{JKT: jkt, ID: c.JTI, IssuedAt: iat, Algorithm: h.Algorithm, Key: pub}, nil
+}
+
+// sameTarget reports whether htu names req.URL or one of req.AltURLs.
+func sameTarget(htu string, req Request) bool {
+	if SameURL(htu, req.URL) {
+		return true
+	}
+	for _, u := range req.AltURLs {
+		if SameURL(htu, u) {
+			return true
+		}
+	}
+	return false
 }
 
 // publicKey returns the key of a proof's jwk header: public, asymmetric,

@@ -273,6 +273,11 @@ func TestVerifyAccepts(t *testing.T) {
 			}
 		}
 	}
+	// htu may name an alternative URL of the target.
+	p, _ := gen.ProofAt("POST", "https://as.example:9443/oauth2/token", "", "", t0)
+	if _, err := v.Verify(context.Background(), p, dpop.Request{Method: "POST", URL: target, AltURLs: []string{"https://as.example:9443/oauth2/token"}}); err != nil {
+		t.Fatalf("alternative URL: %v", err)
+	}
 	if a := []string{"ES384", "EdDSA", "PS256"}; signers[1].Algorithm() != a[0] || signers[3].Algorithm() != a[1] || signers[4].Algorithm() != a[2] {
 		t.Fatal("algorithms of the signers")
 	}
