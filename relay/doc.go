@@ -100,7 +100,8 @@
 //
 //	Transport: Source.Token, clone, Authorization, on 401 Renewer.Renew and once more
 //	  └ Resilient: per-attempt timeout, retries of idempotent calls, breaker per host
-//	      └ base: http.DefaultTransport, otelhttp.NewTransport(...), a transport with mTLS
+//	      └ (DPoP-bound tokens: a fresh proof per attempt, one repeat on use_dpop_nonce)
+//	          └ base: http.DefaultTransport, otelhttp.NewTransport(...), a CertTransport (mTLS)
 //
 // The token layer is on top: a retry after a 401 goes back through it and
 // gets a fresh token (Exchange and ClientCredentials drop the refused one
@@ -115,6 +116,43 @@
 //	payments, err := relay.NewResilient(nil, relay.WithTimeout(5*time.Second))
 //	onBehalf, err := relay.NewTransport(payments, exchange)
 //	asItself, err := relay.NewTransport(payments, clientCredentials)
+//
+// # Bound tokens
+//
+// [Exchange] and [ClientCredentials] can obtain sender-constrained tokens,
+// which a thief cannot use without the service's key:
+//
+//   - DPoP (RFC 9449): with ExchangeConfig.DPoP or
+//     ClientCredentialsConfig.DPoP (a dpop.Signer: dpop.GenerateSigner at
+//     start-up, or a key of the service's), every token request carries a
+//     proof, a 400 use_dpop_nonce answer with a DPoP-Nonce is retried once
+//     with the nonce (remembered per origin), and only token_type DPoP is
+//     accepted. The [Transport] then sends "Authorization: DPoP <token>"
+//     and signs a proof (htm, htu without query and fragment, ath, the
+//     server's nonce) for each attempt, below the resilience layer: a
+//     retry never resends a proof, which the resource server would refuse
+//     as replayed. A 401 with WWW-Authenticate: DPoP error="use_dpop_nonce"
+//     and a DPoP-Nonce is repeated once with the nonce.
+//   - mTLS (RFC 8705): with ExchangeConfig.MTLS or
+//     ClientCredentialsConfig.MTLS (an [MTLS]: the workload identity, a
+//     *workload.Identity, and the tls.Config that verifies the server),
+//     the token requests go over mutual TLS to the auth server's mTLS
+//     endpoint alias, authenticated by the certificate (tls_client_auth:
+//     client_id, no secret), and the tokens are bound to it. Send the
+//     calls over a [CertTransport] of the same MTLS. When the identity
+//     renews its certificate, the next call opens connections with the
+//     new one and fetches a token bound to it first (tokens are kept per
+//     certificate thumbprint): the old token is not sent again. A 401
+//     still renews once.
+//
+// [Relay] cannot prove possession of a caller's bound token (it does not
+// hold the caller's key): such a token is refused with [ErrBoundToken]
+// before anything is sent, unless Relay.UnsafePassBoundTokens passes it on
+// as Bearer to a downstream service that does not enforce the binding.
+// Exchange it instead, for a token bound to this service's key.
+//
+// No proof, nonce or token appears in the errors of this package: token
+// endpoint error descriptions lose anything shaped like a JWT.
 //
 // # Resilience
 //

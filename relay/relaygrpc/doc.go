@@ -17,4 +17,22 @@
 // renewed token when the source can renew (relay.Renewer). Retries,
 // deadlines and circuit breaking of gRPC calls are gRPC's own: its service
 // config, and the context's deadline.
+//
+// # Bound tokens
+//
+// DPoP-bound tokens (a source with ExchangeConfig.DPoP or
+// ClientCredentialsConfig.DPoP) are refused with [ErrDPoP]: RFC 9449
+// proofs name an HTTP method and URL, which a gRPC call does not have.
+// Certificate-bound tokens (relay.MTLS) work over a connection whose
+// transport credentials present the same workload certificate:
+//
+//	creds := credentials.NewTLS(workload.ClientConfig(identity, bundle, authorize))
+//
+// A gRPC connection keeps the certificate it was opened with, while the
+// source fetches a token bound to the new certificate as soon as the
+// identity renews it: until the connection is opened again, the server
+// refuses the new token (and the call is renewed once, in vain). Make
+// connections shorter-lived than half the SVID's lifetime (the server's
+// keepalive.ServerParameters.MaxConnectionAge), so that every connection
+// presents a current certificate.
 package relaygrpc

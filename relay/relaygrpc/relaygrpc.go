@@ -2,6 +2,7 @@ package relaygrpc
 
 import (
 	"context"
+	"errors"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -27,6 +28,9 @@ import (
 // its service config, and the context's deadline.
 func UnaryClientInterceptor(src relay.Source) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if err := refuseDPoP(src); err != nil {
+			return err
+		}
 		tok, err := src.Token(ctx)
 		if err != nil {
 			return err
@@ -55,12 +59,28 @@ func UnaryClientInterceptor(src relay.Source) grpc.UnaryClientInterceptor {
 // calls (without the retry on Unauthenticated: a stream cannot be replayed).
 func StreamClientInterceptor(src relay.Source) grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		if err := refuseDPoP(src); err != nil {
+			return nil, err
+		}
 		tok, err := src.Token(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return streamer(withBearer(ctx, tok), desc, cc, method, opts...)
 	}
+}
+
+// ErrDPoP: the source's tokens are DPoP-bound (relay.BoundSource with a
+// signer). RFC 9449 defines proofs for HTTP requests, not gRPC calls, so
+// such a token cannot be sent on a gRPC call; nothing is sent. Over gRPC,
+// use certificate-bound tokens (relay.MTLS), or a source without DPoP.
+var ErrDPoP = errors.New("relaygrpc: DPoP-bound tokens cannot be sent on gRPC calls (RFC 9449 proofs are for HTTP requests); use certificate-bound tokens (relay.MTLS)")
+
+func refuseDPoP(src relay.Source) error {
+	if b, ok := src.(relay.BoundSource); ok && b.DPoPSigner() != nil {
+		return ErrDPoP
+	}
+	return nil
 }
 
 // withBearer returns ctx with the outgoing metadata's authorization
