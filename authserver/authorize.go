@@ -31,12 +31,14 @@ type authRequest struct {
 // authParams are the query parameters carried from /oauth2/authorize
 // through the login form.
 var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
-	"code_challenge", "code_challenge_method", "prompt", "audience", "resource", "response_mode"}
+	"code_challenge", "code_challenge_method", "prompt", "audience", "resource", "response_mode", "request_uri"}
 
-// parseAuthRequest validates an authorization request. Errors about the
+// parseAuthRequest validates an authorization request; pushed says that q
+// is a request the client pushed (par.go), which a client or server that
+// requires PAR insists on. Errors about the
 // client or the redirect URI come back as a page error (never redirect,
 // RFC 6749 §4.1.2.1); the others as an error to send to the redirect URI.
-func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (*authRequest, *pageError, *oauthError) {
+func (s *Server) parseAuthRequest(ctx context.Context, q url.Values, pushed bool) (*authRequest, *pageError, *oauthError) {
 	for _, p := range authParams {
 		if len(q[p]) > 1 && p != "audience" && p != "resource" {
 			return nil, &pageError{http.StatusBadRequest, "The parameter " + p + " was given more than once."}, nil
@@ -66,6 +68,9 @@ func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (*authReque
 	}
 	req := &authRequest{client: client, redirectURI: redirect, redirectGiven: q.Get("redirect_uri") != "", state: q.Get("state"), nonce: q.Get("nonce"),
 		codeChallenge: q.Get("code_challenge"), codeChallengeMethod: q.Get("code_challenge_method"), prompt: q.Get("prompt")}
+	if !pushed && s.requirePAR(client) {
+		return req, nil, badRequest(errInvalidRequest, "this client must push its authorization requests first (RFC 9126): POST them to "+s.issuer+"/oauth2/par")
+	}
 	if q.Get("response_type") != "code" {
 		return req, nil, badRequest(errUnsupportedResponse, "only response_type=code is supported")
 	}
@@ -73,8 +78,8 @@ func (s *Server) parseAuthRequest(ctx context.Context, q url.Values) (*authReque
 	switch {
 	case q.Has("request"):
 		return req, nil, badRequest("request_not_supported", "request objects are not supported; send the parameters in the query")
-	case q.Has("request_uri"):
-		return req, nil, badRequest("request_uri_not_supported", "request_uri is not supported; send the parameters in the query")
+	case q.Has("request_uri"): // a pushed request's was resolved before (resolvePushed)
+		return req, nil, badRequest("request_uri_not_supported", "request_uri names pushed authorization requests (RFC 9126) only; other request URIs are not supported")
 	case q.Get("response_mode") != "" && q.Get("response_mode") != "query":
 		return req, nil, badRequest(errInvalidRequest, "only response_mode=query is supported")
 	}
@@ -150,14 +155,25 @@ func withQuery(base string, q url.Values) string {
 }
 
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
-	req, pe, oe := s.parseAuthRequest(r.Context(), r.URL.Query())
+	ctx := r.Context()
+	q, pushed, pe := s.resolvePushed(ctx, r.URL.Query()) // par.go
+	if pe != nil {
+		s.errorPage(w, pe)
+		return
+	}
+	req, pe, oe := s.parseAuthRequest(ctx, q, pushed)
 	switch {
 	case pe != nil:
 		s.errorPage(w, pe)
 	case oe != nil:
 		s.redirectError(w, r, req, oe)
 	default:
-		s.renderLogin(w, r, req, r.URL.Query(), "", http.StatusOK)
+		form, pe := s.loginForm(ctx, q, pushed)
+		if pe != nil {
+			s.errorPage(w, pe)
+			return
+		}
+		s.renderLogin(w, r, req, form, "", http.StatusOK)
 	}
 }
 
@@ -221,7 +237,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			q[p] = v
 		}
 	}
-	req, pe, oe := s.parseAuthRequest(ctx, q)
+	q, pushed, pe := s.resolvePushed(ctx, q) // par.go
+	if pe != nil {
+		s.errorPage(w, pe)
+		return
+	}
+	req, pe, oe := s.parseAuthRequest(ctx, q, pushed)
 	switch {
 	case pe != nil:
 		s.errorPage(w, pe)
@@ -245,7 +266,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		if status != http.StatusOK {
 			w.Header().Set("Retry-After", retryAfterOf(e))
 		}
-		s.renderLogin(w, r, req, q, strings.ToUpper(e.Description[:1])+e.Description[1:]+".", status)
+		form, pe := s.loginForm(ctx, q, pushed) // a pushed request: named again
+		if pe != nil {
+			s.errorPage(w, pe)
+			return
+		}
+		s.renderLogin(w, r, req, form, strings.ToUpper(e.Description[:1])+e.Description[1:]+".", status)
 		return
 	}
 	code := identity.NewSecret()

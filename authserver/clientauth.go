@@ -16,7 +16,10 @@ import (
 // clients, client_id alone. Using both methods at once is refused. The
 // secret is checked by checkClientSecret (client_secret_check.go); a bad
 // client id and a bad secret get the same answer. A request with
-// client_assertion uses private_key_jwt (RFC 7523) instead.
+// client_assertion uses private_key_jwt (RFC 7523) instead, and one with
+// client_id alone of a client registered for tls_client_auth or
+// self_signed_tls_client_auth its TLS client certificate (RFC 8705 §2,
+// mtls_auth.go).
 func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (*identity.Client, *oauthError) {
 	id, secret, basic := r.BasicAuth()
 	if r.PostForm.Has("client_assertion") || r.PostForm.Has("client_assertion_type") {
@@ -57,6 +60,11 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request) (*iden
 			return nil, oerr(http.StatusUnauthorized, errInvalidClient, "public clients have no secret")
 		}
 		return c, nil
+	}
+	if secret == "" && !basic && c != nil && usesTLSClientAuth(c) {
+		// RFC 8705 §2: client_id in the form, and the certificate of the
+		// mTLS connection (mtls_auth.go).
+		return s.authenticateCertificate(ctx, r, c)
 	}
 	if secret == "" { // nothing to check, for a known client as for an unknown one
 		return nil, oerr(http.StatusUnauthorized, errInvalidClient, "unknown client or bad credentials")

@@ -16,7 +16,7 @@ import (
 // discovery serves OpenID Connect Discovery 1.0 §3 and RFC 8414 metadata.
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	algs := []string{string(s.SigningKey().Algorithm())}
-	writeJSON(w, http.StatusOK, map[string]any{
+	meta := map[string]any{
 		"issuer":                                                   s.issuer,
 		"authorization_endpoint":                                   s.issuer + "/oauth2/authorize",
 		"token_endpoint":                                           s.issuer + "/oauth2/token",
@@ -45,7 +45,10 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 		// is true, and refuse them at /oauth2/authorize.
 		"request_parameter_supported":     false,
 		"request_uri_parameter_supported": false,
-	})
+	}
+	s.mtlsMetadata(meta) // mtls.go
+	s.parMetadata(meta)  // par.go
+	writeJSON(w, http.StatusOK, meta)
 }
 
 func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package authserver
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -112,6 +113,23 @@ type Config struct {
 	// affected. Nil: each instance remembers the jtis it accepted, which
 	// catches a replay to the same instance only (see assertion.go).
 	AssertionReplay ReplayStore
+	// MTLSURL is the base URL of the mutual-TLS listener that serves
+	// MTLSHandler (RFC 8705 §5, mtls_endpoint_aliases), e.g.
+	// https://auth.example:9443; empty: no mTLS listener, and discovery
+	// lists neither the TLS client authentication methods nor bound
+	// tokens (see mtls.go).
+	MTLSURL string
+	// MTLSClientCAs are the CAs a tls_client_auth certificate must chain
+	// to (for gatehouse workloads, the SPIFFE CA of 'gatehouse ca'). Nil:
+	// tls_client_auth is refused; self_signed_tls_client_auth needs none.
+	MTLSClientCAs *x509.CertPool
+	// RequirePAR requires every client to push its authorization requests
+	// (RFC 9126 §5, require_pushed_authorization_requests); a client's own
+	// RequirePAR requires it of that client.
+	RequirePAR bool
+	// PushedRequestTTL is the lifetime of a pushed request's request_uri
+	// (default DefaultPushedRequestTTL, 60s; at most 10m; see par.go).
+	PushedRequestTTL time.Duration
 }
 
 // Server is the OAuth 2.0 / OpenID Connect authorization server. It is safe
@@ -206,6 +224,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if err := checkSenderConstraint(&cfg); err != nil { // mtls.go, par.go
+		return nil, err
+	}
 	if cfg.Legacy != nil {
 		if err := cfg.Legacy.check(); err != nil {
 			return nil, err
@@ -278,9 +299,10 @@ func (s *Server) Issuer() string { return s.issuer }
 //	POST /oauth2/revoke
 //	GET  /userinfo (and POST)
 //	GET  /oauth2/logout (and POST): RP-initiated logout
+//	POST /oauth2/par: pushed authorization requests (RFC 9126)
 //	GET  /login, POST /login
 //
-// Discovery, JWKS, token, userinfo, revoke and logout answer CORS (and its
+// Discovery, JWKS, token, userinfo, revoke, PAR and logout answer CORS (and its
 // OPTIONS preflights) for the origins of the registered browser clients
 // (see cors.go).
 func (s *Server) Handler() http.Handler {
@@ -298,6 +320,7 @@ func (s *Server) Handler() http.Handler {
 	browser("/oauth2/revoke", s.revoke, http.MethodPost)
 	browser("/userinfo", s.userinfo, http.MethodGet, http.MethodPost)
 	browser("/oauth2/logout", s.endSession, http.MethodGet, http.MethodPost)
+	browser("/oauth2/par", s.pushAuthorizationRequest, http.MethodPost) // par.go
 	mux.HandleFunc("GET /oauth2/authorize", s.authorize)
 	mux.HandleFunc("POST /oauth2/introspect", s.introspect)
 	mux.HandleFunc("GET /login", s.loginPage)

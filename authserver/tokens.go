@@ -75,6 +75,10 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.corsForClient(w, r, client.ID)
+	if e := s.requireCertificate(ctx, client); e != nil { // mtls.go: RFC 8705 §3
+		writeOAuthError(w, r, e)
+		return
+	}
 	grant := r.PostForm.Get("grant_type")
 	if grant == "" {
 		writeOAuthError(w, r, badRequest(errInvalidRequest, "grant_type is required"))
@@ -212,6 +216,9 @@ func (s *Server) issueAccess(ctx context.Context, client *identity.Client, c tok
 	}
 	if c.ID == "" {
 		c.ID = identity.NewID()
+	}
+	if e := bindToCertificate(ctx, client, &c); e != nil { // mtls.go: cnf.x5t#S256 (RFC 8705 §3.1)
+		return "", nil, e
 	}
 	raw, err := iss.AccessToken(c)
 	if err != nil {

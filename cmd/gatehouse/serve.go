@@ -178,6 +178,7 @@ func serve(cmd *cobra.Command, e *env, file string) error {
 // runningAuthServer is the auth server of 'gatehouse serve'.
 type runningAuthServer struct {
 	hs      *http.Server
+	mtls    *http.Server // nil without authserver.mtls (serve_mtls.go)
 	admin   *http.Server // nil without authserver.admin_listen
 	served  chan error
 	stopped bool
@@ -204,6 +205,10 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 		return nil, usagef("%s", err.Error())
 	}
 	sealer, err := keySealerOf(file, a) // keys_seal.go
+	if err != nil {
+		return nil, err
+	}
+	mtls, err := mtlsOf(file, a) // serve_mtls.go
 	if err != nil {
 		return nil, err
 	}
@@ -260,6 +265,7 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 		Throttle:    throttleOf(a.LoginThrottle), ClientThrottle: throttleOf(a.ClientAuthThrottle),
 		Argon2Concurrency: argonSlots, Argon2Queue: argonQueue,
 		AssertionReplay: replay, // private_key_jwt jtis across instances (serve_shared.go)
+		MTLSURL:         mtls.url(), MTLSClientCAs: mtls.clientCAs(), RequirePAR: a.RequirePAR,
 	})
 	if ke := keySealFailure(file, a, sealer, err); ke != nil {
 		return nil, ke // a signing key that does not open: the key, and what to set
@@ -299,7 +305,13 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 	// The pruner is done before the store closes.
 	closers = append(closers, func() { stopPrune(); wg.Wait() })
 
-	r := &runningAuthServer{hs: hs, admin: admin, served: make(chan error, 1), close: closeAll}
+	r := &runningAuthServer{hs: hs, admin: admin, served: make(chan error, 2), close: closeAll}
+	if mln := lns.take(&lns.authMTLS); mln != nil {
+		var mtlsServed chan error
+		r.mtls, mtlsServed = mtls.serve(mln, srv, limits, log, handler)
+		fmt.Fprintf(e.stderr, "gatehouse: auth server mutual-TLS listener on https://%s (%s)\n", mln.Addr(), mtls.url())
+		go func() { r.served <- <-mtlsServed }()
+	}
 	go func() { r.served <- hs.Serve(ln) }()
 	return r, nil
 }
@@ -338,9 +350,14 @@ func (r *runningAuthServer) shutdown(log *slog.Logger) {
 	r.stopped = true
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := r.hs.Shutdown(sctx); err != nil {
-		log.Warn("graceful shutdown did not finish in time; closing the remaining connections", "error", err)
-		r.hs.Close()
+	for _, hs := range []*http.Server{r.hs, r.mtls} {
+		if hs == nil {
+			continue
+		}
+		if err := hs.Shutdown(sctx); err != nil {
+			log.Warn("graceful shutdown did not finish in time; closing the remaining connections", "error", err)
+			hs.Close()
+		}
 	}
 	shutdownAdmin(sctx, r.admin)
 }
@@ -348,7 +365,7 @@ func (r *runningAuthServer) shutdown(log *slog.Logger) {
 // listeners are the listeners of one 'gatehouse serve', bound before
 // anything else starts.
 type listeners struct {
-	auth, authAdmin, gw, gwAdmin net.Listener
+	auth, authAdmin, authMTLS, gw, gwAdmin net.Listener
 }
 
 // bindListeners binds every listener the file configures: authserver.listen
@@ -383,6 +400,11 @@ func bindListeners(ctx context.Context, path string, f *config.File) (_ *listene
 		if err := bind(&l.authAdmin, "authserver.admin_listen", a.AdminListen, ""); err != nil {
 			return nil, err
 		}
+		if m := a.MTLS; m != nil {
+			if err := bind(&l.authMTLS, "authserver.mtls.listen", m.Listen, ""); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if g := f.Gateway; g != nil {
 		if err := bind(&l.gw, "gateway.listen", g.Listen, defaultGatewayListen); err != nil {
@@ -404,7 +426,7 @@ func (l *listeners) take(p *net.Listener) net.Listener {
 
 // close closes the listeners not taken.
 func (l *listeners) close() {
-	for _, ln := range []net.Listener{l.auth, l.authAdmin, l.gw, l.gwAdmin} {
+	for _, ln := range []net.Listener{l.auth, l.authAdmin, l.authMTLS, l.gw, l.gwAdmin} {
 		if ln != nil {
 			ln.Close()
 		}

@@ -106,10 +106,39 @@ type AuthServer struct {
 	// KeyEncryption names the secrets that seal the signing keys in the
 	// store (nil: keys are stored in clear, with a warning at start).
 	KeyEncryption *KeyEncryption `yaml:"key_encryption"`
+	// MTLS is the auth server's mutual-TLS listener (RFC 8705): client
+	// authentication with TLS certificates and certificate-bound tokens
+	// (nil: none).
+	MTLS *MTLS `yaml:"mtls"`
+	// RequirePAR requires every client to push its authorization requests
+	// (RFC 9126 require_pushed_authorization_requests).
+	RequirePAR bool `yaml:"require_pushed_authorization_requests"`
 
 	// Algorithm is SigningAlg parsed by the loader (keys.Default when
 	// signing_alg is not set).
 	Algorithm keys.Algorithm `yaml:"-" json:"-"`
+}
+
+// MTLS is the mutual-TLS listener of the auth server (RFC 8705): it
+// serves the same endpoints as listen over TLS, asks every client for a
+// certificate (without requiring one), and authenticates clients
+// registered for tls_client_auth (by CA and SAN or subject) or
+// self_signed_tls_client_auth (by key) by it.
+type MTLS struct {
+	Line int `yaml:"-" json:"-"`
+	// Listen is the address, e.g. 0.0.0.0:9443.
+	Listen string `yaml:"listen"`
+	// URL is the https base URL clients reach the listener at, published
+	// in discovery as mtls_endpoint_aliases.
+	URL string `yaml:"url"`
+	// CertFile and KeyFile are the server's certificate (PEM, the chain)
+	// and key; they are read again when they change.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile is a PEM bundle of the CAs tls_client_auth
+	// certificates chain to; for gatehouse workloads the SPIFFE CA that
+	// 'gatehouse ca init' writes. Empty: only self_signed_tls_client_auth.
+	ClientCAFile string `yaml:"client_ca_file"`
 }
 
 // ServerLimits bound slow and greedy clients of the auth server's
@@ -360,6 +389,11 @@ func (a *AuthServer) resolvePaths(dir string) {
 	if a.Legacy != nil {
 		rel(&a.Legacy.Secret.File)
 	}
+	if m := a.MTLS; m != nil {
+		rel(&m.CertFile)
+		rel(&m.KeyFile)
+		rel(&m.ClientCAFile)
+	}
 	if k := a.KeyEncryption; k != nil {
 		rel(&k.SecretFile)
 		for i := range k.Previous {
@@ -456,6 +490,9 @@ func (a *AuthServer) validate(path string, lines strictyaml.Lines) error {
 				return at(fmt.Sprintf("key_encryption.previous[%d]", i), "%v: a previous key-encryption secret, which only opens keys sealed before a rotation", err)
 			}
 		}
+	}
+	if err := a.MTLS.validate(at); err != nil {
+		return err
 	}
 	if a.RefreshTokenGrace > time.Minute {
 		return at("refresh_token_grace", "must be at most 1m: it is the window in which an already used refresh token is honoured again; e.g. 15s, or -1s for none")
@@ -554,6 +591,16 @@ func (a *AuthServer) validate(path string, lines strictyaml.Lines) error {
 		if c.CertificateBoundTokens && c.Public {
 			return at(key+".tls_client_certificate_bound_access_tokens", "client %q is public: a public client has no certificate to bind tokens to; use dpop_bound_access_tokens", c.ID)
 		}
+		switch { // a client of the mutual-TLS listener needs one (mtls)
+		case c.TLSClientAuthSANURI != "" && (a.MTLS == nil || a.MTLS.ClientCAFile == ""):
+			return at(key+".tls_client_auth_san_uri", "client %q authenticates with a CA-issued TLS certificate: set authserver.mtls with client_ca_file (the CA its certificate chains to)", c.ID)
+		case c.TLSClientAuthSubjectDN != "" && (a.MTLS == nil || a.MTLS.ClientCAFile == ""):
+			return at(key+".tls_client_auth_subject_dn", "client %q authenticates with a CA-issued TLS certificate: set authserver.mtls with client_ca_file (the CA its certificate chains to)", c.ID)
+		case c.SelfSignedTLSClientAuth && a.MTLS == nil:
+			return at(key+".self_signed_tls_client_auth", "client %q authenticates with a TLS certificate: set authserver.mtls (the mutual-TLS listener)", c.ID)
+		case c.CertificateBoundTokens && a.MTLS == nil:
+			return at(key+".tls_client_certificate_bound_access_tokens", "client %q gets certificate-bound tokens: set authserver.mtls (the mutual-TLS listener)", c.ID)
+		}
 		if !c.Public && (set || (c.JWKSFile == "" && !c.TLSClientAuth())) {
 			if err := c.Secret.check(); err != nil {
 				return at(key, "client %q: %v (or set jwks_file for private_key_jwt, tls_client_auth_san_uri for mutual TLS, or public: true)", c.ID, err)
@@ -603,6 +650,28 @@ func (a *AuthServer) validate(path string, lines strictyaml.Lines) error {
 		if u.Org != "" && len(orgs) > 0 && !orgs[u.Org] {
 			return at(key+".org", "user %q: organization %q is not listed under organizations: add it there or fix the name", u.Username, u.Org)
 		}
+	}
+	return nil
+}
+
+// validate checks the mtls block (nil: none).
+func (m *MTLS) validate(at func(key, format string, args ...any) error) error {
+	if m == nil {
+		return nil
+	}
+	if m.Listen == "" {
+		return at("mtls.listen", "is required: the address of the mutual-TLS listener, e.g. 0.0.0.0:9443")
+	}
+	u, err := url.Parse(m.URL)
+	switch {
+	case m.URL == "":
+		return at("mtls.url", "is required: the https URL clients reach the mutual-TLS listener at, e.g. https://auth.example.com:9443")
+	case err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(m.URL, "/"):
+		return at("mtls.url", "%q must be an absolute https URL without query, fragment or trailing slash, e.g. https://auth.example.com:9443", m.URL)
+	case m.CertFile == "":
+		return at("mtls.cert_file", "is required: the listener's certificate (PEM)")
+	case m.KeyFile == "":
+		return at("mtls.key_file", "is required: the listener's private key (PEM)")
 	}
 	return nil
 }
