@@ -4,11 +4,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -235,5 +238,57 @@ func TestBindingConfigErrors(t *testing.T) {
 		issuers + "routes:\n" + route + "    sender_constraint: any\n"
 	if _, err := ParseConfig("gateway.yaml", []byte(ok)); err != nil {
 		t.Fatalf("a valid configuration: %v", err)
+	}
+}
+
+// TestGatewayCertificateBoundOverTLS: with tls.request_client_certificate
+// the gateway asks for a certificate and takes the leaf of the connection.
+// The token is refused first from another certificate (which the refusal
+// cache must not keep), then accepted from its holder.
+func TestGatewayCertificateBoundOverTLS(t *testing.T) {
+	iss := tokentest.NewIssuer(t, tokentest.WithAudience("gateway"))
+	u := newUpstream(t, "u", nil)
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeCert(t, certFile, keyFile, "gateway")
+	aliceFile, aliceKey := filepath.Join(dir, "alice.pem"), filepath.Join(dir, "alice-key.pem")
+	writeCert(t, aliceFile, aliceKey, "alice")
+	malloryFile, malloryKey := filepath.Join(dir, "mallory.pem"), filepath.Join(dir, "mallory-key.pem")
+	writeCert(t, malloryFile, malloryKey, "mallory")
+	alice, err := tls.LoadX509KeyPair(aliceFile, aliceKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mallory, err := tls.LoadX509KeyPair(malloryFile, malloryKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := startGW(t, `
+tls: {cert_file: "{{CERT}}", key_file: "{{KEY}}", request_client_certificate: true}
+issuers:
+  - name: main
+    issuer: {{ISS}}
+    audiences: [gateway]
+routes:
+  - {name: api, path: /, upstreams: ["{{U}}"], auth: jwt, sender_constraint: certificate}
+`, map[string]string{"ISS": iss.URL, "U": u.URL, "CERT": certFile, "KEY": keyFile})
+	raw := iss.Token(token.Claims{Confirmation: &token.Confirmation{X5TS256: token.CertificateThumbprint(alice.Certificate[0])}})
+	get := func(cert tls.Certificate) int {
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}}}}
+		defer client.CloseIdleConnections()
+		req, _ := http.NewRequest("GET", gw.srv.URL+"/x", nil)
+		req.Header.Set("Authorization", "Bearer "+raw)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := get(mallory); got != http.StatusUnauthorized {
+		t.Fatalf("another certificate: %d", got)
+	}
+	if got := get(alice); got != http.StatusOK {
+		t.Fatalf("the holder after a refusal: %d", got)
 	}
 }

@@ -67,6 +67,19 @@
 // Example_organizationScopedData). [SameOrg] does the same for routes whose
 // path names the organization.
 //
+// # Sender-constrained tokens
+//
+// A token with a cnf claim is good only from the holder of its key, checked
+// on every request after the verifier (its cache vouches for the token,
+// never for the request): cnf.x5t#S256 (RFC 8705) against the TLS client
+// certificate of the request, or, behind a TLS-terminating proxy, the one
+// it forwards ([WithClientCertificateHeader], from trusted proxies only);
+// cnf.jkt (RFC 9449) with "Authorization: DPoP" and one DPoP proof of this
+// request ([WithDPoP], [ExternalURL], [RequireNonce]). A DPoP-bound token
+// sent as Bearer is refused; [RequireBound] refuses bearer tokens on a
+// route. Refusals are 401 invalid_token or invalid_dpop_proof, with the
+// Bearer and DPoP challenges (RFC 9449 §7.1). See docs/bound-tokens.md.
+//
 // # gRPC
 //
 // Package guard/guardgrpc has the interceptors that do the same for gRPC,

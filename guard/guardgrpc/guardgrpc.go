@@ -50,8 +50,10 @@ func StreamServerInterceptor(g *guard.Guard) grpc.StreamServerInterceptor {
 }
 
 // Code is the gRPC status code of a refusal: Unauthenticated for no,
-// ambiguous or invalid tokens, Unavailable when the token could not be
-// checked, NotFound, Internal, and PermissionDenied for the rest.
+// ambiguous or invalid tokens (a certificate-bound token over a connection
+// with another certificate, a DPoP-bound token: RFC 9449 defines no gRPC
+// binding), Unavailable when the token could not be checked, NotFound,
+// Internal, and PermissionDenied for the rest.
 func Code(r *guard.Refusal) codes.Code {
 	switch r.Reason {
 	case guard.ReasonNoToken, guard.ReasonInvalidToken, guard.ReasonInvalidRequest,
