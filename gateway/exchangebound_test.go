@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,5 +131,8 @@ routes:
 	}
 	if len(jtis) != 2 || jtis[0] == jtis[1] {
 		t.Errorf("upstream proofs %v: want one fresh proof per request", jtis)
+	}
+	if logs := gw.logs.String(); strings.Contains(logs, "eyJ") || strings.Contains(logs, "exchanged-dpop-") {
+		t.Errorf("a token or a proof in the gateway's log: %s", logs)
 	}
 }
