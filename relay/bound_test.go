@@ -428,6 +428,7 @@ func TestRelayRefusesBoundCallerToken(t *testing.T) {
 			defer b.Close()
 			ctx, _ := callerContext(t, iss, token.Claims{Subject: "alice", Confirmation: tc.cnf})
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.URL, nil)
+			req.Header.Set("DPoP", "a-proof-copied-from-the-incoming-request") // never passed on
 			resp, err := relayClient(t, relay.Relay{UnsafePassBoundTokens: tc.unsafe}).Do(req)
 			if tc.want != nil {
 				if !errors.Is(err, tc.want) || hits.Load() != 0 {

@@ -122,9 +122,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // withToken returns a clone of req with body, whose Authorization is
-// "Bearer tok" alone; for a DPoP-bound token, "DPoP tok" and a context
-// that asks the proof layer below the resilience layer for a proof per
-// attempt (dpop.go).
+// "Bearer tok" alone, and no DPoP header; for a DPoP-bound token, "DPoP
+// tok" and a context that asks the proof layer below the resilience layer
+// for a proof per attempt (dpop.go).
 func (t *Transport) withToken(req *http.Request, tok string, body io.ReadCloser) *http.Request {
 	if t.signer != nil {
 		r := req.Clone(withProofs(req.Context(), t.signer, tok))
@@ -136,6 +136,7 @@ func (t *Transport) withToken(req *http.Request, tok string, body io.ReadCloser)
 	r := req.Clone(req.Context())
 	r.Body = body
 	r.Header.Set("Authorization", "Bearer "+tok)
+	delete(r.Header, headerDPoP) // a proof copied from an incoming request is not ours to pass on
 	return r
 }
 
