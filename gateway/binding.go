@@ -101,23 +101,57 @@ func (b *binding) options() []guard.Option {
 	return b.opts
 }
 
-// stripCertHeader removes the client-certificate header from a request
-// whose peer is not a trusted proxy: neither the token check nor an
-// upstream may take a client's word for its certificate. b may be nil.
-func (b *binding) stripCertHeader(r *http.Request) {
-	if b == nil || b.certHeader == "" {
-		return
-	}
-	if _, ok := r.Header[b.certHeader]; !ok {
-		return
-	}
-	peer := peerAddr(r.RemoteAddr)
-	for _, p := range b.trusted {
-		if p.Contains(peer) {
-			return
+// certHeaders are the header fields that TLS-terminating proxies write
+// the client certificate to (Envoy, RFC 9440, nginx and Apache habits),
+// by canonical name. No client may send them upstream itself.
+var certHeaders = []string{
+	"X-Forwarded-Client-Cert", "Client-Cert", "Client-Cert-Chain",
+	"X-Client-Cert", "X-Ssl-Client-Cert", "Ssl-Client-Cert",
+}
+
+// stripCertHeaders removes the client-certificate headers that r's peer
+// may not set, so that neither the token check nor an upstream takes a
+// client's word for its certificate: client_certificate.header unless the
+// peer is one of its trusted proxies, and the common names of such headers
+// (certHeaders) unless the peer is a trusted proxy of either list
+// (proxy: the peer is in gateway.trusted_proxies). b may be nil.
+func (b *binding) stripCertHeaders(r *http.Request, proxy bool) {
+	h := r.Header
+	present := false
+	for _, name := range certHeaders {
+		if _, ok := h[name]; ok {
+			present = true
+			break
 		}
 	}
-	delete(r.Header, b.certHeader)
+	var own string
+	if b != nil {
+		own = b.certHeader
+	}
+	if _, ok := h[own]; own != "" && ok {
+		present = true
+	}
+	if !present {
+		return
+	}
+	certProxy := false
+	if b != nil && len(b.trusted) > 0 {
+		peer := peerAddr(r.RemoteAddr)
+		for _, p := range b.trusted {
+			if p.Contains(peer) {
+				certProxy = true
+				break
+			}
+		}
+	}
+	if own != "" && !certProxy {
+		delete(h, own)
+	}
+	if !proxy && !certProxy {
+		for _, name := range certHeaders {
+			delete(h, name)
+		}
+	}
 }
 
 // dropProof removes the client's DPoP proof from an outbound request

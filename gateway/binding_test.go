@@ -292,3 +292,28 @@ routes:
 		t.Fatalf("the holder after a refusal: %d", got)
 	}
 }
+
+// TestGatewayStripsCertificateHeaders: a client that is no proxy never
+// gets a client-certificate header to an upstream, whatever its name,
+// even where the gateway reads none itself; a trusted proxy's pass.
+func TestGatewayStripsCertificateHeaders(t *testing.T) {
+	u := newUpstream(t, "u", nil)
+	yml := `
+trusted_proxies: ["{{PROXY}}"]
+routes:
+  - {name: open, path: /, upstreams: ["{{U}}"], auth: none}
+`
+	hdr := map[string]string{"X-Forwarded-Client-Cert": "Hash=00", "Client-Cert": ":AA==:", "X-SSL-Client-Cert": "x", "X-Other": "kept"}
+	for proxy, pass := range map[string]bool{"10.0.0.0/8": false, "127.0.0.0/8": true} {
+		gw := startGW(t, yml, map[string]string{"U": u.URL, "PROXY": proxy})
+		e := readEcho(t, gw.do(t, "GET", "/", hdr, nil))
+		for _, name := range []string{"X-Forwarded-Client-Cert", "Client-Cert", "X-Ssl-Client-Cert"} {
+			if got := len(e.Header.Values(name)) > 0; got != pass {
+				t.Errorf("trusted proxies %s: %s upstream: %v, want %v", proxy, name, got, pass)
+			}
+		}
+		if e.Header.Get("X-Other") != "kept" {
+			t.Errorf("another header was removed")
+		}
+	}
+}

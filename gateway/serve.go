@@ -126,7 +126,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info.client, info.trusted = st.clientAddr(r) // clientip.go
-	st.binding.stripCertHeader(r)                // binding.go
+	st.binding.stripCertHeaders(r, info.trusted) // binding.go
 	if !info.client.IsValid() {
 		refuse(rec, http.StatusBadRequest, TypeBadClientAddress, reasonBadClientAddress,
 			"the client address the trusted proxy forwarded cannot be read")
