@@ -26,12 +26,13 @@ type authRequest struct {
 	codeChallenge       string
 	codeChallengeMethod string
 	prompt              string
+	dpopJKT             string // the key the code is bound to (RFC 9449 §10, dpop_check.go)
 }
 
 // authParams are the query parameters carried from /oauth2/authorize
 // through the login form.
 var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
-	"code_challenge", "code_challenge_method", "prompt", "audience", "resource", "response_mode", "request_uri"}
+	"code_challenge", "code_challenge_method", "prompt", "audience", "resource", "response_mode", "request_uri", "dpop_jkt"}
 
 // parseAuthRequest validates an authorization request; pushed says that q
 // is a request the client pushed (par.go), which a client or server that
@@ -104,6 +105,9 @@ func (s *Server) parseAuthRequest(ctx context.Context, q url.Values, pushed bool
 		return req, nil, badRequest(errInvalidRequest, "only code_challenge_method=S256 is supported")
 	case req.codeChallenge != "" && !validChallenge(req.codeChallenge):
 		return req, nil, badRequest(errInvalidRequest, "code_challenge must be 43 base64url characters")
+	}
+	if req.dpopJKT, e = authorizationJKT(q.Get("dpop_jkt")); e != nil { // dpop_check.go
+		return req, nil, e
 	}
 	if req.prompt == "none" {
 		return req, nil, badRequest(errLoginRequired, "no login session; prompt=none cannot be satisfied")
@@ -279,7 +283,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.SaveCode(ctx, &identity.AuthCode{
 		Hash: identity.HashToken(code), ClientID: req.client.ID, UserID: u.ID, RedirectURI: req.storedRedirect(),
 		Scope: strings.Join(req.scope, " "), Audience: req.audience, Nonce: req.nonce,
-		CodeChallenge: req.codeChallenge, CodeChallengeMethod: req.codeChallengeMethod,
+		CodeChallenge: req.codeChallenge, CodeChallengeMethod: req.codeChallengeMethod, DPoPJKT: req.dpopJKT,
 		AuthTime: now, ExpiresAt: now.Add(s.cfg.CodeTTL),
 	}); err != nil {
 		s.log.ErrorContext(ctx, "store authorization code failed", "error", err)

@@ -51,6 +51,9 @@ func (s *Server) codeGrant(ctx context.Context, r *http.Request, client *identit
 	if ac.ClientID != client.ID {
 		return nil, badRequest(errInvalidGrant, "authorization code was issued to another client")
 	}
+	if e := checkBoundGrant(ctx, ac.DPoPJKT, "authorization code"); e != nil { // dpop_check.go: RFC 9449 §10
+		return nil, e
+	}
 	// RFC 6749 §4.1.3: redirect_uri is required, and identical, when the
 	// authorization request had one. When it had none (the client's only
 	// registered URI was used), the token request may send none or that

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehousehq/gatehouse/dpop"
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/keys"
 	"github.com/gatehousehq/gatehouse/token"
@@ -48,6 +49,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mtlsMetadata(meta) // mtls.go
 	s.parMetadata(meta)  // par.go
+	s.dpopMetadata(meta) // dpop_check.go
 	writeJSON(w, http.StatusOK, meta)
 }
 
@@ -138,9 +140,10 @@ func (s *Server) RevokeSubject(ctx context.Context, subject string) error {
 // userinfo is OpenID Connect Core §5.3, for access tokens with scope openid.
 func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	raw, ok := bearerToken(r.Header.Get("Authorization"))
+	raw, dpopScheme, ok := userinfoToken(r.Header.Get("Authorization")) // dpop_check.go: Bearer or DPoP
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+		w.Header().Add("WWW-Authenticate", dpop.Challenge(s.dpop.Algorithms(), "", ""))
 		// No error code when no credentials were sent (RFC 6750 §3.1).
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error_description": "a bearer access token is required"})
 		return
@@ -156,10 +159,12 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &te) {
 			desc = wireText(te.Kind.Error()) // in a quoted-string of the header too (RFC 6750 §3)
 		}
-		if status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="`+code+`", error_description="`+desc+`"`)
-		}
-		writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+		// The challenge of the scheme the token came with (dpop_check.go).
+		(&resourceError{status: status, code: code, desc: desc, dpopScheme: dpopScheme}).write(w, s.dpop.Algorithms())
+		return
+	}
+	if e := s.checkResourceDPoP(ctx, r, dpopScheme, raw, c); e != nil { // dpop_check.go: RFC 9449 §7
+		e.write(w, s.dpop.Algorithms())
 		return
 	}
 	if !c.HasScope("openid") {

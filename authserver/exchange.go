@@ -87,12 +87,12 @@ func (s *Server) exchangeGrant(ctx context.Context, r *http.Request, client *ide
 		c.ExpiresAt = subject.ExpiresAt
 		ttl = subject.ExpiresAt.Time().Sub(now)
 	}
-	raw, _, e := s.issueAccess(ctx, client, c, ttl)
+	raw, out, e := s.issueAccess(ctx, client, c, ttl)
 	if e != nil {
 		return nil, e
 	}
 	s.audit(ctx, "token_exchanged", "client_id", client.ID, "sub", c.Subject, "subject_jti", subject.ID, "aud", strings.Join(aud, " "))
-	return &tokenResponse{AccessToken: raw, IssuedTokenType: tokenTypeAccess, TokenType: "Bearer",
+	return &tokenResponse{AccessToken: raw, IssuedTokenType: tokenTypeAccess, TokenType: accessTokenType(out),
 		ExpiresIn: int64(ttl / time.Second), Scope: c.Scope}, nil
 }
 

@@ -45,11 +45,13 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, inactive)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{
+		out := map[string]any{
 			"active": true, "token_type": "Bearer", "scope": c.Scope, "client_id": c.ClientID, "sub": c.Subject,
 			"aud": c.Audience, "iss": c.Issuer, "exp": c.ExpiresAt, "iat": c.IssuedAt, "nbf": c.NotBefore, "jti": c.ID,
 			"email": c.Email, "org": c.Org, "roles": c.Roles, "groups": c.Groups, "act": c.Actor,
-		})
+		}
+		introspectionBinding(out, c) // dpop_check.go: cnf (RFC 9449 §6.2, RFC 8705 §3.2)
+		writeJSON(w, http.StatusOK, out)
 		return
 	}
 	rt, err := s.store.RefreshTokenByHash(ctx, identity.HashToken(raw))

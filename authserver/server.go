@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehousehq/gatehouse/dpop"
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/keys"
 	"github.com/gatehousehq/gatehouse/revocation"
@@ -130,6 +131,10 @@ type Config struct {
 	// PushedRequestTTL is the lifetime of a pushed request's request_uri
 	// (default DefaultPushedRequestTTL, 60s; at most 10m; see par.go).
 	PushedRequestTTL time.Duration
+	// DPoP configures DPoP proofs (RFC 9449) at the token endpoint and
+	// userinfo: the window, server nonces and the shared jti replay cache
+	// (see dpop_check.go).
+	DPoP DPoPConfig
 }
 
 // Server is the OAuth 2.0 / OpenID Connect authorization server. It is safe
@@ -151,6 +156,7 @@ type Server struct {
 	assertions *assertionJTIs
 	stats      *stats          // token endpoint counters
 	verifier   *token.Verifier // own access tokens, any audience, with revocation
+	dpop       *dpop.Verifier  // DPoP proofs (dpop_check.go)
 
 	mu       sync.RWMutex
 	signing  *keys.Key
@@ -227,6 +233,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := checkSenderConstraint(&cfg); err != nil { // mtls.go, par.go
 		return nil, err
 	}
+	proofs, err := newDPoP(cfg.DPoP, cfg.Now) // dpop_check.go
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Legacy != nil {
 		if err := cfg.Legacy.check(); err != nil {
 			return nil, err
@@ -254,6 +264,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		clients:    newClientCache(),
 		assertions: newAssertionJTIs(cfg.Now),
 		stats:      newStats(),
+		dpop:       proofs,
 
 		clientThrottle: newThrottle(cfg.ClientThrottle, time.Minute, cfg.Now),
 		hashes:         newHashGate(cfg.Argon2Concurrency, cfg.Argon2Queue),

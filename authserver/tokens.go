@@ -79,6 +79,11 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, r, e)
 		return
 	}
+	ctx, e = s.checkTokenDPoP(ctx, w, r, client) // dpop_check.go: RFC 9449 §5
+	if e != nil {
+		writeOAuthError(w, r, e)
+		return
+	}
 	grant := r.PostForm.Get("grant_type")
 	if grant == "" {
 		writeOAuthError(w, r, badRequest(errInvalidRequest, "grant_type is required"))
@@ -220,6 +225,7 @@ func (s *Server) issueAccess(ctx context.Context, client *identity.Client, c tok
 	if e := bindToCertificate(ctx, client, &c); e != nil { // mtls.go: cnf.x5t#S256 (RFC 8705 §3.1)
 		return "", nil, e
 	}
+	bindToDPoPKey(ctx, &c) // dpop_check.go: cnf.jkt (RFC 9449 §6.1)
 	raw, err := iss.AccessToken(c)
 	if err != nil {
 		return "", nil, internal("sign access token: %v", err)
@@ -241,11 +247,11 @@ func (s *Server) clientCredentials(ctx context.Context, r *http.Request, client 
 		return nil, e
 	}
 	ttl := s.accessTTL(client)
-	raw, _, e := s.issueAccess(ctx, client, token.Claims{Subject: client.ID, Audience: aud, Scope: strings.Join(sc, " ")}, ttl)
+	raw, claims, e := s.issueAccess(ctx, client, token.Claims{Subject: client.ID, Audience: aud, Scope: strings.Join(sc, " ")}, ttl)
 	if e != nil {
 		return nil, e
 	}
-	return &tokenResponse{AccessToken: raw, TokenType: "Bearer", ExpiresIn: int64(ttl / time.Second), Scope: strings.Join(sc, " ")}, nil
+	return &tokenResponse{AccessToken: raw, TokenType: accessTokenType(claims), ExpiresIn: int64(ttl / time.Second), Scope: strings.Join(sc, " ")}, nil
 }
 
 func clientIP(r *http.Request) string {
@@ -314,13 +320,14 @@ func (s *Server) issueForUserRecord(ctx context.Context, client *identity.Client
 	// the sid of the access token, which a second redemption of the code
 	// revokes by it.
 	rec := issued{jti: claims.ID, familyID: family}
-	resp := &tokenResponse{AccessToken: raw, TokenType: "Bearer", ExpiresIn: int64(ttl / time.Second), Scope: c.Scope}
+	resp := &tokenResponse{AccessToken: raw, TokenType: accessTokenType(claims), ExpiresIn: int64(ttl / time.Second), Scope: c.Scope}
 	if client.AllowsGrant(identity.GrantRefreshToken) && g.familyID == "" {
 		refresh := identity.NewSecret()
 		now := s.now()
 		if err := s.store.SaveRefreshToken(ctx, &identity.RefreshToken{
 			Hash: identity.HashToken(refresh), FamilyID: family, ClientID: client.ID, Subject: u.ID,
 			Scope: c.Scope, Audience: g.audience, AuthTime: g.authTime, CreatedAt: now, ExpiresAt: now.Add(s.refreshTTL(client)),
+			DPoPJKT: refreshJKT(ctx, client), // dpop_check.go: RFC 9449 §5
 		}); err != nil {
 			return nil, rec, internal("store refresh token: %v", err)
 		}
@@ -392,6 +399,9 @@ func (s *Server) refreshGrant(ctx context.Context, r *http.Request, client *iden
 	if old.ClientID != client.ID {
 		return nil, badRequest(errInvalidGrant, "refresh token was issued to another client")
 	}
+	if e := checkBoundGrant(ctx, old.DPoPJKT, "refresh token"); e != nil { // dpop_check.go: RFC 9449 §5
+		return nil, e
+	}
 	if s.sessionEnded(ctx, old.FamilyID) {
 		return nil, badRequest(errInvalidGrant, "the login session of this refresh token has ended")
 	}
@@ -429,7 +439,7 @@ func (s *Server) refreshGrant(ctx context.Context, r *http.Request, client *iden
 	rt := &identity.RefreshToken{
 		Hash: identity.HashToken(next), FamilyID: old.FamilyID, ClientID: client.ID, Subject: old.Subject,
 		Scope: old.Scope, Audience: old.Audience, AuthTime: old.AuthTime, CreatedAt: now, ExpiresAt: now.Add(s.refreshTTL(client)),
-		Parent: hash,
+		Parent: hash, DPoPJKT: refreshJKT(ctx, client),
 	}
 	if s.refreshGrace() > 0 {
 		if rt.Sealed, err = sealAnswer(presented, hash, resp, now); err != nil {

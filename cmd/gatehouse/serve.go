@@ -254,6 +254,10 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 	if err != nil {
 		return nil, usagef("%s: %v", path, err)
 	}
+	proofs, err := dpopOf(file, a, shared, loc, log) // serve_dpop.go
+	if err != nil {
+		return nil, err
+	}
 
 	argonSlots, argonQueue := argon2Of(a.Argon2) // serve_throttle.go
 	srv, err := authserver.New(ctx, authserver.Config{
@@ -266,6 +270,7 @@ func startAuthServer(ctx context.Context, e *env, path, file string, a *config.A
 		Argon2Concurrency: argonSlots, Argon2Queue: argonQueue,
 		AssertionReplay: replay, // private_key_jwt jtis across instances (serve_shared.go)
 		MTLSURL:         mtls.url(), MTLSClientCAs: mtls.clientCAs(), RequirePAR: a.RequirePAR,
+		DPoP: proofs, // serve_dpop.go
 	})
 	if ke := keySealFailure(file, a, sealer, err); ke != nil {
 		return nil, ke // a signing key that does not open: the key, and what to set

@@ -113,6 +113,9 @@ type AuthServer struct {
 	// RequirePAR requires every client to push its authorization requests
 	// (RFC 9126 require_pushed_authorization_requests).
 	RequirePAR bool `yaml:"require_pushed_authorization_requests"`
+	// DPoP tunes DPoP proofs (RFC 9449) at the token endpoint: the
+	// window and server nonces (nil: the defaults; see dpop.go).
+	DPoP *DPoP `yaml:"dpop"`
 
 	// Algorithm is SigningAlg parsed by the loader (keys.Default when
 	// signing_alg is not set).
@@ -394,6 +397,9 @@ func (a *AuthServer) resolvePaths(dir string) {
 		rel(&m.KeyFile)
 		rel(&m.ClientCAFile)
 	}
+	if a.DPoP != nil {
+		rel(&a.DPoP.NonceSecretFile)
+	}
 	if k := a.KeyEncryption; k != nil {
 		rel(&k.SecretFile)
 		for i := range k.Previous {
@@ -492,6 +498,9 @@ func (a *AuthServer) validate(path string, lines strictyaml.Lines) error {
 		}
 	}
 	if err := a.MTLS.validate(at); err != nil {
+		return err
+	}
+	if err := a.DPoP.validate(at); err != nil { // dpop.go
 		return err
 	}
 	if a.RefreshTokenGrace > time.Minute {
