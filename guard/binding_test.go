@@ -303,6 +303,7 @@ func TestDPoPTheftsRefused(t *testing.T) {
 	otherProof, _ := other.Proof("GET", dpopURL, d.raw, "")
 	tooOld, _ := d.signer.ProofAt("GET", dpopURL, d.raw, "", time.Now().Add(-10*time.Minute))
 	bearer := d.iss.Token(token.Claims{})
+	expired := d.iss.Expired(token.Claims{Confirmation: &token.Confirmation{JKT: d.signer.JKT()}})
 	cases := []struct {
 		name      string
 		req       *http.Request
@@ -322,6 +323,7 @@ func TestDPoPTheftsRefused(t *testing.T) {
 		{"HS256", dpopReq("GET", "DPoP", d.raw, symmetricProof(t, d, "HS256")), dpopProofChallenge},
 		{"none", dpopReq("GET", "DPoP", d.raw, symmetricProof(t, d, "none")), dpopProofChallenge},
 		{"bearer token with the DPoP scheme", dpopReq("GET", "DPoP", bearer, d.proof(t, "GET", dpopURL, bearer)), dpopTokenChallenge},
+		{"expired token", dpopReq("GET", "DPoP", expired, d.proof(t, "GET", dpopURL, expired)), dpopTokenChallenge},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -406,6 +408,15 @@ func TestDPoPNonce(t *testing.T) {
 	if rec := serveReq(d.h, dpopReq("GET", "DPoP", d.raw, p)); rec.Code != http.StatusOK {
 		t.Fatalf("with the nonce: status %d: %s", rec.Code, rec.Body)
 	}
+}
+
+// TestDPoPRuleRefusal: a rule's refusal of a DPoP request puts its error
+// in the DPoP challenge.
+func TestDPoPRuleRefusal(t *testing.T) {
+	d := newDPoPFixture(t, nil)
+	h := d.g.Require(guard.Scope("orders:write"), okHandler)
+	rec := serveReq(h, dpopReq("GET", "DPoP", d.raw, d.proof(t, "GET", dpopURL, d.raw)))
+	assertRefused(t, rec, http.StatusForbidden, `DPoP realm="orders", error="insufficient_scope"`)
 }
 
 func TestRequireBound(t *testing.T) {

@@ -142,3 +142,18 @@ func (d *dpopCheck) url(r *http.Request) string {
 	}
 	return s + r.Host + path
 }
+
+// usedDPoP reports whether r presents its token with the DPoP scheme to a
+// guard that takes DPoP: the error of any refusal then goes in the DPoP
+// challenge (RFC 9449 §7.1).
+func (g *Guard) usedDPoP(r *http.Request) bool {
+	if g.dpop == nil {
+		return false
+	}
+	v := r.Header["Authorization"]
+	if len(v) != 1 {
+		return false
+	}
+	name, _, _ := strings.Cut(v[0], " ")
+	return strings.EqualFold(name, "DPoP")
+}

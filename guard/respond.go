@@ -19,7 +19,7 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, ref *Refusal, p *
 		route = r.URL.Path
 	}
 	g.audit(r.Context(), ref, p, route, r.Method, r.RemoteAddr)
-	if chs := g.challenges(ref); len(chs) > 0 {
+	if chs := g.challenges(ref, ref.dpop || g.usedDPoP(r)); len(chs) > 0 {
 		w.Header()["Www-Authenticate"] = chs
 	}
 	if ref.nonce != "" {
@@ -34,9 +34,9 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, ref *Refusal, p *
 // the error code, a description and, for scope, the scopes needed. A guard
 // that takes DPoP proofs ([WithDPoP]) answers both challenges (RFC 9449
 // §7.1): the error in the one of the scheme the request used, or in the
-// DPoP one for a refused proof, which goes first; the DPoP challenge lists
-// the proof algorithms it accepts (algs).
-func (g *Guard) challenges(ref *Refusal) []string {
+// DPoP one for a refused proof, which goes first (dpop); the DPoP
+// challenge lists the proof algorithms it accepts (algs).
+func (g *Guard) challenges(ref *Refusal, dpop bool) []string {
 	code := ref.oauthCode()
 	if code == "" && ref.Reason != ReasonNoToken {
 		return nil
@@ -44,13 +44,13 @@ func (g *Guard) challenges(ref *Refusal) []string {
 	if g.dpop == nil {
 		return []string{g.challenge("Bearer", ref, code, "")}
 	}
-	bearer, dpop := code, ""
-	if ref.dpop {
-		bearer, dpop = "", code
+	bearerCode, dpopCode := code, ""
+	if dpop {
+		bearerCode, dpopCode = "", code
 	}
-	b := g.challenge("Bearer", ref, bearer, "")
-	d := g.challenge("DPoP", ref, dpop, g.dpop.algs)
-	if ref.dpop {
+	b := g.challenge("Bearer", ref, bearerCode, "")
+	d := g.challenge("DPoP", ref, dpopCode, g.dpop.algs)
+	if dpop {
 		return []string{d, b}
 	}
 	return []string{b, d}
