@@ -74,6 +74,10 @@ type Env struct {
 	// the browser app's file server) to its URL.
 	Issuer, GatewayURL, AdminURL string
 	Services                     map[string]string
+	// MTLSURL is the auth server's mutual-TLS listener (https, RFC 8705),
+	// where orders authenticates with its workload certificate and gets
+	// certificate-bound tokens (mtls.go).
+	MTLSURL string
 	// AppURL is the browser app, served by the gateway at /app/.
 	AppURL string
 	// Passwords of the demo users, and the secrets of the confidential
@@ -187,7 +191,7 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 		name string
 		port *int
 	}{
-		{"auth server", &ports.Auth}, {"gateway", &ports.Gateway}, {"gateway admin", &ports.GatewayAdmin},
+		{"auth server", &ports.Auth}, {"auth server mTLS", &ports.AuthMTLS}, {"gateway", &ports.Gateway}, {"gateway admin", &ports.GatewayAdmin},
 		{"accounts", &ports.Accounts}, {"admin", &ports.Admin}, {"users", &ports.Users}, {"profiles", &ports.Profiles},
 		{"orders", &ports.Orders}, {"payments", &ports.Payments}, {"legacy", &ports.Legacy}, {"app", &ports.App},
 	}
@@ -207,6 +211,7 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	url := func(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) }
 	env.Issuer, env.GatewayURL, env.AdminURL = url(ports.Auth), url(ports.Gateway), url(ports.GatewayAdmin)
 	env.AppURL = env.GatewayURL + "/app/"
+	env.MTLSURL = "https://127.0.0.1:" + strconv.Itoa(ports.AuthMTLS)
 	for name, port := range map[string]int{"accounts": ports.Accounts, "admin": ports.Admin, "users": ports.Users,
 		"profiles": ports.Profiles, "orders": ports.Orders, "payments": ports.Payments, "legacy": ports.Legacy,
 		"app": ports.App} {
@@ -271,6 +276,13 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	if err := replaceForeignKeys(ctx, store, log); err != nil { // signingkeys.go
 		return nil, err
 	}
+	// The workload identities of the mTLS hops (mtls.go).
+	mtls, err := newMesh()
+	if err != nil {
+		return nil, err
+	}
+	env.closers = append(env.closers, mtls.close)
+	env.mtls = mtls
 	// The auth server, with the legacy session service as a token exchange
 	// source (organization-scoped data).
 	auth, err := authserver.New(ctx, authserver.Config{
@@ -280,6 +292,9 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 		// Revocations at /oauth2/revoke go onto the list every guard and
 		// the gateway check: logout holds everywhere within a second.
 		Revocations: eng.revocations,
+		// The mutual-TLS listener: orders' tls_client_auth and
+		// certificate-bound tokens (RFC 8705; mtls.go).
+		MTLSURL: env.MTLSURL, MTLSClientCAs: mtls.clientCAs(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: auth server: %w", err)
@@ -308,16 +323,13 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	env.closers = append(env.closers, dirA.Close, dirB.Close)
 
 	// serveOn starts serving a component on its bound listener.
-	mtls, err := newMesh()
-	if err != nil {
-		return nil, err
-	}
-	env.closers = append(env.closers, mtls.close)
-	env.mtls = mtls
 	serveOn := func(name string, h http.Handler) {
 		s := &server{name: name, addr: listeners[name].Addr().String(), handler: h, log: log}
-		if name == "payments" {
+		switch name {
+		case "payments":
 			s.tls = mtls.paymentsTLS()
+		case "auth server mTLS":
+			s.tls = mtls.authTLS()
 		}
 		s.serve(listeners[name])
 		delete(listeners, name)
@@ -329,6 +341,7 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	// The auth server and the legacy system serve first: the gateway reads
 	// the discovery document when it starts.
 	serveOn("auth server", authHandler)
+	serveOn("auth server mTLS", auth.MTLSHandler())
 	serveOn("legacy", newLegacy(sec.passwords, sec.legacy).handler())
 	handlers := map[string]http.Handler{}
 	build := []struct {
@@ -340,7 +353,7 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 		{"users", func() (http.Handler, error) { return newUsers(p, env.Services["profiles"]) }},
 		{"profiles", func() (http.Handler, error) { return newProfiles(p) }},
 		{"orders", func() (http.Handler, error) {
-			return newOrders(p, env.Services["payments"], mtls.ordersToPayments(), sec.clients["orders"], owners)
+			return newOrders(p, env, mtls, owners)
 		}},
 		{"payments", func() (http.Handler, error) { return newPayments(p) }},
 		{"app", func() (http.Handler, error) { return newApp(env.Issuer, env.AppURL) }},

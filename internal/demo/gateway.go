@@ -37,7 +37,10 @@ type gatewayConfig struct {
 	// gateway.New), with keys under KeyPrefix.
 	Redis     bool
 	KeyPrefix string
-	Routes    []gatewayRoute
+	// ExternalURL is the gateway's URL as clients call it: DPoP proofs
+	// (RFC 9449) name it with the request's path (gateway.dpop).
+	ExternalURL string
+	Routes      []gatewayRoute
 }
 
 // The gateway's per-client limit on the orders routes (scenario 003): a burst
@@ -54,7 +57,7 @@ func gatewaySpec(env *Env, cfg Config) gatewayConfig {
 		Redis: cfg.RedisURL != "", KeyPrefix: cfg.KeyPrefix,
 		Listen:      strings.TrimPrefix(env.GatewayURL, "http://"),
 		AdminListen: strings.TrimPrefix(env.AdminURL, "http://"),
-		Issuer:      env.Issuer, Audience: apiAudience,
+		Issuer:      env.Issuer, Audience: apiAudience, ExternalURL: env.GatewayURL,
 		Routes: []gatewayRoute{
 			{Name: "accounts", Path: "/api/accounts", Upstream: env.Services["accounts"], Auth: true},
 			{Name: "users", Path: "/api/users/", Upstream: env.Services["users"], Auth: true},
@@ -82,6 +85,7 @@ var gatewayYAMLTemplate = template.Must(template.New("gateway").Parse(`gateway:
     - name: main
       issuer: {{.Issuer}}
       audiences: [{{.Audience}}]
+  dpop: {external_url: "{{.ExternalURL}}", replay: {{if .Redis}}redis{{else}}memory{{end}}}
   routes:
 {{- range .Routes}}
     - name: {{.Name}}
@@ -94,7 +98,7 @@ var gatewayYAMLTemplate = template.Must(template.New("gateway").Parse(`gateway:
       rate_limit: {key: client_id, replenish_rate: {{.RateLimit.ReplenishRate}}, burst_capacity: {{.RateLimit.BurstCapacity}}, requested_tokens: 1}
 {{- end}}
 {{- if .CORSOrigins}}
-      cors: {allowed_origins: [{{range $i, $o := .CORSOrigins}}{{if $i}}, {{end}}"{{$o}}"{{end}}], allowed_methods: [GET, POST, DELETE], allowed_headers: [Authorization, Content-Type], max_age: 10m}
+      cors: {allowed_origins: [{{range $i, $o := .CORSOrigins}}{{if $i}}, {{end}}"{{$o}}"{{end}}], allowed_methods: [GET, POST, DELETE], allowed_headers: [Authorization, Content-Type, DPoP], max_age: 10m}
 {{- end}}
 {{- if .MaxBody}}
       max_body_bytes: {{.MaxBody}}

@@ -42,6 +42,18 @@ func Commands(env *Env) []string {
 	}
 }
 
+// boundSteps are the guide's lines on the walkthrough's sender-constrained
+// tokens (docs/bound-tokens.md, walkthrough_dpop.go, walkthrough_mtls.go).
+var boundSteps = []string{
+	"It also shows sender-constrained tokens (docs/bound-tokens.md):",
+	"  - the app's DPoP-bound token (cnf.jkt): good with a proof of this request; refused (401, WWW-Authenticate: DPoP",
+	"    error=\"invalid_dpop_proof\") with a proof for another URL, a replayed proof or another key's, and as plain Bearer;",
+	"    its refresh token is refused with another key's proof",
+	"  - payments takes only tokens bound to the caller's certificate (cnf.x5t#S256): orders' token is good over orders'",
+	"    connection, refused (401) when replayed by " + intruderID.String() + ", and without a workload certificate",
+	"    it does not get past the handshake",
+}
+
 // PrintGuide prints the browser app to start with, what runs where, the
 // demo users and clients, and the curl commands of each scenario.
 func PrintGuide(w io.Writer, env *Env) {
@@ -51,7 +63,8 @@ func PrintGuide(w io.Writer, env *Env) {
 		where = "password in " + filepath.Join(env.SecretsDir, "alice.password")
 	}
 	fmt.Fprintf(w, "Start here: open %s and log in as alice (%s).\nThe app lists, creates,", env.AppURL, where)
-	fmt.Fprintln(w, " pays and deletes orders through the gateway and renews its one-minute tokens in the background.")
+	fmt.Fprintln(w, " pays and deletes orders through the gateway and renews its one-minute tokens in the background;")
+	fmt.Fprintln(w, "its tokens are DPoP-bound to a key the browser holds and cannot export.")
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  auth server    %s  (discovery: %s/.well-known/openid-configuration)\n", env.Issuer, env.Issuer)
 	fmt.Fprintf(w, "  gateway        %s  (admin, metrics: %s/metrics)\n", env.GatewayURL, env.AdminURL)
@@ -69,8 +82,9 @@ func PrintGuide(w io.Writer, env *Env) {
 		fmt.Fprintf(w, "Passwords: in %s/<user>.password\n", env.SecretsDir)
 	}
 	fmt.Fprintf(w, "Clients: cli (confidential: password, refresh, token exchange; secret in %s/cli.secret)\n", env.SecretsDir)
-	fmt.Fprintf(w, "         spa (public: code + PKCE, the browser app; redirect %scallback)\n", env.AppURL)
+	fmt.Fprintf(w, "         spa (public: code + PKCE, the browser app, DPoP-bound tokens; redirect %scallback)\n", env.AppURL)
 	fmt.Fprintf(w, "         %s (one per service: client credentials, token exchange)\n", strings.Join(serviceClients, ", "))
+	fmt.Fprintf(w, "         orders authenticates with its workload certificate at %s (tls_client_auth) and gets certificate-bound tokens\n", env.MTLSURL)
 	fmt.Fprintln(w, "\nTry it (sh, curl and sed):")
 	for _, c := range Commands(env) {
 		if strings.HasPrefix(c, "#") {
@@ -79,5 +93,8 @@ func PrintGuide(w io.Writer, env *Env) {
 		fmt.Fprintln(w, c)
 	}
 	fmt.Fprintln(w, "\nOr let the demo run every step itself: gatehouse demo --walkthrough")
+	for _, l := range boundSteps {
+		fmt.Fprintln(w, l)
+	}
 	fmt.Fprintln(w, "Stop with Ctrl-C.")
 }

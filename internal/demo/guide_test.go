@@ -138,13 +138,13 @@ func TestPortsFor(t *testing.T) {
 		want    Ports
 		wantErr bool
 	}{
-		{"default", 9000, Ports{Auth: 9000, Gateway: 8080, GatewayAdmin: 8079, Accounts: 9101, Admin: 9102, Users: 9103,
+		{"default", 9000, Ports{Auth: 9000, AuthMTLS: 9001, Gateway: 8080, GatewayAdmin: 8079, Accounts: 9101, Admin: 9102, Users: 9103,
 			Profiles: 9104, Orders: 9105, Payments: 9106, Legacy: 9107, App: 9108}, false},
 		{"random", 0, Ports{}, false},
-		{"lowest", 922, Ports{Auth: 922, Gateway: 2, GatewayAdmin: 1, Accounts: 1023, Admin: 1024, Users: 1025,
+		{"lowest", 922, Ports{Auth: 922, AuthMTLS: 923, Gateway: 2, GatewayAdmin: 1, Accounts: 1023, Admin: 1024, Users: 1025,
 			Profiles: 1026, Orders: 1027, Payments: 1028, Legacy: 1029, App: 1030}, false},
 		{"too low", 921, Ports{}, true},
-		{"highest", 65427, Ports{Auth: 65427, Gateway: 64507, GatewayAdmin: 64506, Accounts: 65528, Admin: 65529, Users: 65530,
+		{"highest", 65427, Ports{Auth: 65427, AuthMTLS: 65428, Gateway: 64507, GatewayAdmin: 64506, Accounts: 65528, Admin: 65529, Users: 65530,
 			Profiles: 65531, Orders: 65532, Payments: 65533, Legacy: 65534, App: 65535}, false},
 		{"too high", 65428, Ports{}, true},
 		{"negative", -1, Ports{}, true},

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/gatehousehq/gatehouse/dpop"
 	"github.com/gatehousehq/gatehouse/guard"
 	"github.com/gatehousehq/gatehouse/relay"
 )
@@ -60,24 +61,42 @@ func (b *orderBook) visible(id, org string) (order, error) {
 //   - GET /api/orders/settlement calls payments as orders itself, with the
 //     client credentials grant (no user).
 //
-// orders reaches payments over mutual TLS (toPayments, mtls.go): each side
-// proves which service it is with its SPIFFE certificate, and the token
-// says for whom.
-func newOrders(p *platform, paymentsURL string, toPayments http.RoundTripper, secret string, owners map[string]string) (http.Handler, error) {
-	g, err := p.guardFor(apiAudience)
+// orders reaches payments over mutual TLS (mtls.go): each side proves
+// which service it is with its SPIFFE certificate, and the token says for
+// whom. orders has no client secret: it authenticates at the auth server's
+// mutual-TLS listener with its certificate (tls_client_auth), and every
+// token it gets for payments is bound to that certificate (cnf.x5t#S256,
+// RFC 8705), good only over orders' own connections to payments.
+//
+// Its guard also takes DPoP-bound tokens (the browser app's, RFC 9449):
+// the gateway passes the token and the proof on as sent, so the proof
+// names the gateway's URL.
+func newOrders(p *platform, env *Env, m *mesh, owners map[string]string) (http.Handler, error) {
+	paymentsURL := env.Services["payments"]
+	proofs, err := dpop.NewVerifier()
+	if err != nil {
+		return nil, fmt.Errorf("demo: orders: %w", err)
+	}
+	g, err := p.guardFor(apiAudience, guard.WithDPoP(proofs, guard.ExternalURL(env.GatewayURL)))
 	if err != nil {
 		return nil, err
 	}
-	tokenClient := &http.Client{Transport: p.base, Timeout: 10 * time.Second}
-	exchange, err := relay.NewExchange(relay.ExchangeConfig{TokenURL: p.tokenURL, ClientID: "orders", ClientSecret: secret,
+	toPayments, err := relay.NewCertTransport(*m.ordersMTLS(paymentsID))
+	if err != nil {
+		return nil, fmt.Errorf("demo: orders: %w", err)
+	}
+	tokenURL := env.MTLSURL + "/oauth2/token" // the mtls_endpoint_aliases token endpoint
+	tokenClient := &http.Client{Timeout: 10 * time.Second}
+	exchange, err := relay.NewExchange(relay.ExchangeConfig{TokenURL: tokenURL, ClientID: "orders", MTLS: m.ordersMTLS(authServerID),
 		Audience: "payments", HTTPClient: tokenClient})
 	if err != nil {
 		return nil, fmt.Errorf("demo: orders: %w", err)
 	}
 	own, err := relay.NewClientCredentials(relay.ClientCredentialsConfig{
-		OAuth2:     clientcredentials.Config{ClientID: "orders", ClientSecret: secret, TokenURL: p.tokenURL, Scopes: []string{"payments:read"}},
+		OAuth2:     clientcredentials.Config{ClientID: "orders", TokenURL: tokenURL, Scopes: []string{"payments:read"}},
 		Audience:   "payments",
 		HTTPClient: tokenClient,
+		MTLS:       m.ordersMTLS(authServerID),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: orders: %w", err)

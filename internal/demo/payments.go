@@ -16,13 +16,18 @@ import (
 //   - GET /payments/settlement: as orders itself, by client credentials;
 //     sub is the client, no user. Needs scope payments:read.
 //
-// It serves over mutual TLS and admits only orders' workload certificate
-// (mtls.go); peer in its answers is the SPIFFE ID the handshake verified.
+// It serves over mutual TLS and admits orders' workload certificate (and
+// the walkthrough's intruder, mtls.go); peer in its answers is the SPIFFE
+// ID the handshake verified. It accepts certificate-bound tokens only
+// (RFC 8705 §3): cnf.x5t#S256 must be the thumbprint of the certificate of
+// this very connection, so a token stolen from orders is no good from any
+// other workload, and a bearer token is refused.
 func newPayments(p *platform) (http.Handler, error) {
 	g, err := p.guardFor("payments")
 	if err != nil {
 		return nil, err
 	}
+	bound := guard.RequireBound(guard.BindingCertificate)
 	actingOrders := func(_ *http.Request, caller *guard.Principal) error {
 		if a := caller.Claims.Actor; a == nil || a.Subject != "orders" {
 			return guard.Forbidden("payments are made by orders on behalf of a user (act orders)")
@@ -36,12 +41,12 @@ func newPayments(p *platform) (http.Handler, error) {
 		writeJSON(w, http.StatusOK, map[string]any{"order": r.PathValue("order"), "status": "paid",
 			"user": caller.Subject, "email": caller.Email, "act": caller.Claims.Actor.Subject, "aud": "payments",
 			"peer": peerOf(r)})
-	}, guard.Scope("orders:write"), actingOrders)
+	}, bound, guard.Scope("orders:write"), actingOrders)
 	mux.HandleFunc("GET /payments/settlement", func(w http.ResponseWriter, r *http.Request) {
 		caller, _ := guard.PrincipalFrom(r.Context())
 		writeJSON(w, http.StatusOK, map[string]any{"caller": caller.Subject, "client_id": caller.ClientID,
 			"user": "", "settled_orders": 2, "peer": peerOf(r)})
-	}, guard.Scope("payments:read"))
+	}, bound, guard.Scope("payments:read"))
 	return mux, nil
 }
 

@@ -14,14 +14,18 @@ const DefaultPortBase = 9000
 // Ports are the TCP ports of the demo, all on 127.0.0.1. 0 means a random
 // free port.
 type Ports struct {
-	Auth, Gateway, GatewayAdmin                                int
+	Auth, Gateway, GatewayAdmin int
+	// AuthMTLS is the auth server's mutual-TLS listener (RFC 8705:
+	// tls_client_auth and certificate-bound tokens), over HTTPS.
+	AuthMTLS                                                   int
 	Accounts, Admin, Users, Profiles, Orders, Payments, Legacy int
 	// App is the static file server of the browser app, which the
 	// gateway serves at /app/.
 	App int
 }
 
-// PortsFor returns the ports for base: auth = base, gateway = base-920,
+// PortsFor returns the ports for base: auth = base, its mutual-TLS
+// listener = base+1, gateway = base-920,
 // gateway admin = base-921, accounts..legacy = base+101..base+107, the
 // browser app's file server = base+108. Base 0 gives all zeros (random free
 // ports).
@@ -33,7 +37,7 @@ func PortsFor(base int) (Ports, error) {
 		return Ports{}, fmt.Errorf("demo: --port-base %d: the ports base-921 to base+108 must lie within 1..65535 (use 922..65427, or 0 for random ports)", base)
 	}
 	return Ports{
-		Auth: base, Gateway: base - 920, GatewayAdmin: base - 921,
+		Auth: base, AuthMTLS: base + 1, Gateway: base - 920, GatewayAdmin: base - 921,
 		Accounts: base + 101, Admin: base + 102, Users: base + 103, Profiles: base + 104,
 		Orders: base + 105, Payments: base + 106, Legacy: base + 107, App: base + 108,
 	}, nil

@@ -47,7 +47,7 @@ func loadSecrets(data, password string) (*secrets, error) {
 		s.passwords[u.Username] = p
 	}
 	for _, c := range demoClients {
-		if c.Public {
+		if !hasSecret(&c) {
 			continue
 		}
 		v, err := s.file(c.ID+".secret", "")
@@ -114,8 +114,9 @@ func (s *secrets) file(name, set string) (string, error) {
 
 // seedVersion changes when the seeded users or clients change (2: the spa
 // client's token lifetime, post-logout redirect, orders:write and
-// audience orders, for the browser app).
-const seedVersion = "2"
+// audience orders, for the browser app; 3: DPoP-bound tokens for spa,
+// tls_client_auth and certificate-bound tokens for orders).
+const seedVersion = "3"
 
 // fingerprint is a SHA-256 over every secret, the browser app's URL (the
 // spa client's redirect URIs) and the seed version: what a seeded store

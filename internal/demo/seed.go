@@ -43,18 +43,24 @@ var demoClients = func() []identity.Client {
 		// The browser app (app.go): its access tokens live a minute, so that
 		// the app's background renewal with the rotating refresh token is
 		// seen at work; audience orders lets orders exchange them for
-		// payments (pay).
-		{ID: "spa", Name: "browser app (code + PKCE)", Public: true,
-			Grants:         []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken},
-			Scopes:         []string{"openid", "profile", "email", "orders:read", "orders:write", "offline_access"},
-			Audiences:      []string{apiAudience, "orders"},
-			AccessTokenTTL: spaAccessTTL},
+		// payments (pay). Its tokens are DPoP-bound (RFC 9449) to a key the
+		// browser cannot export, and so is its refresh token.
+		{ID: "spa", Name: "browser app (code + PKCE + DPoP)", Public: true,
+			Grants:          []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken},
+			Scopes:          []string{"openid", "profile", "email", "orders:read", "orders:write", "offline_access"},
+			Audiences:       []string{apiAudience, "orders"},
+			AccessTokenTTL:  spaAccessTTL,
+			DPoPBoundTokens: true},
 	}
 	for _, s := range serviceClients {
 		c := identity.Client{ID: s, Name: s + " service",
 			Grants: []string{identity.GrantClientCredentials, identity.GrantTokenExchange}, Audiences: []string{apiAudience}}
 		if s == "orders" {
+			// orders has no secret: its workload certificate authenticates
+			// it at the auth server's mTLS listener (tls_client_auth), and
+			// its tokens are bound to that certificate (RFC 8705).
 			c.Audiences, c.Scopes = []string{"payments"}, []string{"payments:read", "orders:write"}
+			c.TLSClientAuthSANURI, c.CertificateBoundTokens = ordersID.String(), true
 		}
 		cs = append(cs, c)
 	}
@@ -111,7 +117,7 @@ func seed(ctx context.Context, store identity.Store, sec *secrets, appURL string
 			if err != nil && !errors.Is(err, identity.ErrNotFound) {
 				return fmt.Errorf("demo: seed client %s: %w", c.ID, err)
 			}
-			if !c.Public {
+			if hasSecret(&c) {
 				if old != nil && old.SecretHash != "" {
 					if ok, _ := identity.VerifyPassword(old.SecretHash, sec.clients[c.ID]); ok {
 						c.SecretHash = old.SecretHash
@@ -152,7 +158,8 @@ func seeded(ctx context.Context, store identity.Store, appURL string) bool {
 	}
 	for _, c := range demoClients {
 		got, err := store.ClientByID(ctx, c.ID)
-		if err != nil || (c.ID == "spa" && (!slices.Equal(got.RedirectURIs, redirect) ||
+		if err != nil || got.DPoPBoundTokens != c.DPoPBoundTokens || got.TLSClientAuthSANURI != c.TLSClientAuthSANURI ||
+			got.CertificateBoundTokens != c.CertificateBoundTokens || (c.ID == "spa" && (!slices.Equal(got.RedirectURIs, redirect) ||
 			!slices.Equal(got.PostLogoutRedirectURIs, postLogout) || got.AccessTokenTTL != spaAccessTTL)) {
 			return false
 		}
@@ -163,4 +170,10 @@ func seeded(ctx context.Context, store identity.Store, appURL string) bool {
 func sameUser(a, b *identity.User) bool {
 	return a.Email == b.Email && a.Name == b.Name && a.Org == b.Org &&
 		slices.Equal(a.Groups, b.Groups) && slices.Equal(a.Roles, b.Roles)
+}
+
+// hasSecret reports whether c authenticates with a client secret: not a
+// public client, nor one that authenticates with its TLS certificate.
+func hasSecret(c *identity.Client) bool {
+	return !c.Public && c.TLSClientAuthSANURI == ""
 }

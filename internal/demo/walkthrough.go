@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 	"golang.org/x/oauth2"
 
 	"github.com/gatehousehq/gatehouse/token"
@@ -320,21 +319,9 @@ func (w *walker) seeds003() {
 	m = r.json()
 	w.step("003", "settlement: orders → payments, client credentials", 200, r.status, m["caller"] == "orders" && m["user"] == "",
 		fmt.Sprintf("payments saw sub=%v, no user", m["caller"]))
-	// payments admits orders' workload certificate only: a caller with a
-	// valid token but no certificate does not get past the handshake.
-	got := "200"
-	noCert := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: tlsconfig.TLSClientConfig(w.env.mtls.ca.Bundle(), tlsconfig.AuthorizeID(paymentsID))}}
-	req, _ := http.NewRequestWithContext(w.ctx, http.MethodGet, w.env.Services["payments"]+"/payments/settlement", nil)
-	req.Header.Set("Authorization", "Bearer "+alice)
-	if resp, err := noCert.Do(req); err != nil {
-		got = "refused"
-	} else {
-		resp.Body.Close()
-		got = strconv.Itoa(resp.StatusCode)
-	}
-	w.check("003", "payments directly: valid token, no workload cert", "refused", got, got == "refused",
-		"mTLS: payments admits "+ordersID.String()+" only, at the handshake")
+	// payments takes certificate-bound tokens only, from the connection of
+	// their certificate (walkthrough_mtls.go).
+	w.stolenFromOrders()
 
 	r = w.do("POST", gw+"/api/orders", alice, bytes.Repeat([]byte("x"), ordersMaxBody+1))
 	w.step("003", fmt.Sprintf("POST /api/orders with a %d KiB body", (ordersMaxBody+1)>>10), 413, r.status, true, "refused at the gateway")

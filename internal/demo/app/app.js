@@ -4,7 +4,16 @@
 // (oidc-client-ts, vendored in vendor/), calls the orders service through
 // the gateway with the access token, and renews that token in the
 // background with the rotating refresh token, so that nothing the user is
-// doing is lost when it expires. When the auth server refuses a renewal
+// doing is lost when it expires.
+//
+// Its tokens are DPoP-bound (RFC 9449): oidc-client-ts makes a P-256 key
+// pair with WebCrypto whose private key is not extractable, keeps it in
+// IndexedDB (database "oidc", store "dpop"), sends its thumbprint with the
+// authorization request (dpop_jkt) and a proof with every token request,
+// and the auth server binds the access token (cnf.jkt) and the refresh
+// token to it. Every call to the gateway carries "Authorization: DPoP" and
+// a fresh proof for its method and URL (dpopProof): a token copied out of
+// the page is no good without the key, which script can use but not read. When the auth server refuses a renewal
 // (the session ended, the refresh family was revoked), the app keeps its
 // state (the draft order, the current view) in sessionStorage, sends the
 // user to log in again and restores the state afterwards.
@@ -123,6 +132,7 @@
     $("c-scope").textContent = at.scope || "—";
     $("c-aud").textContent = list(at.aud);
     $("c-jti").textContent = at.jti || "—";
+    $("c-cnf").textContent = at.cnf && at.cnf.jkt ? "DPoP key " + at.cnf.jkt : "nothing (a bearer token)";
     $("c-renewals").textContent = ["not yet", "once, in the background"][app.renewals] || `${app.renewals} times, in the background`;
     fillClaims($("all-claims"), at);
     fillClaims($("id-claims"), u.id_token ? decode(u.id_token) : {});
@@ -174,7 +184,7 @@
     return (err && (err.error_description || err.error || err.message)) || String(err);
   }
 
-  // accessToken returns a usable access token, renewing it first when it
+  // accessToken returns the user with a usable access token, renewing it first when it
   // has expired (the background renewal could not run, e.g. the computer
   // slept) or when force is set (the gateway refused it).
   async function accessToken(force) {
@@ -188,24 +198,43 @@
         throw new Error("could not renew the access token: " + describe(err));
       }
     }
-    return u.access_token;
+    return u;
   }
 
   // ---- the API, through the gateway ----------------------------------------
 
-  // api calls the gateway with the access token. A 401 (the token expired
-  // or was revoked between the check and the call) renews it once and
-  // retries: the gateway refused the request before any service saw it.
+  // api calls the gateway with the access token and a DPoP proof of this
+  // request (RFC 9449 §7: method and URL without query, the token's hash),
+  // fresh for every attempt. A 401 (the token expired or was revoked
+  // between the check and the call) renews it once and retries: the
+  // gateway refused the request before any service saw it. A 401 that
+  // asks for a server nonce (use_dpop_nonce, §9) is retried once with it.
   async function api(method, path, body) {
-    const send = (tok) => fetch(path, {
-      method,
-      headers: Object.assign({ Authorization: "Bearer " + tok, Accept: "application/json" },
-        body === undefined ? {} : { "Content-Type": "application/json" }),
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "omit",
-      cache: "no-store",
-    });
-    let resp = await send(await accessToken(false));
+    const url = new URL(path, location.origin).href;
+    const send = async (u, nonce) => {
+      const headers = { Accept: "application/json" };
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      const proof = u.token_type && u.token_type.toLowerCase() === "dpop"
+        ? await app.mgr.dpopProof(url, u, method, nonce) : undefined;
+      if (proof) {
+        headers.Authorization = "DPoP " + u.access_token;
+        headers.DPoP = proof;
+      } else {
+        headers.Authorization = "Bearer " + u.access_token;
+      }
+      return fetch(url, {
+        method, headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "omit",
+        cache: "no-store",
+      });
+    };
+    let u = await accessToken(false);
+    let resp = await send(u);
+    const nonce = resp.headers.get("DPoP-Nonce");
+    if (resp.status === 401 && nonce && /use_dpop_nonce/.test(resp.headers.get("WWW-Authenticate") || "")) {
+      resp = await send(u, nonce);
+    }
     if (resp.status === 401) resp = await send(await accessToken(true));
     return resp;
   }
@@ -368,6 +397,9 @@
       scope: cfg.scope,
       resource: cfg.resource,
       userStore: new oidc.WebStorageStateStore({ store: window.sessionStorage }),
+      // DPoP (RFC 9449): a non-extractable WebCrypto key in IndexedDB binds
+      // the code (dpop_jkt), the refresh token and every access token.
+      dpop: { store: new oidc.IndexedDbDPoPStore(), bind_authorization_code: true },
       automaticSilentRenew: true, // with a refresh token: the refresh_token grant, no iframe
       accessTokenExpiringNotificationTimeInSeconds: EARLY_RENEWAL,
       loadUserInfo: false,
