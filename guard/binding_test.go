@@ -469,3 +469,48 @@ func TestCallBinding(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDPoPRequest: whatever the Authorization and DPoP headers hold, a
+// guard that takes DPoP answers 400 or 401 (the one valid proof of the
+// seeds is spent before), never fails and never echoes them.
+func FuzzDPoPRequest(f *testing.F) {
+	v, err := dpop.NewVerifier()
+	if err != nil {
+		f.Fatal(err)
+	}
+	fx := newFixture(f, guard.WithDPoP(v, guard.ExternalURL("https://orders.example")))
+	s, _ := dpop.GenerateSigner()
+	raw := fx.iss.Token(token.Claims{Confirmation: &token.Confirmation{JKT: s.JKT()}})
+	spent, _ := s.Proof("GET", dpopURL, raw, "")
+	h := fx.g.Middleware(okHandler)
+	if rec := serveReq(h, dpopReq("GET", "DPoP", raw, spent)); rec.Code != http.StatusOK {
+		f.Fatalf("the seed proof: %d", rec.Code)
+	}
+	for _, seed := range [][2]string{
+		{"DPoP " + raw, spent},
+		{"DPoP " + raw, ""},
+		{"dpop  " + raw, spent + "," + spent},
+		{"Bearer " + raw, spent},
+		{"DPoP ", "x.y.z"},
+		{"DPoP a.b.c", "eyJhbGciOiJub25lIn0.e30."},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, authz, proof string) {
+		r := httptest.NewRequest(http.MethodGet, "/api/orders/7", nil)
+		if authz != "" {
+			r.Header["Authorization"] = []string{authz}
+		}
+		if proof != "" {
+			r.Header["Dpop"] = []string{proof}
+		}
+		rec := serveReq(h, r)
+		if rec.Code != 400 && rec.Code != 401 {
+			t.Fatalf("status %d for %q / %q", rec.Code, authz, proof)
+		}
+		answer := rec.Body.String() + strings.Join(rec.Header().Values("WWW-Authenticate"), "")
+		if (len(authz) > 8 && strings.Contains(answer, authz)) || (len(proof) > 8 && strings.Contains(answer, proof)) {
+			t.Fatalf("the answer echoes a header")
+		}
+	})
+}
