@@ -19,6 +19,7 @@ import (
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/identity/sqlite"
 	"github.com/gatehousehq/gatehouse/relay"
+	"github.com/gatehousehq/gatehouse/token"
 )
 
 // Against the real auth server (DPoP with server nonces) and a real guard
@@ -104,5 +105,57 @@ func TestAuthServerDPoPBound(t *testing.T) {
 	// refusal, then 3 calls of which one was retried after a 503.
 	if tokenHits.Load() != 2 || hits.Load() != 4 {
 		t.Fatalf("%d token requests, %d requests accepted by the guard; want 2 and 4", tokenHits.Load(), hits.Load())
+	}
+}
+
+// Token exchange with DPoP against the real auth server: service A (users)
+// exchanges alice's bearer token for a DPoP-bound token of its own key
+// for profiles, which a guard with WithDPoP accepts with each call's proof;
+// the exchanged token sent as plain Bearer is refused.
+func TestAuthServerDPoPExchange(t *testing.T) {
+	e := newAuthEnv(t)
+	raw, claims := e.userToken(t, "users", "profile:read")
+	key, err := dpop.GenerateSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := relay.NewExchange(relay.ExchangeConfig{TokenURL: e.tokenURL, ClientID: "users", ClientSecret: usersSecret,
+		Audience: "profiles", Scopes: []string{"profile:read"}, DPoP: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proofs, err := dpop.NewVerifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := guard.New(e.verifier(t, "profiles"), guard.WithDPoP(proofs), guard.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent atomic.Value
+	profiles := httptest.NewServer(g.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := dpop.AuthorizationToken(r.Header.Get("Authorization"))
+		sent.Store(tok)
+	})))
+	t.Cleanup(profiles.Close)
+	ctx := token.NewContext(context.Background(), raw, claims)
+	client := relayClient(t, ex)
+	for i := range 2 {
+		if st := getStatus(t, ctx, client, profiles.URL+"/profiles/alice"); st != http.StatusOK {
+			t.Fatalf("call %d: status %d", i, st)
+		}
+	}
+	if e.tokenHits.Load() != 2 { // the password grant and one exchange
+		t.Fatalf("%d token requests, want the login and one exchange", e.tokenHits.Load())
+	}
+	req, _ := http.NewRequest(http.MethodGet, profiles.URL+"/profiles/alice", nil)
+	req.Header.Set("Authorization", "Bearer "+sent.Load().(string))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the DPoP-bound token as Bearer: status %d, want 401", resp.StatusCode)
 	}
 }
