@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gatehousehq/gatehouse/dpop"
@@ -25,6 +26,8 @@ import (
 //     request issues (cnf.jkt, token_type DPoP), the refresh token of a
 //     public client (§5: every refresh must then prove the same key), and
 //     must match the dpop_jkt of the authorization code's request (§10);
+//   - PAR (§10.1): a proof at the PAR endpoint binds the pushed request,
+//     as its dpop_jkt;
 //   - userinfo (§7): a DPoP-bound token only with the DPoP scheme and a
 //     proof of its key for this request (ath), never as Bearer.
 
@@ -106,14 +109,14 @@ func dpopProof(ctx context.Context) *dpop.Proof {
 	return p
 }
 
-// tokenEndpointURLs are the URLs of the token endpoint a proof's htu may
+// endpointURLs are the URLs of an endpoint (path) a proof's htu may
 // name: the issuer's and the mTLS alias (RFC 8705 §5).
-func (s *Server) tokenEndpointURLs() (string, []string) {
+func (s *Server) endpointURLs(path string) (string, []string) {
 	var alt []string
 	if s.cfg.MTLSURL != "" {
-		alt = append(alt, s.cfg.MTLSURL+"/oauth2/token")
+		alt = append(alt, s.cfg.MTLSURL+path)
 	}
-	return s.issuer + "/oauth2/token", alt
+	return s.issuer + path, alt
 }
 
 // checkTokenDPoP verifies the DPoP proof of a token request (RFC 9449 §5,
@@ -124,7 +127,6 @@ func (s *Server) checkTokenDPoP(ctx context.Context, w http.ResponseWriter, r *h
 	if err != nil {
 		return ctx, badRequest(errInvalidDPoPProof, "send at most one DPoP header, with one proof")
 	}
-	nonces := s.cfg.DPoP.Nonce
 	if raw == "" {
 		if client.DPoPBoundTokens {
 			return ctx, badRequest(errInvalidDPoPProof, "this client gets DPoP-bound access tokens (RFC 9449 §5.2): send a DPoP proof")
@@ -134,24 +136,57 @@ func (s *Server) checkTokenDPoP(ctx context.Context, w http.ResponseWriter, r *h
 	if client.CertificateBoundTokens {
 		return ctx, badRequest(errInvalidRequest, "this client gets certificate-bound access tokens (RFC 8705); send no DPoP proof")
 	}
-	url, alt := s.tokenEndpointURLs()
-	p, err := s.dpop.Verify(ctx, raw, dpop.Request{Method: http.MethodPost, URL: url, AltURLs: alt, Nonce: nonces})
+	p, e := s.verifyEndpointProof(ctx, w, raw, "/oauth2/token", client)
+	if e != nil {
+		return ctx, e
+	}
+	return context.WithValue(ctx, proofKey{}, p), nil
+}
+
+// verifyEndpointProof checks a proof sent to the auth server's endpoint
+// path by POST (the token endpoint, PAR) and maps a refusal to its answer.
+func (s *Server) verifyEndpointProof(ctx context.Context, w http.ResponseWriter, raw, path string, client *identity.Client) (*dpop.Proof, *oauthError) {
+	url, alt := s.endpointURLs(path)
+	p, err := s.dpop.Verify(ctx, raw, dpop.Request{Method: http.MethodPost, URL: url, AltURLs: alt, Nonce: s.cfg.DPoP.Nonce})
 	var ne *dpop.NonceError
 	switch {
 	case errors.As(err, &ne):
 		w.Header().Set(dpop.NonceHeader, ne.Nonce)
-		return ctx, badRequest(errUseDPoPNonce, "sign the DPoP proof again with the nonce of the DPoP-Nonce header")
+		return nil, badRequest(errUseDPoPNonce, "sign the DPoP proof again with the nonce of the DPoP-Nonce header")
 	case errors.Is(err, dpop.ErrInvalidProof):
 		s.audit(ctx, "dpop_refused", "client_id", client.ID, "reason", err.Error())
-		return ctx, badRequest(errInvalidDPoPProof, err.Error())
+		return nil, badRequest(errInvalidDPoPProof, err.Error())
 	case errors.Is(err, dpop.ErrReplayUnavailable):
 		s.log.ErrorContext(ctx, "DPoP replay check failed", "client_id", client.ID, "error", err)
-		return ctx, oerr(http.StatusServiceUnavailable, errTemporarilyUnavail, "the DPoP replay check is unavailable; try again later")
+		return nil, oerr(http.StatusServiceUnavailable, errTemporarilyUnavail, "the DPoP replay check is unavailable; try again later")
 	case err != nil:
 		s.log.ErrorContext(ctx, "DPoP proof check failed", "client_id", client.ID, "error", err)
-		return ctx, internal("DPoP proof check failed")
+		return nil, internal("DPoP proof check failed")
 	}
-	return context.WithValue(ctx, proofKey{}, p), nil
+	return p, nil
+}
+
+// pushedDPoP binds a pushed authorization request to the key of its DPoP
+// proof (RFC 9449 §10.1): the proof is checked as at the token endpoint
+// (for the PAR endpoint) and its key becomes the request's dpop_jkt, which
+// a dpop_jkt sent beside it must equal.
+func (s *Server) pushedDPoP(ctx context.Context, w http.ResponseWriter, r *http.Request, client *identity.Client, q url.Values) *oauthError {
+	raw, err := dpop.HeaderProof(r.Header)
+	if err != nil {
+		return badRequest(errInvalidDPoPProof, "send at most one DPoP header, with one proof")
+	}
+	if raw == "" {
+		return nil
+	}
+	p, e := s.verifyEndpointProof(ctx, w, raw, "/oauth2/par", client)
+	if e != nil {
+		return e
+	}
+	if given := q.Get("dpop_jkt"); given != "" && subtle.ConstantTimeCompare([]byte(given), []byte(p.JKT)) != 1 {
+		return badRequest(errInvalidDPoPProof, "dpop_jkt is not the thumbprint of the DPoP proof's key")
+	}
+	q.Set("dpop_jkt", p.JKT)
+	return nil
 }
 
 // bindToDPoPKey puts cnf.jkt of the request's proof on the claims of an

@@ -437,3 +437,41 @@ func TestDPoPReplayAcrossInstances(t *testing.T) {
 		t.Fatalf("the proof replayed to the second instance: %d %v", r.status, r.body)
 	}
 }
+
+// A DPoP proof at the PAR endpoint binds the pushed request, and so its
+// code, to the proof's key (RFC 9449 §10.1): the code redeemed with another
+// key is invalid_grant, with the key it is a DPoP token; a dpop_jkt beside
+// the proof must be the proof's key.
+func TestDPoPAtPAR(t *testing.T) {
+	e := newEnv(t)
+	s, thief := newSigner(t), newSigner(t)
+	parURL, tokenURL := e.url+"/oauth2/par", e.url+"/oauth2/token"
+	codeOf := func() string {
+		t.Helper()
+		a := dpopPost(t, e, "/oauth2/par", spaRequest(), "", "", proof(t, s, "POST", parURL, "", ""))
+		uri := a.str("request_uri")
+		if a.status != http.StatusCreated || uri == "" {
+			t.Fatalf("PAR with a proof: %d %v", a.status, a.body)
+		}
+		loc := login(t, authorizeURL(e, "spa", uri), "alice", alicePassword)
+		code := loc.Query().Get("code")
+		if code == "" {
+			t.Fatalf("no code: %s", loc)
+		}
+		return code
+	}
+	if a := dpopPost(t, e, "/oauth2/token", codeForm(codeOf(), parVerifier), "", "", proof(t, thief, "POST", tokenURL, "", "")); a.status != 400 || a.str("error") != "invalid_grant" {
+		t.Fatalf("code of a DPoP-pushed request with another key: %d %v", a.status, a.body)
+	}
+	if a := dpopPost(t, e, "/oauth2/token", codeForm(codeOf(), parVerifier), "", "", proof(t, s, "POST", tokenURL, "", "")); a.status != 200 || a.str("token_type") != "DPoP" {
+		t.Fatalf("code of a DPoP-pushed request with its key: %d %v", a.status, a.body)
+	}
+	other := spaRequest()
+	other.Set("dpop_jkt", thief.JKT())
+	if a := dpopPost(t, e, "/oauth2/par", other, "", "", proof(t, s, "POST", parURL, "", "")); a.status != 400 || a.str("error") != "invalid_dpop_proof" {
+		t.Fatalf("dpop_jkt of another key beside the proof: %d %v", a.status, a.body)
+	}
+	if a := dpopPost(t, e, "/oauth2/par", spaRequest(), "", "", proof(t, s, "POST", tokenURL, "", "")); a.status != 400 || a.str("error") != "invalid_dpop_proof" {
+		t.Fatalf("a proof for the token endpoint at PAR: %d %v", a.status, a.body)
+	}
+}

@@ -67,6 +67,11 @@ func (s *Server) pushAuthorizationRequest(w http.ResponseWriter, r *http.Request
 		return
 	}
 	q.Set("client_id", client.ID) // a differing client_id was refused by authenticateClient
+	// A DPoP proof binds the request to its key (dpop_check.go, RFC 9449 §10.1).
+	if e := s.pushedDPoP(ctx, w, r, client, q); e != nil {
+		writeOAuthError(w, r, e)
+		return
+	}
 	_, pe, oe := s.parseAuthRequest(ctx, q, true)
 	switch {
 	case pe != nil && pe.status >= 500:
