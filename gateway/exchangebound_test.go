@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -111,17 +112,17 @@ routes:
 	hdr["DPoP"] = "the-clients-own-proof"
 
 	// The first request: the upstream wants its nonce, and the gateway
-	// passes the 401 on (it streams bodies, so it does not repeat it).
-	resp := gw.do(t, "GET", "/orders?id=1", hdr, nil)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get(dpop.NonceHeader) != "" {
-		t.Fatalf("first: status %d, DPoP-Nonce %q: want 401, the nonce kept by the gateway", resp.StatusCode, resp.Header.Get(dpop.NonceHeader))
-	}
-	for i := range 2 {
-		resp := gw.do(t, "GET", "/orders?id=1", hdr, nil)
+	// sends it once more with the nonce (no body); the nonce stays with
+	// the gateway. Then a POST with a body, with the nonce known.
+	for i, method := range []string{"GET", "GET", "POST"} {
+		var body io.Reader
+		if method == "POST" {
+			body = strings.NewReader(`{"item":1}`)
+		}
+		resp := gw.do(t, method, "/orders?id=1", hdr, body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("request %d: status %d", i, resp.StatusCode)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get(dpop.NonceHeader) != "" {
+			t.Fatalf("request %d: status %d, DPoP-Nonce %q: want 200, the nonce kept by the gateway", i, resp.StatusCode, resp.Header.Get(dpop.NonceHeader))
 		}
 	}
 	mu.Lock()
@@ -129,7 +130,7 @@ routes:
 	if exchanges != 2 {
 		t.Errorf("exchange requests = %d, want 2 (use_dpop_nonce, then the token, cached after)", exchanges)
 	}
-	if len(jtis) != 2 || jtis[0] == jtis[1] {
+	if len(jtis) != 3 || jtis[0] == jtis[1] || jtis[1] == jtis[2] {
 		t.Errorf("upstream proofs %v: want one fresh proof per request", jtis)
 	}
 	if logs := gw.logs.String(); strings.Contains(logs, "eyJ") || strings.Contains(logs, "exchanged-dpop-") {

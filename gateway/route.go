@@ -122,6 +122,9 @@ func (g *Gateway) buildRoute(st, old *state, rc *Route, i int, verifiers map[str
 		// FlushInterval 0: ReverseProxy flushes at once for server-sent
 		// events and bodies of unknown length, and batches the rest.
 	}
+	if rt.bound != nil {
+		rt.proxy.Transport = rt.bound.transport(rt.proxy.Transport) // a DPoP proof per upstream request
+	}
 	return rt, nil
 }
 
