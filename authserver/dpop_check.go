@@ -281,8 +281,24 @@ type resourceError struct {
 // checkResourceDPoP decides whether an access token that verified may be
 // used at userinfo with the scheme it came with (RFC 9449 §7): a
 // DPoP-bound token only with the DPoP scheme and a proof of its key for
-// this request; the DPoP scheme only with a DPoP-bound token.
+// this request; the DPoP scheme only with a DPoP-bound token. A
+// certificate-bound token (RFC 8705 §3) only over the mutual-TLS
+// listener with its certificate, and a cnf that binds to nothing the
+// server checks never (fail closed), as guard decides.
 func (s *Server) checkResourceDPoP(ctx context.Context, r *http.Request, dpopScheme bool, raw string, c *token.Claims) *resourceError {
+	if cnf := c.Confirmation; cnf != nil {
+		switch {
+		case cnf.X5TS256 == "" && cnf.JKT == "":
+			return &resourceError{status: http.StatusUnauthorized, code: "invalid_token", dpopScheme: dpopScheme,
+				desc: "the access token's cnf claim binds it to nothing this server can check"}
+		case cnf.X5TS256 != "":
+			if chain := peerCertificates(ctx); len(chain) == 0 || !c.BoundToCertificate(chain[0].Raw) {
+				s.audit(ctx, "bound_token_refused", "jti", c.ID, "client_id", c.ClientID, "reason", "not the certificate of the token")
+				return &resourceError{status: http.StatusUnauthorized, code: "invalid_token", dpopScheme: dpopScheme,
+					desc: "this access token is bound to a client certificate: send it over the mutual-TLS endpoint with that certificate"}
+			}
+		}
+	}
 	bound := c.Confirmation != nil && c.Confirmation.JKT != ""
 	switch {
 	case !bound && !dpopScheme:
