@@ -27,6 +27,9 @@ const (
 	proofType = "dpop+jwt"
 	// minRSABits is the smallest RSA key accepted in a proof.
 	minRSABits = 2048
+	// replayMargin is how much longer than the window a proof's jti is
+	// remembered.
+	replayMargin = time.Second
 )
 
 // Request is what the proof of one HTTP request must match.
@@ -198,8 +201,12 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 			return nil, &NonceError{Nonce: v.nonces.Current()}
 		}
 	}
-	// 5. Once: the key's thumbprint and the jti, until the proof leaves the window.
-	first, err := v.replay.First(ctx, replayKey(jkt, c.JTI), iat.Add(v.past))
+	// 5. Once: the key's thumbprint and the jti, until the proof leaves the
+	// window, and a margin more: the window is inclusive (a proof exactly
+	// past old is taken), and a cache forgets a key at its until, so
+	// without the margin a proof could be replayed at its window's last
+	// instant.
+	first, err := v.replay.First(ctx, replayKey(jkt, c.JTI), iat.Add(v.past+replayMargin))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrReplayUnavailable, err)
 	}
