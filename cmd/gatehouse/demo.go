@@ -29,8 +29,9 @@ func newDemoCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the four sample scenarios end to end",
-		Long: `Start, in this process on 127.0.0.1, the auth server (port base, default 9000),
-the gateway (base-920, default 8080; admin and metrics on base-921, 8079) and
+		Long: `Start, in this process on 127.0.0.1, the auth server (port base, default 9000;
+its mutual-TLS listener on base+1), the gateway (base-920, default 8080; admin
+and metrics on base-921, 8079) and
 the sample services of the four scenarios (base+101..base+107: accounts, admin,
 users, profiles, orders, payments, legacy) and the files of the browser app
 (base+108, served by the gateway at /app/), then print a guide: open the app

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/gatehousehq/gatehouse/dpop"
 	"github.com/gatehousehq/gatehouse/token"
 )
 
@@ -269,25 +270,42 @@ func (w *walker) seeds002() {
 }
 
 func (w *walker) seeds003() {
-	gw, env := w.env.GatewayURL, w.env
-	// The browser app: authorization code + PKCE with golang.org/x/oauth2.
-	tok, err := w.codeFlow("alice")
-	status, detail := 200, ""
+	gw := w.env.GatewayURL
+	// The browser app: authorization code + PKCE with golang.org/x/oauth2,
+	// and a DPoP key (RFC 9449) as the app holds one: every token request
+	// carries a proof, and the tokens are bound to the key.
+	signer, err := dpop.GenerateSigner()
+	var tok *oauth2.Token
+	if err == nil {
+		tok, err = w.codeFlow("alice", signer)
+	}
+	status, detail, bound := 200, "", false
 	if err != nil {
 		status, detail = 0, err.Error()
 	} else {
 		idt, _ := tok.Extra("id_token").(string)
-		detail = fmt.Sprintf("access, refresh (%t) and ID token (%t)", tok.RefreshToken != "", idt != "")
+		var jkt string
+		jkt, bound = boundTo(tok.AccessToken, signer)
+		detail = fmt.Sprintf("access (token_type %s, %s), refresh (%t) and ID token (%t)", tok.TokenType, jkt, tok.RefreshToken != "", idt != "")
 	}
-	w.step("003", "spa: code + PKCE (authorize → login form → code → token)", 200, status, err == nil && tok.RefreshToken != "", detail)
+	w.step("003", "spa: code + PKCE + DPoP (authorize → login → code → token)", 200, status, err == nil && tok.RefreshToken != "" && bound, detail)
 	if err == nil {
-		r := w.do("GET", gw+"/api/orders", tok.AccessToken, nil)
-		w.step("003", "spa token: GET /api/orders", 200, r.status, true, "scope="+claims(tok.AccessToken).Scope)
-		conf := spaConfig(env)
-		tok.Expiry = time.Now().Add(-time.Minute) // pretend it expired: the token source refreshes
-		fresh, err := conf.TokenSource(context.WithValue(w.ctx, oauth2.HTTPClient, w.hc), tok).Token()
+		w.dpopSteps(tok, signer)
+		fresh, err := w.spaRefresh(tok, signer)
 		ok := err == nil && fresh.AccessToken != tok.AccessToken
-		w.step("003", "spa: refresh token renews the access token", 200, map[bool]int{true: 200, false: 0}[ok], ok, "refresh token rotated")
+		detail := "refresh token rotated"
+		if ok {
+			var jkt string
+			jkt, ok = boundTo(fresh.AccessToken, signer)
+			detail += ", " + jkt
+			thief, _ := dpop.GenerateSigner()
+			_, err = w.spaRefresh(fresh, thief)
+			var re *oauth2.RetrieveError
+			refused := errors.As(err, &re)
+			w.step("003", "spa: refresh proven with the wrong key (stolen refresh token)", 400, map[bool]int{true: 400, false: 200}[refused], refused,
+				"the public client's refresh token is bound to the app's key")
+		}
+		w.step("003", "spa: refresh with a proof of the same key renews", 200, map[bool]int{true: 200, false: 0}[ok], ok, detail)
 	}
 	narrow, _ := w.password("alice", url.Values{"scope": {"openid"}})
 	r := w.do("GET", gw+"/api/orders", narrow, nil)
@@ -373,7 +391,8 @@ var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value=
 // codeFlow logs user in as the browser app would: authorize, the login
 // form (with its CSRF token), the redirect with the code, and the code
 // redemption with the PKCE verifier.
-func (w *walker) codeFlow(user string) (*oauth2.Token, error) {
+// The token endpoint gets a DPoP proof of signer's key with the code.
+func (w *walker) codeFlow(user string, signer *dpop.Signer) (*oauth2.Token, error) {
 	conf := spaConfig(w.env)
 	verifier := oauth2.GenerateVerifier()
 	state := oauth2.GenerateVerifier()[:16]
@@ -396,5 +415,5 @@ func (w *walker) codeFlow(user string) (*oauth2.Token, error) {
 	if err != nil || loc.Query().Get("state") != state || loc.Query().Get("code") == "" {
 		return nil, errors.New("the redirect carries no code or the wrong state")
 	}
-	return conf.Exchange(context.WithValue(w.ctx, oauth2.HTTPClient, w.hc), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	return conf.Exchange(context.WithValue(w.ctx, oauth2.HTTPClient, w.spaClient(signer)), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
 }
