@@ -14,6 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehousehq/gatehouse/dpop"
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/keys"
@@ -74,6 +77,12 @@ type Config struct {
 	Legacy *LegacySessions
 	// Logger receives audit events and errors (default: discarded).
 	Logger *slog.Logger
+	// TracerProvider receives the server's spans and MeterProvider its
+	// token endpoint histogram (tracing.go, metrics.go); nil means the
+	// global ones. Without a tracer provider that exports, Handler is not
+	// wrapped.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Throttle tunes the login throttle of the password grant and the
@@ -155,6 +164,7 @@ type Server struct {
 	// assertions are the jtis of private_key_jwt client assertions seen.
 	assertions *assertionJTIs
 	stats      *stats          // token endpoint counters
+	tel        *telemetry      // spans and the token endpoint histogram (tracing.go)
 	verifier   *token.Verifier // own access tokens, any audience, with revocation
 	dpop       *dpop.Verifier  // DPoP proofs (dpop_check.go)
 
@@ -270,6 +280,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		hashes:         newHashGate(cfg.Argon2Concurrency, cfg.Argon2Queue),
 	}
 	deny.OnRevoke(s.clients.forgetRevoked) // before the reload: stored revocations count
+	tel, err := newTelemetry(cfg.TracerProvider, cfg.MeterProvider)
+	if err != nil {
+		return nil, fmt.Errorf("authserver: telemetry: %w", err)
+	}
+	s.tel = tel
 	if err := s.ensureSigningKey(ctx); err != nil {
 		return nil, err
 	}
@@ -327,7 +342,7 @@ func (s *Server) Handler() http.Handler {
 	browser("/.well-known/openid-configuration", s.discovery, http.MethodGet)
 	browser("/.well-known/oauth-authorization-server", s.discovery, http.MethodGet)
 	browser("/.well-known/jwks.json", s.serveJWKS, http.MethodGet)
-	browser("/oauth2/token", s.tokenEndpoint, http.MethodPost)
+	browser("/oauth2/token", s.observeToken(s.tokenEndpoint), http.MethodPost) // metrics.go
 	browser("/oauth2/revoke", s.revoke, http.MethodPost)
 	browser("/userinfo", s.userinfo, http.MethodGet, http.MethodPost)
 	browser("/oauth2/logout", s.endSession, http.MethodGet, http.MethodPost)
@@ -336,7 +351,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /oauth2/introspect", s.introspect)
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
-	return s.guardBody(mux)
+	return s.tel.traceHandler(s.guardBody(mux)) // tracing.go
 }
 
 // guardBody bounds every body and keeps reloads fresh.

@@ -63,6 +63,7 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	writeOAuthError := func(w http.ResponseWriter, r *http.Request, e *oauthError) {
 		s.stats.refused(e.Code)
+		noteOutcome(r.Context(), e.Code) // metrics.go
 		writeOAuthError(w, r, e)
 	}
 	if e := parseForm(r); e != nil {
@@ -103,6 +104,7 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 		resp *tokenResponse
 		err  *oauthError
 	)
+	ctx, span := s.tel.startGrant(ctx, grant, client.ID) // tracing.go
 	switch grant {
 	case identity.GrantClientCredentials:
 		resp, err = s.clientCredentials(ctx, r, client)
@@ -115,6 +117,7 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 	case identity.GrantTokenExchange:
 		resp, err = s.exchangeGrant(ctx, r, client)
 	}
+	s.tel.endGrant(span, err)
 	if err != nil {
 		if err.status >= 500 {
 			s.log.ErrorContext(ctx, "token endpoint failed", "client_id", client.ID, "grant", grant, "error", err.Description)

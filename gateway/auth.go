@@ -130,7 +130,7 @@ func (g *Gateway) buildAuth(st *state, rc *Route, verifiers map[string]*issuerVe
 			if err != nil {
 				return nil, err
 			}
-			opts := []guard.Option{guard.WithLogger(g.log), guard.WithErrorWriter(refused.errorWriter)}
+			opts := []guard.Option{guard.WithLogger(g.log), guard.WithErrorWriter(refused.errorWriter), guard.WithTracerProvider(g.tel.tp)}
 			gd, err := guard.New(v, append(opts, st.binding.options()...)...) // binding.go
 			if err != nil {
 				return nil, err

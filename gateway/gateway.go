@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gatehousehq/gatehouse/internal/connlimit"
 	"github.com/gatehousehq/gatehouse/redisconn"
@@ -41,6 +42,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// Revoker, when set, is the revocation hook of every verifier.
 	Revoker token.Revoker
+	// TracerProvider receives the gateway's spans (tracing.go); nil means
+	// the global one (otel.GetTracerProvider) as New finds it. Without a
+	// provider that exports, the gateway traces nothing and wraps nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // Gateway is the API gateway: a reverse proxy whose routes check tokens and
@@ -53,6 +58,8 @@ type Gateway struct {
 	metrics   *metrics
 	gatherer  prometheus.Gatherer
 	transport *http.Transport
+	upstreams http.RoundTripper // transport, in client spans when tracing (tracing.go)
+	tel       telemetry
 	client    *http.Client
 	redis     redis.UniversalClient
 	ownRedis  bool
@@ -83,6 +90,8 @@ func New(ctx context.Context, cfg *Config, opts Options) (*Gateway, error) {
 		g.log = slog.Default()
 	}
 	g.transport = newTransport()
+	g.tel = newTelemetry(opts.TracerProvider)
+	g.upstreams = g.tel.traceTransport(g.transport)
 	g.buffers = newBufferPool()
 	g.client = opts.HTTPClient
 	if g.client == nil {
@@ -143,7 +152,7 @@ func newTransport() *http.Transport {
 }
 
 // Handler returns the proxy: the handler of the gateway's listener.
-func (g *Gateway) Handler() http.Handler { return http.HandlerFunc(g.serveHTTP) }
+func (g *Gateway) Handler() http.Handler { return g.tel.traceHandler(http.HandlerFunc(g.serveHTTP)) }
 
 // Reload builds a gateway state from cfg and swaps it in atomically:
 // requests in flight finish with the configuration they started with, new

@@ -120,7 +120,7 @@ func (s *limitStep) key(r *http.Request, info *reqInfo, p *guard.Principal) stri
 // check asks the limiter and writes the headers; on refusal it answers
 // 429 (503 when a fail-closed backend is down) and reports false.
 func (s *limitStep) check(w http.ResponseWriter, r *http.Request, info *reqInfo, p *guard.Principal) bool {
-	d, err := s.lim.Allow(r.Context(), s.key(r, info, p), 1)
+	d, err := s.allow(r.Context(), s.key(r, info, p)) // tracing.go
 	if err != nil {
 		// The client has gone; nothing was counted.
 		refuse(w, http.StatusServiceUnavailable, TypeOverloaded, reasonRateLimitErr, "the rate limit could not be checked")

@@ -223,6 +223,7 @@ func (g *Gateway) finish(st *state, rec *recorder, r *http.Request) {
 	if info.refused != "" && info.refused != "client_closed" {
 		byLabel.reasons.inc(info.refused)
 	}
+	traceFinish(r.Context(), name, info.refused) // tracing.go
 	if !st.accessLog {
 		return
 	}

@@ -105,7 +105,7 @@ func (g *Gateway) buildRoute(st, old *state, rc *Route, i int, verifiers map[str
 		}
 		ex, err := relay.NewExchange(relay.ExchangeConfig{
 			TokenURL: e.TokenURL, ClientID: e.ClientID, ClientSecret: e.Secret,
-			Audience: e.Audience, Scopes: e.Scopes, HTTPClient: g.client,
+			Audience: e.Audience, Scopes: e.Scopes, HTTPClient: g.client, TracerProvider: g.tel.tp,
 			DPoP: rt.bound.key(),
 		})
 		if err != nil {
@@ -115,7 +115,7 @@ func (g *Gateway) buildRoute(st, old *state, rc *Route, i int, verifiers map[str
 	}
 	rt.proxy = &httputil.ReverseProxy{
 		Rewrite:        rt.rewrite,
-		Transport:      g.transport,
+		Transport:      g.upstreams,
 		BufferPool:     g.buffers,
 		ModifyResponse: rt.modifyResponse,
 		ErrorHandler:   rt.proxyError,

@@ -41,7 +41,7 @@ func (g *Guard) AuthorizeCall(r *http.Request) (context.Context, *Refusal) {
 		if rule == nil {
 			ref = &Refusal{Reason: ReasonForbidden, Detail: "no rule allows this method"}
 		} else {
-			ref = asRefusal(rule(r, p))
+			ref = g.evaluate(rule, r, p) // tracing.go
 		}
 	}
 	if ref != nil {

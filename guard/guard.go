@@ -22,6 +22,7 @@ type Guard struct {
 	defaultDeny bool
 	methods     map[string]Rule
 	principals  *principals
+	tel         telemetry   // tracing.go
 	dpop        *dpopCheck  // WithDPoP (dpop_scheme.go)
 	clientCert  *certHeader // WithClientCertificateHeader (clientcert.go)
 }
@@ -41,6 +42,9 @@ func New(v *token.Verifier, opts ...Option) (*Guard, error) {
 		if err := o.apply(g); err != nil {
 			return nil, err
 		}
+	}
+	if err := g.tel.init(); err != nil {
+		return nil, err
 	}
 	return g, nil
 }
@@ -80,7 +84,7 @@ func (h *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if h.rule == nil {
 			ref = &Refusal{Reason: ReasonForbidden, Detail: "no rule allows this route"}
 		} else {
-			ref = asRefusal(h.rule(r, p))
+			ref = g.evaluate(h.rule, r, p) // tracing.go
 		}
 	}
 	if ref != nil {
@@ -116,7 +120,7 @@ func (g *Guard) authenticate(r *http.Request) (*Principal, *http.Request, *Refus
 
 // verify checks raw with the verifier and maps its error to a refusal.
 func (g *Guard) verify(ctx context.Context, raw string) (*Principal, *Refusal) {
-	c, err := g.v.Verify(ctx, raw)
+	c, err := g.verifyToken(ctx, raw) // tracing.go
 	if err != nil {
 		return nil, tokenRefusal(err)
 	}

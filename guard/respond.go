@@ -154,6 +154,7 @@ func writeProblem(w http.ResponseWriter, _ *http.Request, status int, ref *Refus
 // verified caller sub, client and jti. Never the token; nothing of an
 // unverified token either (its claims are the sender's word).
 func (g *Guard) audit(ctx context.Context, ref *Refusal, p *Principal, route, method, remote string) {
+	g.tel.refused(ctx, ref.Reason) // tracing.go
 	level := slog.LevelInfo
 	if ref.Reason == ReasonInternal || ref.Reason == ReasonUnavailable {
 		level = slog.LevelError

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	"golang.org/x/sync/singleflight"
@@ -31,6 +32,9 @@ type ClientCredentialsConfig struct {
 	// DefaultTokenTimeout timeout over http.DefaultTransport). Its answers
 	// are read through a MaxTokenResponse limit and redirects are refused.
 	HTTPClient *http.Client
+	// TracerProvider receives a relay.client_credentials span per token
+	// endpoint call (tracing.go); nil means the global one.
+	TracerProvider trace.TracerProvider
 	// RenewBefore: the token is replaced this long before it expires
 	// (default DefaultRenewBefore, at most half its remaining life).
 	RenewBefore time.Duration
@@ -117,7 +121,7 @@ func NewClientCredentials(cfg ClientCredentialsConfig) (*ClientCredentials, erro
 	}
 	return &ClientCredentials{
 		cfg:         oc,
-		hc:          withTokenProofs(tokenClient(hc), cfg.DPoP),
+		hc:          traceTokenClient(withTokenProofs(tokenClient(hc), cfg.DPoP), cfg.TracerProvider, spanClientCredentials, "client_credentials"),
 		renewBefore: orDefault(cfg.RenewBefore, DefaultRenewBefore),
 		now:         clockOr(cfg.Now),
 		signer:      cfg.DPoP,

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehousehq/gatehouse/dpop"
@@ -48,6 +49,9 @@ type ExchangeConfig struct {
 	// DefaultTokenTimeout timeout over http.DefaultTransport). Its answers
 	// are read through a MaxTokenResponse limit and redirects are refused.
 	HTTPClient *http.Client
+	// TracerProvider receives a relay.exchange span per token endpoint
+	// call (tracing.go); nil means the global one.
+	TracerProvider trace.TracerProvider
 	// Skew: a caller token that expires within it is not exchanged
 	// ([ErrTokenExpired]). 0 means DefaultSkew.
 	Skew time.Duration
@@ -126,7 +130,7 @@ func NewExchange(cfg ExchangeConfig) (*Exchange, error) {
 	e := &Exchange{
 		tokenURL: cfg.TokenURL, clientID: cfg.ClientID, secret: cfg.ClientSecret, audience: cfg.Audience,
 		scope:       normalizeScopes(cfg.Scopes),
-		hc:          withTokenProofs(tokenClient(hc), cfg.DPoP),
+		hc:          traceTokenClient(withTokenProofs(tokenClient(hc), cfg.DPoP), cfg.TracerProvider, spanExchange, grantTokenExchange),
 		signer:      cfg.DPoP,
 		cert:        cert,
 		skew:        skewOr(cfg.Skew),

@@ -37,6 +37,7 @@ type config struct {
 	jitter          float64
 	breakerFailures uint
 	breakerDelay    time.Duration
+	tel             telemetry // tracing.go
 }
 
 func defaultConfig() config {

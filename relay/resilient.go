@@ -54,6 +54,10 @@ func NewResilient(base http.RoundTripper, opts ...Option) (*Resilient, error) {
 			return nil, err
 		}
 	}
+	if err := cfg.tel.init(); err != nil {
+		return nil, err
+	}
+	base = cfg.tel.wrap(base) // tracing.go: client spans when tracing
 	// dpop.go: a DPoP proof per attempt, for calls with a DPoP-bound token.
 	base = &proofLayer{next: base, nonces: newNonceCache()}
 	r := &Resilient{base: base, cfg: cfg, timeout: timeout.New[response](cfg.timeout), hosts: map[string]*hostPolicies{}}

@@ -72,9 +72,9 @@ func NewTransport(base http.RoundTripper, src Source, opts ...Option) (*Transpor
 	return &Transport{src: src, next: r, signer: signerOf(src)}, nil
 }
 
-// RoundTrip gets the token, then sends the request with it; after a 401,
-// once more with a renewed one.
-func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+// roundTrip gets the token, then sends the request with it; after a 401,
+// once more with a renewed one. (RoundTrip, in tracing.go, counts it.)
+func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 	closeBody := hasBody(req)
 	defer func() {
 		if closeBody {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/internal/demo"
+	"github.com/gatehousehq/gatehouse/internal/telemetry"
+	"github.com/gatehousehq/gatehouse/tracelog"
 )
 
 // demoFlags are the flags of 'gatehouse demo'.
@@ -22,6 +24,7 @@ type demoFlags struct {
 	postgres    string
 	walkthrough bool
 	verbose     bool
+	otel        bool
 }
 
 func newDemoCmd(e *env) *cobra.Command {
@@ -37,6 +40,10 @@ users, profiles, orders, payments, legacy) and the files of the browser app
 (base+108, served by the gateway at /app/), then print a guide: open the app
 (http://127.0.0.1:8080/app/) and log in as alice, or paste the curl commands.
 Ctrl-C stops everything.
+
+With --otel (or the standard OTEL_* variables, such as
+OTEL_EXPORTER_OTLP_ENDPOINT) every request is one trace across the gateway,
+the services and the auth server, exported over OTLP; see docs/observability.md.
 
 The identity store is a SQLite file under --data (default ./gatehouse-demo,
 not the ./gatehouse-data of 'gatehouse serve'), seeded with the organizations
@@ -72,6 +79,7 @@ one line per step and exits 0 only if every step behaved (1 otherwise).`,
 	fl.StringVar(&f.postgres, "postgres", "", "PostgreSQL URL for the identity store (default: SQLite under --data)")
 	fl.BoolVar(&f.walkthrough, "walkthrough", false, "run every scenario step as a client, print the results and exit")
 	fl.BoolVar(&f.verbose, "verbose", false, "log the components' warnings and errors to stderr")
+	fl.BoolVar(&f.otel, "otel", false, "export traces over OTLP (default http://localhost:4318; the OTEL_* variables apply, and also turn it on)")
 	return cmd
 }
 
@@ -87,8 +95,13 @@ func runDemo(ctx context.Context, e *env, f demoFlags) error {
 	if f.verbose {
 		level = slog.LevelWarn
 	}
+	// OpenTelemetry before the components (telemetry.go): --otel or the
+	// OTEL_* variables export traces.
+	if _, err := setupTelemetry(ctx, telemetry.Config{Traces: f.otel}); err != nil {
+		return usagef("gatehouse demo: %v", err)
+	}
 	cfg := demo.Config{PortBase: f.portBase, Data: f.data, Password: f.password, RedisURL: f.redis, PostgresURL: f.postgres,
-		Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})), Out: e.stdout}
+		Logger: slog.New(tracelog.NewHandler(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))), Out: e.stdout}
 	if !f.walkthrough {
 		if err := demo.Run(ctx, cfg); err != nil {
 			return usagef("gatehouse demo: %s", demoMessage(err))

@@ -25,5 +25,6 @@ func main() {
 	context.AfterFunc(ctx, stop)
 	code := runContext(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
+	shutdownTelemetry() // telemetry.go
 	os.Exit(code)
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/bodyread"
 	"github.com/gatehousehq/gatehouse/internal/config"
 	"github.com/gatehousehq/gatehouse/internal/connlimit"
+	"github.com/gatehousehq/gatehouse/internal/telemetry"
+	"github.com/gatehousehq/gatehouse/tracelog"
 )
 
 // Limits of the HTTP server of 'gatehouse serve'.
@@ -109,7 +111,12 @@ func serve(cmd *cobra.Command, e *env, file string) error {
 	if f.AuthServer == nil && f.Gateway == nil {
 		return usagef("%s: %s has neither an authserver nor a gateway section: nothing to serve", path, file)
 	}
-	handler := slog.NewJSONHandler(e.stderr, nil)
+	// OpenTelemetry from the OTEL_* variables, before any component is
+	// built (telemetry.go); log lines inside a span carry its ids.
+	if _, err := setupTelemetry(ctx, telemetry.Config{}); err != nil {
+		return usagef("%s: %v", path, err)
+	}
+	handler := tracelog.NewHandler(slog.NewJSONHandler(e.stderr, nil))
 	log := slog.New(handler)
 
 	// Every listener is bound before anything is created or seeded: a

@@ -52,7 +52,7 @@ func (m *authMetrics) Collect(ch chan<- prometheus.Metric) {
 // query within 2s, authserver.Server.CheckStore; else 503 with the reason
 // as a problem) on ln. It returns the server, to shut down.
 func startAuthAdmin(ln net.Listener, srv *authserver.Server, shared *sharedState, handler slog.Handler) (*http.Server, error) {
-	reg := prometheus.NewRegistry()
+	reg := tel.NewRegistry() // with the OpenTelemetry metrics (telemetry.go)
 	for _, c := range []prometheus.Collector{newAuthMetrics(srv), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {

@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gatehousehq/gatehouse/gateway"
@@ -64,7 +63,7 @@ func startGateway(ctx context.Context, e *env, path, file string, cfg *gateway.C
 		return nil, usagef("%s", err.Error())
 	}
 	logGatewayWarnings(cfg, log)
-	reg := prometheus.NewRegistry()
+	reg := tel.NewRegistry() // with the OpenTelemetry metrics (telemetry.go)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Shared state (serve_shared.go): with ratelimit.backend redis, the
 	// deny list on the same Redis client as the rate limits.

@@ -52,7 +52,7 @@ func newAccounts(p *platform, adminURL string, secret []byte, dir *directory) (h
 	if err != nil {
 		return nil, fmt.Errorf("demo: accounts: %w", err)
 	}
-	t, err := relay.NewTransport(p.base, mint, relay.WithTimeout(2*time.Second), relay.WithRetries(1))
+	t, err := relay.NewTransport(p.base, mint, p.relayOpts(relay.WithTimeout(2*time.Second), relay.WithRetries(1))...)
 	if err != nil {
 		return nil, fmt.Errorf("demo: accounts: %w", err)
 	}

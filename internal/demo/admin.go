@@ -30,7 +30,7 @@ func newAdmin(p *platform, secret []byte, dir *directory) (http.Handler, error) 
 	if err != nil {
 		return nil, fmt.Errorf("demo: admin: %w", err)
 	}
-	g, err := guard.New(v, guard.WithErrorWriter(writeAccountsError), guard.WithLogger(p.log), guard.WithDefaultDeny())
+	g, err := guard.New(v, p.guardOpts(guard.WithErrorWriter(writeAccountsError), guard.WithDefaultDeny())...)
 	if err != nil {
 		return nil, fmt.Errorf("demo: admin: %w", err)
 	}

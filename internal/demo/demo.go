@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gatehousehq/gatehouse/authserver"
 	"github.com/gatehousehq/gatehouse/cache"
 	"github.com/gatehousehq/gatehouse/identity"
 	"github.com/gatehousehq/gatehouse/identity/postgres"
 	"github.com/gatehousehq/gatehouse/identity/sqlite"
+	"github.com/gatehousehq/gatehouse/internal/tracing"
 	"github.com/gatehousehq/gatehouse/keys"
 	"github.com/gatehousehq/gatehouse/ratelimit"
 	"github.com/gatehousehq/gatehouse/redisconn"
@@ -60,6 +62,9 @@ type Config struct {
 	KeyPrefix string
 	// Logger receives the components' logs (default: discarded).
 	Logger *slog.Logger
+	// TracerProvider receives the spans of every component (tracing.go;
+	// default: the global one, otel.GetTracerProvider, as Start finds it).
+	TracerProvider trace.TracerProvider
 	// Out receives the guide that Run prints (default: discarded).
 	Out io.Writer
 }
@@ -97,6 +102,7 @@ type Env struct {
 	servers  []*server
 	closers  []func() error
 	log      *slog.Logger
+	tracing  bool // spans are exported (tracing.go)
 }
 
 // StoreReads returns how many identity store reads the sample services made
@@ -154,6 +160,7 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	if cfg.KeyPrefix == "" {
 		cfg.KeyPrefix = "gatehouse-demo"
 	}
+	tp := tracing.Provider(cfg.TracerProvider)
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -291,7 +298,8 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 			ClientID: "gatehouse", ClientSecret: sec.legacy},
 		// Revocations at /oauth2/revoke go onto the list every guard and
 		// the gateway check: logout holds everywhere within a second.
-		Revocations: eng.revocations,
+		Revocations:    eng.revocations,
+		TracerProvider: tp,
 		// The mutual-TLS listener: orders' tls_client_auth and
 		// certificate-bound tokens (RFC 8705; mtls.go).
 		MTLSURL: env.MTLSURL, MTLSClientCAs: mtls.clientCAs(),
@@ -304,11 +312,12 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 	base := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 32, IdleConnTimeout: 30 * time.Second,
 		DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext}
 	env.closers = append(env.closers, func() error { base.CloseIdleConnections(); return nil })
-	jwks, err := keys.NewRemote(env.Issuer+"/.well-known/jwks.json", keys.WithHTTPClient(&http.Client{Transport: base, Timeout: 5 * time.Second}))
+	jwks, err := keys.NewRemote(env.Issuer+"/.well-known/jwks.json", keys.WithHTTPClient(&http.Client{Transport: tracedTransport(tp, base), Timeout: 5 * time.Second}))
 	if err != nil {
 		return nil, fmt.Errorf("demo: JWKS source: %w", err)
 	}
-	p := &platform{issuer: env.Issuer, tokenURL: env.Issuer + "/oauth2/token", keys: jwks, revoker: eng.revocations, log: log, base: base}
+	env.tracing = tracing.Enabled(tp)
+	p := &platform{issuer: env.Issuer, tokenURL: env.Issuer + "/oauth2/token", keys: jwks, revoker: eng.revocations, log: log, base: base, tp: tp}
 
 	env.reads = &countingStore{Store: store}
 	dirA, err := newDirectory(env.reads, eng.cache)
@@ -363,7 +372,7 @@ func Start(ctx context.Context, cfg Config) (_ *Env, err error) {
 		if err != nil {
 			return nil, err
 		}
-		handlers[b.name] = h
+		handlers[b.name] = p.traced(b.name, h) // tracing.go; the auth server and the gateway trace themselves
 	}
 	gw, err := newGateway(ctx, p, gatewaySpec(env, cfg), eng)
 	if err != nil {

@@ -127,7 +127,7 @@ func newGateway(ctx context.Context, p *platform, cfg gatewayConfig, eng *engine
 		return nil, fmt.Errorf("demo: gateway configuration: %w", err)
 	}
 	opts := gateway.Options{Logger: p.log.With("component", "gateway"), Revoker: p.revoker,
-		HTTPClient: &http.Client{Transport: p.base, Timeout: 10 * time.Second}}
+		HTTPClient: &http.Client{Transport: p.base, Timeout: 10 * time.Second}, TracerProvider: p.tp}
 	if eng.rdb != nil {
 		opts.Redis = eng.rdb
 	}

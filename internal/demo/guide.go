@@ -93,6 +93,7 @@ func PrintGuide(w io.Writer, env *Env) {
 		fmt.Fprintln(w, c)
 	}
 	fmt.Fprintln(w, "\nOr let the demo run every step itself: gatehouse demo --walkthrough")
+	fmt.Fprintln(w, traceHint(env.tracing)) // tracing.go
 	for _, l := range boundSteps {
 		fmt.Fprintln(w, l)
 	}

@@ -88,24 +88,25 @@ func newOrders(p *platform, env *Env, m *mesh, owners map[string]string) (http.H
 	tokenURL := env.MTLSURL + "/oauth2/token" // the mtls_endpoint_aliases token endpoint
 	tokenClient := &http.Client{Timeout: 10 * time.Second}
 	exchange, err := relay.NewExchange(relay.ExchangeConfig{TokenURL: tokenURL, ClientID: "orders", MTLS: m.ordersMTLS(authServerID),
-		Audience: "payments", HTTPClient: tokenClient})
+		Audience: "payments", HTTPClient: tokenClient, TracerProvider: p.tp})
 	if err != nil {
 		return nil, fmt.Errorf("demo: orders: %w", err)
 	}
 	own, err := relay.NewClientCredentials(relay.ClientCredentialsConfig{
-		OAuth2:     clientcredentials.Config{ClientID: "orders", TokenURL: tokenURL, Scopes: []string{"payments:read"}},
-		Audience:   "payments",
-		HTTPClient: tokenClient,
-		MTLS:       m.ordersMTLS(authServerID),
+		OAuth2:         clientcredentials.Config{ClientID: "orders", TokenURL: tokenURL, Scopes: []string{"payments:read"}},
+		Audience:       "payments",
+		HTTPClient:     tokenClient,
+		TracerProvider: p.tp,
+		MTLS:           m.ordersMTLS(authServerID),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: orders: %w", err)
 	}
-	onBehalf, err := relay.NewTransport(toPayments, exchange, relay.WithTimeout(5*time.Second))
+	onBehalf, err := relay.NewTransport(toPayments, exchange, p.relayOpts(relay.WithTimeout(5*time.Second))...)
 	if err != nil {
 		return nil, fmt.Errorf("demo: orders: %w", err)
 	}
-	asItself, err := relay.NewTransport(toPayments, own, relay.WithTimeout(5*time.Second), relay.WithRetries(1))
+	asItself, err := relay.NewTransport(toPayments, own, p.relayOpts(relay.WithTimeout(5*time.Second), relay.WithRetries(1))...)
 	if err != nil {
 		return nil, fmt.Errorf("demo: orders: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehousehq/gatehouse/guard"
 	"github.com/gatehousehq/gatehouse/internal/problem"
 	"github.com/gatehousehq/gatehouse/keys"
@@ -23,7 +25,8 @@ type platform struct {
 	keys     keys.Source   // the auth server's JWKS (keys.Remote)
 	revoker  token.Revoker // the shared revocation list
 	log      *slog.Logger
-	base     http.RoundTripper // outbound transport under relay
+	base     http.RoundTripper    // outbound transport under relay
+	tp       trace.TracerProvider // never nil (tracing.go)
 }
 
 // guardFor returns the guard of a service that accepts the auth server's
@@ -33,7 +36,7 @@ func (p *platform) guardFor(audience string, opts ...guard.Option) (*guard.Guard
 	if err != nil {
 		return nil, fmt.Errorf("demo: verifier for %s: %w", audience, err)
 	}
-	g, err := guard.New(v, append([]guard.Option{guard.WithLogger(p.log)}, opts...)...)
+	g, err := guard.New(v, p.guardOpts(opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("demo: guard for %s: %w", audience, err)
 	}

@@ -28,7 +28,7 @@ func newUsers(p *platform, profilesURL string) (http.Handler, error) {
 		return nil, err
 	}
 	t, err := relay.NewTransport(p.base, relay.Relay{},
-		relay.WithTimeout(time.Second), relay.WithRetries(1), relay.WithBreaker(3, 10*time.Second))
+		p.relayOpts(relay.WithTimeout(time.Second), relay.WithRetries(1), relay.WithBreaker(3, 10*time.Second))...)
 	if err != nil {
 		return nil, fmt.Errorf("demo: users: %w", err)
 	}
