@@ -160,7 +160,7 @@ func withQuery(base string, q url.Values) string {
 
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	q, pushed, pe := s.resolvePushed(ctx, r.URL.Query()) // par.go
+	q, pushed, pe := s.resolvePushed(ctx, r.URL.Query(), false) // par.go
 	if pe != nil {
 		s.errorPage(w, pe)
 		return
@@ -241,7 +241,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			q[p] = v
 		}
 	}
-	q, pushed, pe := s.resolvePushed(ctx, q) // par.go
+	q, pushed, pe := s.resolvePushed(ctx, q, true) // par.go: the login form's own request_uri
 	if pe != nil {
 		s.errorPage(w, pe)
 		return

@@ -32,6 +32,12 @@ const (
 	loginRequestTTL = 10 * time.Minute
 	// requestURIPrefix starts every request_uri (RFC 9126 §2.2).
 	requestURIPrefix = "urn:ietf:params:oauth:request_uri:"
+	// loginMark is the parameter that marks a stored request as the
+	// login form's (loginForm): POST /login takes only those, and
+	// /oauth2/authorize never, so that the form's request_uri, which
+	// lives loginRequestTTL, cannot start another authorization and keep
+	// a pushed request alive past its lifetime.
+	loginMark = "gatehouse_login_form"
 )
 
 // credentialParams are the client authentication parameters of a pushed
@@ -58,6 +64,7 @@ func (s *Server) pushAuthorizationRequest(w http.ResponseWriter, r *http.Request
 	for _, k := range credentialParams {
 		delete(q, k)
 	}
+	delete(q, loginMark) // the server's own mark, never the client's
 	switch {
 	case q.Has("request_uri"):
 		writeOAuthError(w, r, badRequest(errInvalidRequest, "request_uri must not be pushed (RFC 9126 §2.1)"))
@@ -111,8 +118,10 @@ func (s *Server) storePushed(ctx context.Context, client string, q url.Values, t
 // parseAuthRequest, which refuses it at the redirect URI). client_id is required and must be the client
 // that pushed it; the other parameters of q are ignored. A request_uri
 // that is unknown, used, expired or another client's is an error page,
-// never a redirect: the redirect URI is not known.
-func (s *Server) resolvePushed(ctx context.Context, q url.Values) (url.Values, bool, *pageError) {
+// never a redirect: the redirect URI is not known. forLogin says that q
+// is the login form's (POST /login), which takes the form's own
+// request_uri (loginForm) only; /oauth2/authorize takes pushed ones only.
+func (s *Server) resolvePushed(ctx context.Context, q url.Values, forLogin bool) (url.Values, bool, *pageError) {
 	uri, client := q.Get("request_uri"), q.Get("client_id")
 	if !strings.HasPrefix(uri, requestURIPrefix) {
 		return q, false, nil // none, or not a pushed request's: parseAuthRequest refuses it
@@ -139,6 +148,11 @@ func (s *Server) resolvePushed(ctx context.Context, q url.Values) (url.Values, b
 	if err != nil || stored.Get("client_id") != client {
 		return nil, false, &pageError{http.StatusBadRequest, "The pushed request is unusable. Start the login again from your application."}
 	}
+	if stored.Has(loginMark) != forLogin {
+		s.audit(ctx, "authorize_refused", "client_id", client, "reason", "a request_uri used at the wrong endpoint (the login form's at authorize, or a pushed one at the login form)")
+		return nil, false, &pageError{http.StatusBadRequest, "The request_uri is unknown, was used already or has expired. Start the login again from your application."}
+	}
+	stored.Del(loginMark)
 	return stored, true, nil
 }
 
@@ -150,7 +164,11 @@ func (s *Server) loginForm(ctx context.Context, q url.Values, pushed bool) (url.
 		return q, nil
 	}
 	client := q.Get("client_id")
-	uri, err := s.storePushed(ctx, client, q, loginRequestTTL)
+	marked := url.Values{loginMark: {"1"}}
+	for k, v := range q {
+		marked[k] = v
+	}
+	uri, err := s.storePushed(ctx, client, marked, loginRequestTTL)
 	if err != nil {
 		s.log.ErrorContext(ctx, "store pushed authorization request failed", "client_id", client, "error", err)
 		return nil, &pageError{http.StatusServiceUnavailable, "The login service is unavailable. Try again later."}

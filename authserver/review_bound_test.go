@@ -77,3 +77,31 @@ func TestReviewCertificateBoundTokenAtUserinfo(t *testing.T) {
 		t.Fatalf("the holder over mTLS: %d %v", status, body)
 	}
 }
+
+// A pushed request lives PushedRequestTTL (60s) and is taken once (RFC
+// 9126 §2.2, §4). The login form names it again by a request_uri of its
+// own for loginRequestTTL (10m), for POST /login: that request_uri must
+// not start a new authorization at /oauth2/authorize, or whoever holds
+// one request_uri can keep the pushed request alive for ever, 10 minutes
+// at a time, past its lifetime and its single use.
+func TestReviewLoginRequestURIIsNoPushedRequest(t *testing.T) {
+	e := newEnv(t)
+	uri := pushed(t, e, spaRequest(), "", "")
+	status, page := getStatus(t, authorizeURL(e, "spa", uri))
+	if status != http.StatusOK {
+		t.Fatalf("authorize: %d %s", status, page)
+	}
+	const field = `name="request_uri" value="`
+	i := strings.Index(page, field)
+	if i < 0 {
+		t.Fatalf("the login form has no request_uri: %s", page)
+	}
+	formURI := page[i+len(field):]
+	formURI = formURI[:strings.IndexByte(formURI, '"')]
+	if formURI == uri {
+		t.Fatal("the login form repeats the pushed request_uri")
+	}
+	if status, page := getStatus(t, authorizeURL(e, "spa", formURI)); status != http.StatusBadRequest {
+		t.Fatalf("the login form's request_uri at /oauth2/authorize: %d, want 400 (%.200s)", status, page)
+	}
+}
