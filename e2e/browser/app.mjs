@@ -3,7 +3,12 @@
 // bob, list, pay, delete and create orders, wait past the access token's
 // expiry with text typed into the form, see refused renewals (in the
 // background, and on demand after a 401) send bob to log in again with his
-// draft and view kept, and log out (RP-initiated). It fails on
+// draft and view kept, and log out (RP-initiated). The app's tokens are
+// DPoP-bound (RFC 9449): it checks that the access token has cnf.jkt of the
+// page's key, that the private key in IndexedDB is not extractable, that
+// every API call carries Authorization: DPoP and a DPoP proof, that the
+// token copied out of the page is refused without a proof, and that the
+// renewed tokens stay bound to the same key. It fails on
 // any CSP violation, console error or uncaught exception, and saves a PNG
 // of each screen.
 //
@@ -89,12 +94,92 @@ async function text(page, sel) {
   return (await page.textContent(sel))?.trim() ?? "";
 }
 
-// status of a GET with the given access token, from Node (not the browser).
+// status of a GET with the given access token as a Bearer token, from Node
+// (not the browser).
 async function statusWith(url, accessToken) {
   const r = await fetch(url, { headers: { Authorization: "Bearer " + accessToken } });
   await r.arrayBuffer();
   return r.status;
 }
+
+// The page's DPoP key: oidc-client-ts keeps the spa client's key pair in
+// IndexedDB (database "oidc", store "dpop", key "spa"). keyInfo reads it
+// in the page: whether it exists, whether the private key is extractable
+// and whether exportKey refuses it, and the RFC 7638 thumbprint of the
+// public key. stash copies the CryptoKey pair (a structured clone keeps it
+// non-extractable) into a database of the test's own, so that the test
+// can still sign with it after the app's logout deletes it.
+async function keyInfo(page, { db = "oidc", store = "dpop", stash = false } = {}) {
+  return page.evaluate(async ({ db, store, stash }) => {
+    const open = (name, st) => new Promise((resolve, reject) => {
+      const r = indexedDB.open(name);
+      r.onupgradeneeded = () => r.result.createObjectStore(st);
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const req = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+    const d = await open(db, store);
+    const entry = d.objectStoreNames.contains(store) ? await req(d.transaction(store).objectStore(store).get("spa")) : undefined;
+    d.close();
+    if (!entry || !entry.keys) return { present: false };
+    const { privateKey, publicKey } = entry.keys;
+    let exportRefused = false;
+    try { await crypto.subtle.exportKey("jwk", privateKey); } catch { exportRefused = true; }
+    const jwk = await crypto.subtle.exportKey("jwk", publicKey);
+    const canon = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
+    const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canon)));
+    const jkt = btoa(String.fromCharCode(...hash)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    if (stash) {
+      const t = await open("gatehouse-test", "keys");
+      const tx = t.transaction("keys", "readwrite");
+      tx.objectStore("keys").put(entry, "spa");
+      await new Promise((resolve) => { tx.oncomplete = resolve; });
+      t.close();
+    }
+    return { present: true, extractable: privateKey.extractable, type: privateKey.type, exportRefused, jkt };
+  }, { db, store, stash });
+}
+
+// proofFromPage signs a DPoP proof (RFC 9449 §4.2) in the page with the key
+// in db/store, for method and url and, when accessToken is set, its ath:
+// the key never leaves the page; Node gets the proof only.
+async function proofFromPage(page, method, url, accessToken, { db = "oidc", store = "dpop" } = {}) {
+  return page.evaluate(async ({ method, url, accessToken, db, store }) => {
+    const d = await new Promise((resolve, reject) => {
+      const r = indexedDB.open(db);
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const entry = await new Promise((resolve, reject) => {
+      const r = d.transaction(store).objectStore(store).get("spa");
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    d.close();
+    const b64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const enc = (o) => b64(new TextEncoder().encode(JSON.stringify(o)));
+    const jwk = await crypto.subtle.exportKey("jwk", entry.keys.publicKey);
+    const payload = { jti: crypto.randomUUID(), htm: method, htu: url, iat: Math.floor(Date.now() / 1000) };
+    if (accessToken) payload.ath = b64(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(accessToken)));
+    const input = enc({ typ: "dpop+jwt", alg: "ES256", jwk: { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } }) + "." + enc(payload);
+    const sig = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, entry.keys.privateKey, new TextEncoder().encode(input));
+    return input + "." + b64(sig);
+  }, { method, url, accessToken, db, store });
+}
+
+// statusWithDPoP is statusWith for a DPoP-bound token: Node sends it with
+// a proof the page signed for the URL (proofs name the gateway's URL, also
+// at orders, which the gateway passes them to as sent).
+async function statusWithDPoP(page, url, accessToken, opts) {
+  const htu = GATEWAY + new URL(url).pathname;
+  const proof = await proofFromPage(page, "GET", htu, accessToken, opts);
+  const r = await fetch(url, { headers: { Authorization: "DPoP " + accessToken, DPoP: proof } });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+// The app's calls to the gateway's API, with their headers.
+const apiCalls = [];
 
 // login goes from the app's login view through the auth server's HTML form
 // and back; it returns when the orders are listed.
@@ -145,12 +230,13 @@ async function waitRows(page, ok) {
 // refusedAfterLogout checks that an access token of a session that logged
 // out is refused by the gateway and by orders itself (the revocation
 // reaches every service within a second or so).
-async function refusedAfterLogout(who, accessToken) {
+async function refusedAfterLogout(page, who, accessToken) {
   let gw = 0, svc = 0;
   const deadline = Date.now() + 3000;
+  const stash = { db: "gatehouse-test", store: "keys" }; // the app deleted its key at logout
   while (Date.now() < deadline) {
-    gw = await statusWith(GATEWAY + "/api/orders", accessToken);
-    svc = await statusWith(ORDERS + "/api/orders", accessToken);
+    gw = await statusWithDPoP(page, GATEWAY + "/api/orders", accessToken, stash);
+    svc = await statusWithDPoP(page, ORDERS + "/api/orders", accessToken, stash);
     if (gw === 401 && svc === 401) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -172,8 +258,9 @@ async function revoke(tok, what) {
 async function logout(page, who) {
   const before = await storedUser(page);
   check(before && before.access_token, `${who}: has tokens before logout`);
-  const still = await statusWith(GATEWAY + "/api/orders", before.access_token);
-  check(still === 200, `${who}'s access token works before logout`, `status ${still}`);
+  await keyInfo(page, { stash: true });
+  const still = await statusWithDPoP(page, GATEWAY + "/api/orders", before.access_token);
+  check(still === 200, `${who}'s access token works before logout (with a proof of the page's key)`, `status ${still}`);
   await page.click("#logout");
   // To the end_session_endpoint and back to post_logout_redirect_uri.
   await page.waitForURL((u) => u.href.startsWith(APP) && !u.search, { timeout: 15000 });
@@ -181,15 +268,42 @@ async function logout(page, who) {
   const n = await notice(page, "info", /logged out/);
   check(/logged out/i.test(n), `${who}: logged out, the app shows its login view`, n);
   check((await storedUser(page)) === null, `${who}: the app forgot the tokens`);
-  await refusedAfterLogout(who, before.access_token);
+  check(!(await keyInfo(page)).present, `${who}: and its DPoP key`);
+  await refusedAfterLogout(page, who, before.access_token);
+  const tokenProof = await proofFromPage(page, "POST", ISSUER + "/oauth2/token", "", { db: "gatehouse-test", store: "keys" });
   const r = await fetch(ISSUER + "/oauth2/token", {
     method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    headers: { "Content-Type": "application/x-www-form-urlencoded", DPoP: tokenProof },
     body: new URLSearchParams({ grant_type: "refresh_token", client_id: "spa", refresh_token: before.refresh_token }),
   });
   const body = await r.json().catch(() => ({}));
   check(r.status === 400 && body.error === "invalid_grant", `${who}'s refresh token after logout`,
     `status ${r.status} ${body.error || ""}`);
+}
+
+// dpopBound checks the DPoP binding of who's session: the token, the key,
+// the app's calls, and the token copied out of the page.
+async function dpopBound(page, who) {
+  const u = await storedUser(page);
+  const c = claimsOf(u.access_token);
+  const key = await keyInfo(page);
+  check(u.token_type === "DPoP" && c.cnf && c.cnf.jkt === key.jkt,
+    `${who}: token_type DPoP, the access token's cnf.jkt is the thumbprint of the page's key`, `cnf.jkt ${c.cnf?.jkt}`);
+  check(key.present && key.type === "private" && key.extractable === false && key.exportRefused,
+    `${who}: the private key in IndexedDB is a non-extractable CryptoKey (exportKey refuses it)`);
+  check(apiCalls.length > 0, `${who}: the app called the API`, `${apiCalls.length} calls`);
+  for (const req of apiCalls) {
+    const h = await req.allHeaders();
+    check(/^DPoP /.test(h.authorization || "") && (h.dpop || "").split(".").length === 3,
+      `${who}: ${req.method()} ${new URL(req.url()).pathname} carries Authorization: DPoP and a DPoP proof`);
+  }
+  apiCalls.length = 0;
+  const stolen = await statusWith(GATEWAY + "/api/orders", u.access_token);
+  check(stolen === 401, `${who}: the token copied out of the page, as Bearer, is refused`, `status ${stolen}`);
+  const r = await fetch(GATEWAY + "/api/orders", { headers: { Authorization: "DPoP " + u.access_token } });
+  await r.arrayBuffer();
+  check(r.status === 401 && /invalid_dpop_proof/.test(r.headers.get("www-authenticate") || ""),
+    `${who}: and as DPoP without a proof`, r.headers.get("www-authenticate") || `status ${r.status}`);
 }
 
 // detectorsWork proves that the listeners catch what they must: an inline
@@ -245,6 +359,9 @@ async function main() {
   page.on("framenavigated", (f) => {
     if (f === page.mainFrame()) navigations.push(f.url());
   });
+  page.on("request", (req) => {
+    if (req.url().startsWith(GATEWAY + "/api/")) apiCalls.push(req);
+  });
   const noProblems = (where) => check(problems.length === 0, `no CSP violation or console error ${where}`, problems.join("; "));
 
   try {
@@ -264,6 +381,7 @@ async function main() {
     let ids = await rowIDs(page);
     check(ids.includes("A-1001") && ids.includes("A-1002") && !ids.some((id) => id.startsWith("G-")),
       "alice: GET /api/orders lists acme's orders only", ids.join(" "));
+    await dpopBound(page, "alice");
     await shot(page, "alice-orders");
 
     await page.click('#orders tr[data-id="A-1001"] button.pay');
@@ -318,6 +436,8 @@ async function main() {
     check(navigations.length === navsBefore && (await page.evaluate(() => window.__sameDocument === true)),
       "bob: no redirect, no reload", navigations.slice(navsBefore).join(" "));
     check(await text(page, "#c-jti") === secondClaims.jti, "bob: the app shows the new token");
+    check(second.token_type === "DPoP" && secondClaims.cnf?.jkt === firstClaims.cnf?.jkt && secondClaims.cnf?.jkt === (await keyInfo(page)).jkt,
+      "bob: the renewed token is bound to the same key", `cnf.jkt ${secondClaims.cnf?.jkt}`);
     check(await page.inputValue("#item") === draft, "bob: the typed text is still there");
     await shot(page, "bob-renewed");
     await page.click("#create button[type=submit]");
@@ -359,7 +479,7 @@ async function main() {
     await revoke(revoked.refresh_token, "bob's new refresh token (its family)");
     await revoke(revoked.access_token, "bob's access token");
     const deadline = Date.now() + 3000;
-    while (Date.now() < deadline && (await statusWith(GATEWAY + "/api/orders", revoked.access_token)) !== 401) {
+    while (Date.now() < deadline && (await statusWithDPoP(page, GATEWAY + "/api/orders", revoked.access_token)) !== 401) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const draft2 = "rocket skates, typed before the session ended";

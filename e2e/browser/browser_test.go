@@ -7,7 +7,9 @@
 // server's HTML form, orders, a refused and an allowed delete, a payment,
 // text typed before the access token expires and submitted after it,
 // refused renewals that keep the user's draft across a new login,
-// RP-initiated logout. Any CSP violation or console error fails it. It
+// RP-initiated logout; and the DPoP binding of its tokens (cnf.jkt of a
+// non-extractable WebCrypto key, a proof on every API call, a copied token
+// refused without one). Any CSP violation or console error fails it. It
 // saves a PNG of each screen in e2e/out/browser/. It skips without Node.js,
 // e2e/node_modules or Chromium, and fails instead under CI=true (see
 // internal/nodetest). It takes under two minutes: it waits out one access
@@ -124,7 +126,7 @@ func freeBase(t *testing.T) int {
 		if err != nil {
 			continue
 		}
-		if allFree(ports.Auth, ports.Gateway, ports.GatewayAdmin, ports.Accounts, ports.Admin, ports.Users,
+		if allFree(ports.Auth, ports.AuthMTLS, ports.Gateway, ports.GatewayAdmin, ports.Accounts, ports.Admin, ports.Users,
 			ports.Profiles, ports.Orders, ports.Payments, ports.Legacy, ports.App) {
 			return base
 		}
