@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehousehq/gatehouse/dpop"
@@ -114,22 +116,27 @@ var certHeaders = []string{
 // client's word for its certificate: client_certificate.header unless the
 // peer is one of its trusted proxies, and the common names of such headers
 // (certHeaders) unless the peer is a trusted proxy of either list
-// (proxy: the peer is in gateway.trusted_proxies). b may be nil.
+// (proxy: the peer is in gateway.trusted_proxies). A spelling of one of
+// those names with '_' for '-' (X_Client_Cert) is removed from every peer:
+// no proxy writes it, and CGI, PHP, WSGI and Rack upstreams read it as
+// the same header (HTTP_X_CLIENT_CERT). b may be nil.
 func (b *binding) stripCertHeaders(r *http.Request, proxy bool) {
 	h := r.Header
-	present := false
-	for _, name := range certHeaders {
-		if _, ok := h[name]; ok {
-			present = true
-			break
-		}
-	}
 	var own string
 	if b != nil {
 		own = b.certHeader
 	}
-	if _, ok := h[own]; own != "" && ok {
-		present = true
+	present := false
+	for k := range h {
+		if strings.IndexByte(k, '_') >= 0 {
+			if n := http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-")); n == own || slices.Contains(certHeaders, n) {
+				delete(h, k)
+			}
+			continue
+		}
+		if !present && (k == own || slices.Contains(certHeaders, k)) {
+			present = true
+		}
 	}
 	if !present {
 		return
