@@ -83,15 +83,17 @@
 //
 // # Tracing
 //
-// The transport passes the request's context to the base transport
-// unchanged, so OpenTelemetry's trace context travels next to the token
-// when the base is wrapped with otelhttp:
-//
-//	t, err := relay.NewTransport(otelhttp.NewTransport(http.DefaultTransport), src)
-//
-// Each attempt is then a client span whose traceparent header is set on the
-// outgoing request, child of the span in the caller's context; relay itself
-// does not depend on OpenTelemetry.
+// With a tracer provider that exports ([WithTracerProvider], or the global
+// one set with otel.SetTracerProvider before the transport is built), each
+// attempt is a client span of otelhttp, child of the span in the caller's
+// context, and the outgoing request carries its traceparent (the global
+// propagator: set propagation.TraceContext and Baggage). A token endpoint
+// call of an [Exchange] or a [ClientCredentials] is a span of its own,
+// relay.exchange or relay.client_credentials (their configs'
+// TracerProvider). Without such a provider nothing is wrapped. The metric
+// gatehouse.relay.calls counts the calls by outcome ([WithMeterProvider]).
+// Do not wrap the base in otelhttp as well: each attempt would be two
+// client spans. docs/observability.md lists the spans and metrics.
 //
 // # Layers
 //
@@ -101,7 +103,8 @@
 //	Transport: Source.Token, clone, Authorization, on 401 Renewer.Renew and once more
 //	  └ Resilient: per-attempt timeout, retries of idempotent calls, breaker per host
 //	      └ (DPoP-bound tokens: a fresh proof per attempt, one repeat on use_dpop_nonce)
-//	          └ base: http.DefaultTransport, otelhttp.NewTransport(...), a CertTransport (mTLS)
+//	          └ (tracing: otelhttp client spans, tracing.go)
+//	              └ base: http.DefaultTransport, a CertTransport (mTLS)
 //
 // The token layer is on top: a retry after a 401 goes back through it and
 // gets a fresh token (Exchange and ClientCredentials drop the refused one

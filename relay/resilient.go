@@ -41,9 +41,10 @@ type Resilient struct {
 var _ http.RoundTripper = (*Resilient)(nil)
 
 // NewResilient returns a transport that sends through base (nil means
-// http.DefaultTransport; pass an otelhttp transport, a transport with
-// mTLS...) with the resilience that opts tune (defaults: DefaultTimeout,
-// DefaultRetries, DefaultBackoff, DefaultBreakerFailures...).
+// http.DefaultTransport; pass a transport with mTLS...) with the
+// resilience that opts tune (defaults: DefaultTimeout, DefaultRetries,
+// DefaultBackoff, DefaultBreakerFailures...). With a tracer provider that
+// exports ([WithTracerProvider]), each attempt is an otelhttp client span.
 func NewResilient(base http.RoundTripper, opts ...Option) (*Resilient, error) {
 	if base == nil {
 		base = http.DefaultTransport
