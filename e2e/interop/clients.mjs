@@ -21,11 +21,17 @@
 //   GH_KEY_DIR                        where keygen.mjs wrote the private JWKs; the
 //                                     private_key_jwt clients are pkjwt-<name>
 //   GH_SIGNING_ALG                    the algorithm the server signs tokens with
-import { createHash } from 'node:crypto'
+//   GH_PAR_ID                         the public client that must push its requests (PAR) and
+//                                     gets DPoP-bound tokens (the server requires DPoP nonces)
+//   GH_MTLS_ID, GH_MTLS_DIR           the tls_client_auth client and the folder of its
+//                                     certificate from 'gatehouse ca issue' (svid.crt, svid.key,
+//                                     bundle.crt)
+import { createHash, X509Certificate } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import * as client from 'openid-client'
-import { createRemoteJWKSet, decodeProtectedHeader, importJWK, jwtVerify } from 'jose'
+import { SignJWT, calculateJwkThumbprint, createRemoteJWKSet, decodeProtectedHeader, exportJWK, importJWK, jwtVerify } from 'jose'
 
 const env = (name) => {
   const v = process.env[name]
@@ -46,6 +52,8 @@ const user = { name: env('GH_USER'), password: env('GH_PASSWORD') }
 const exchanger = { id: env('GH_EXCHANGE_ID'), secret: env('GH_EXCHANGE_SECRET'), audience: env('GH_EXCHANGE_AUDIENCE') }
 const keyDir = env('GH_KEY_DIR')
 const signingAlg = env('GH_SIGNING_ALG')
+const parID = env('GH_PAR_ID')
+const mtls = { id: env('GH_MTLS_ID'), dir: env('GH_MTLS_DIR') }
 
 // RFC 8693 §3 token type identifiers.
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
@@ -198,19 +206,27 @@ function cookieHeader(setCookies, url) {
 // ID token checked by it). With sendRedirect false the authorization
 // request has no redirect_uri (the client has one registered) and the code
 // is returned unredeemed, with its verifier.
-async function login(cfg, scope, { sendRedirect = true } = {}) {
+//
+// With par the authorization request is pushed first (RFC 9126,
+// buildAuthorizationUrlWithPAR) and the browser gets only its request_uri;
+// with dpop (a DPoP handle) the push, and so the code, and the code's
+// redemption carry DPoP proofs of its key (RFC 9449 §10.1).
+async function login(cfg, scope, { sendRedirect = true, par = false, dpop } = {}) {
   const codeVerifier = client.randomPKCECodeVerifier()
   const codeChallenge = await client.calculatePKCECodeChallenge(codeVerifier)
   const state = client.randomState()
   const nonce = client.randomNonce()
-  const authURL = client.buildAuthorizationUrl(cfg, {
+  const params = {
     ...(sendRedirect ? { redirect_uri: app.redirect } : {}),
     scope,
     code_challenge: codeChallenge,
     code_challenge_method: 'S256',
     state,
     nonce,
-  })
+  }
+  const authURL = par
+    ? await client.buildAuthorizationUrlWithPAR(cfg, params, { DPoP: dpop })
+    : client.buildAuthorizationUrl(cfg, params)
   const page = await fetch(authURL, { redirect: 'manual' })
   const html = await page.text()
   assert(page.status === 200, `GET ${authURL.pathname} answered HTTP ${page.status}, want the login form (200)`)
@@ -245,7 +261,7 @@ async function login(cfg, scope, { sendRedirect = true } = {}) {
   assert(`${location.origin}${location.pathname}` === app.redirect, `the login redirected to ${location.origin}${location.pathname}, want ${app.redirect}`)
   if (!sendRedirect) return { location, codeVerifier }
   const checks = { pkceCodeVerifier: codeVerifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true }
-  const tokens = await client.authorizationCodeGrant(cfg, location, checks)
+  const tokens = await client.authorizationCodeGrant(cfg, location, checks, undefined, { DPoP: dpop })
   // replay redeems the same code again, as an attacker who read it would.
   const replay = () => client.authorizationCodeGrant(cfg, location, checks)
   return { tokens, nonce, replay }
@@ -571,6 +587,116 @@ await check('RP-initiated logout (end_session_endpoint, id_token_hint, post_logo
   const refused = await expectError(client.refreshTokenGrant(appCfg, tokens.refresh_token), 'invalid_grant')
   return `HTTP ${resp.status}; refresh afterwards: ${refused}`
 }, ['authorization code + PKCE (login form, state, iss, nonce)', 'introspection: live access and refresh tokens are active'])
+
+// 12. Sender-constrained tokens (RFC 9449 DPoP, RFC 8705 mTLS) and pushed
+// authorization requests (RFC 9126).
+
+// jktOf is the RFC 7638 thumbprint of a key pair's public key, by jose.
+const jktOf = async (keyPair) => calculateJwkThumbprint(await exportJWK(keyPair.publicKey))
+
+await check('client_credentials with DPoP (token_type DPoP, cnf.jkt = the key\'s RFC 7638 thumbprint, server nonce retried)', async () => {
+  const keyPair = await client.randomDPoPKeyPair('ES256')
+  const t = await client.clientCredentialsGrant(basicCfg, { audience: ccAudience }, { DPoP: client.getDPoPHandle(basicCfg, keyPair) })
+  assert(t.token_type === 'dpop', `token_type ${t.token_type}, want dpop`)
+  const { payload } = await verifyAccessToken(t.access_token, ccAudience)
+  const jkt = await jktOf(keyPair)
+  assert(payload.cnf?.jkt === jkt, `cnf.jkt ${payload.cnf?.jkt}, want ${jkt}`)
+  return `cnf.jkt ${jkt}`
+}, ['discovery (OpenID Connect)'])
+
+await check('DPoP server nonce: a proof without one gets 400 use_dpop_nonce and DPoP-Nonce (RFC 9449 §8)', async () => {
+  const { publicKey, privateKey } = await client.randomDPoPKeyPair('ES256')
+  const jwk = await exportJWK(publicKey)
+  const tokenURL = basicCfg.serverMetadata().token_endpoint
+  const proof = await new SignJWT({ htm: 'POST', htu: tokenURL, jti: client.randomState() })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+    .setIssuedAt()
+    .sign(privateKey)
+  const auth = 'Basic ' + Buffer.from(`${encodeURIComponent(basic.id)}:${encodeURIComponent(basic.secret)}`).toString('base64')
+  const r = await rawCall(tokenURL, { authorization: auth, dpop: proof }, { grant_type: 'client_credentials', audience: ccAudience })
+  assert(r.status === 400 && r.body?.error === 'use_dpop_nonce', `${oauthSummary(r)}, want HTTP 400 use_dpop_nonce`)
+  assert(r.headers.get('dpop-nonce'), 'no DPoP-Nonce header')
+  return oauthSummary(r)
+}, ['discovery (OpenID Connect)'])
+
+await check('PAR + authorization code + PKCE + DPoP (request_uri, token_type DPoP, cnf.jkt)', async () => {
+  const parCfg = await discover(parID, client.None())
+  const md = parCfg.serverMetadata()
+  assert(md.pushed_authorization_request_endpoint === issuer + '/oauth2/par', `pushed_authorization_request_endpoint ${md.pushed_authorization_request_endpoint}`)
+  // require_pushed_authorization_requests: the same request unpushed is refused.
+  const plain = client.buildAuthorizationUrl(parCfg, { redirect_uri: app.redirect, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' })
+  const refused = await fetch(plain, { redirect: 'manual' })
+  await refused.arrayBuffer()
+  const loc = refused.headers.get('location') ?? ''
+  assert(refused.status === 400 || /error=/.test(loc), `an unpushed request answered HTTP ${refused.status}, want a refusal`)
+  const keyPair = await client.randomDPoPKeyPair('ES256')
+  const dpop = client.getDPoPHandle(parCfg, keyPair)
+  const { tokens } = await login(parCfg, 'openid profile email', { par: true, dpop })
+  assert(tokens.token_type === 'dpop', `token_type ${tokens.token_type}, want dpop`)
+  const { payload } = await jwtVerify(tokens.access_token, jwks, { issuer, typ: 'at+jwt', algorithms: [signingAlg] })
+  const jkt = await jktOf(keyPair)
+  assert(payload.cnf?.jkt === jkt, `cnf.jkt ${payload.cnf?.jkt}, want ${jkt}`)
+  s.par = { cfg: parCfg, tokens, dpop, sub: payload.sub }
+  return `unpushed: HTTP ${refused.status}; cnf.jkt ${jkt}`
+}, ['discovery (OpenID Connect)'])
+
+await check('userinfo with DPoP (fetchProtectedResource: Authorization: DPoP and a proof with ath); as Bearer refused', async () => {
+  const { cfg, tokens, dpop, sub } = s.par
+  const url = new URL(cfg.serverMetadata().userinfo_endpoint)
+  const resp = await client.fetchProtectedResource(cfg, tokens.access_token, url, 'GET', undefined, undefined, { DPoP: dpop })
+  assert(resp.status === 200, `HTTP ${resp.status}`)
+  const info = await resp.json()
+  assert(info.sub === sub, 'userinfo sub is not the token\'s')
+  const bearer = await fetch(url, { headers: { authorization: 'Bearer ' + tokens.access_token } })
+  await bearer.arrayBuffer()
+  assert(bearer.status === 401, `as Bearer: HTTP ${bearer.status}, want 401`)
+  return `sub matches; as Bearer: HTTP 401, WWW-Authenticate: ${bearer.headers.get('www-authenticate')?.split(',')[0]}`
+}, ['PAR + authorization code + PKCE + DPoP (request_uri, token_type DPoP, cnf.jkt)'])
+
+// mtlsFetch is openid-client's customFetch for the mTLS client: node:https
+// with the certificate of 'gatehouse ca issue' and the CA as the only root.
+// The server's certificate is a SPIFFE SVID: it names the auth server by
+// its URI SAN, not by host name.
+const mtlsFiles = {}
+async function mtlsFetch(url, options) {
+  const u = new URL(url)
+  const headers = Object.fromEntries(new Headers(options.headers))
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(u, {
+      method: options.method, headers, cert: mtlsFiles.cert, key: mtlsFiles.key, ca: mtlsFiles.ca,
+      checkServerIdentity: (_, cert) => (cert.subjectaltname ?? '').split(', ').includes('URI:spiffe://interop.test/authserver')
+        ? undefined : new Error('the mTLS listener is not spiffe://interop.test/authserver'),
+    }, (res) => {
+      const chunks = []
+      res.on('data', (c) => chunks.push(c))
+      res.on('end', () => {
+        const h = new Headers()
+        for (const [k, v] of Object.entries(res.headers)) for (const x of [v].flat()) h.append(k, x)
+        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode, headers: h }))
+      })
+    })
+    req.on('error', reject)
+    req.end(options.body === undefined || options.body === null ? undefined : String(options.body))
+  })
+}
+
+await check('tls_client_auth with a \'gatehouse ca\' certificate (mtls_endpoint_aliases, no secret, cnf.x5t#S256 = its thumbprint)', async () => {
+  mtlsFiles.cert = await readFile(join(mtls.dir, 'svid.crt'))
+  mtlsFiles.key = await readFile(join(mtls.dir, 'svid.key'))
+  mtlsFiles.ca = await readFile(join(mtls.dir, 'bundle.crt'))
+  const cfg = await client.discovery(new URL(issuer), mtls.id, { use_mtls_endpoint_aliases: true }, client.TlsClientAuth(), {
+    execute: [client.allowInsecureRequests],
+  })
+  const aliases = cfg.serverMetadata().mtls_endpoint_aliases ?? {}
+  assert(aliases.token_endpoint?.startsWith('https://'), `mtls_endpoint_aliases.token_endpoint ${aliases.token_endpoint}`)
+  cfg[client.customFetch] = mtlsFetch
+  const t = await client.clientCredentialsGrant(cfg, { audience: ccAudience })
+  const { payload } = await verifyAccessToken(t.access_token, ccAudience)
+  const thumb = createHash('sha256').update(new X509Certificate(mtlsFiles.cert).raw).digest('base64url')
+  assert(payload.cnf?.['x5t#S256'] === thumb, `cnf.x5t#S256 ${payload.cnf?.['x5t#S256']}, want ${thumb}`)
+  assert(payload.sub === mtls.id && payload.client_id === mtls.id, `sub ${payload.sub}, client_id ${payload.client_id}`)
+  return `token endpoint ${new URL(aliases.token_endpoint).origin}, cnf.x5t#S256 ${thumb}`
+}, ['discovery (OpenID Connect)'])
 
 const total = passed.size + failures
 console.log(failures === 0 ? `all ${total} checks passed` : `${failures} of ${total} checks failed or were skipped`)

@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -30,9 +31,16 @@ const (
 	rawClient      = "svc-raw"
 	appClient      = "app"
 	exchangeClient = "orders-svc"
-	ccAudience     = "reports"
-	exchangeAud    = "payments"
-	username       = "alice"
+	// parClient pushes its authorization requests (RFC 9126, required) and
+	// gets DPoP-bound tokens (RFC 9449, required); mtlsClient authenticates
+	// with a certificate of 'gatehouse ca' (tls_client_auth, RFC 8705) and
+	// gets tokens bound to it.
+	parClient   = "par-app"
+	mtlsClient  = "svc-mtls"
+	mtlsID      = "spiffe://interop.test/svc-mtls"
+	ccAudience  = "reports"
+	exchangeAud = "payments"
+	username    = "alice"
 	// appRedirect is never served: the test reads the Location header of
 	// the login's redirect and stops there.
 	appRedirect = "http://127.0.0.1:9/callback"
@@ -122,6 +130,52 @@ func config(addr, data, dir, postSecretFile, signingAlg string) string {
 	return b.String()
 }
 
+// boundConfig is the rest of the authserver section for sender-constrained
+// tokens: the PAR + DPoP and the tls_client_auth clients, server nonces
+// for DPoP, and the mutual-TLS listener on mtlsAddr with a certificate of
+// the test's 'gatehouse ca' (files under dir: ca/, server/).
+func boundConfig(mtlsAddr, dir string) string {
+	return fmt.Sprintf(`    - id: %[1]s
+      public: true
+      grants: [authorization_code]
+      redirect_uris: [%[2]s]
+      scopes: [openid, profile, email]
+      require_pushed_authorization_requests: true
+      dpop_bound_access_tokens: true
+    - id: %[3]s
+      tls_client_auth_san_uri: %[4]s
+      tls_client_certificate_bound_access_tokens: true
+      grants: [client_credentials]
+      audiences: [%[5]s]
+  dpop:
+    nonce: true
+  mtls:
+    listen: %[6]s
+    url: https://%[6]s
+    cert_file: %[7]s
+    key_file: %[8]s
+    client_ca_file: %[9]s
+`, parClient, appRedirect, mtlsClient, mtlsID, ccAudience, mtlsAddr,
+		filepath.Join(dir, "server", "svid.crt"), filepath.Join(dir, "server", "svid.key"), filepath.Join(dir, "ca", "ca.crt"))
+}
+
+// issueCertificates makes the test's CA with 'gatehouse ca init' and two
+// SVIDs with 'gatehouse ca issue': the mutual-TLS listener's (server/) and
+// the tls_client_auth client's (client/).
+func issueCertificates(t *testing.T, ctx context.Context, dir string) {
+	t.Helper()
+	bin := nodetest.Binary(t)
+	for _, args := range [][]string{
+		{"ca", "init", "--trust-domain", "interop.test", "--dir", filepath.Join(dir, "ca")},
+		{"ca", "issue", "--dir", filepath.Join(dir, "ca"), "--id", "spiffe://interop.test/authserver", "--out", filepath.Join(dir, "server")},
+		{"ca", "issue", "--dir", filepath.Join(dir, "ca"), "--id", mtlsID, "--out", filepath.Join(dir, "client")},
+	} {
+		if out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("gatehouse %s: %v\n%s", strings.Join(args[:2], " "), err, out)
+		}
+	}
+}
+
 // signingAlgs are the algorithms the auth server signs tokens with
 // (authserver.signing_alg): each gets its own server and run of the checks,
 // since openid-client checks ID tokens and jose access tokens of each.
@@ -167,7 +221,9 @@ func runClients(t *testing.T, signingAlg string) {
 	// The port may be taken between FreePort and the server's listen; the
 	// start then fails with "already in use" and the test with it.
 	addr := fmt.Sprintf("127.0.0.1:%d", nodetest.FreePort(t))
-	cfg := writeFile(t, dir, "gatehouse.yaml", config(addr, filepath.Join(dir, "data"), dir, postSecretFile, signingAlg))
+	mtlsAddr := fmt.Sprintf("127.0.0.1:%d", nodetest.FreePort(t))
+	issueCertificates(t, ctx, dir)
+	cfg := writeFile(t, dir, "gatehouse.yaml", config(addr, filepath.Join(dir, "data"), dir, postSecretFile, signingAlg)+boundConfig(mtlsAddr, dir))
 	var serverEnv []string
 	for k, v := range secrets {
 		serverEnv = append(serverEnv, k+"="+v)
@@ -181,6 +237,7 @@ func runClients(t *testing.T, signingAlg string) {
 		}
 	})
 	p.WaitFor(t, "gatehouse: auth server listening on http://"+addr, 30*time.Second)
+	p.WaitFor(t, "gatehouse: auth server mutual-TLS listener on https://"+mtlsAddr, 5*time.Second)
 
 	out := nodetest.Node(t, ctx, []string{
 		"GH_ISSUER=http://" + addr,
@@ -194,6 +251,8 @@ func runClients(t *testing.T, signingAlg string) {
 		"GH_EXCHANGE_AUDIENCE=" + exchangeAud,
 		"GH_KEY_DIR=" + dir,
 		"GH_SIGNING_ALG=" + signingAlg,
+		"GH_PAR_ID=" + parClient,
+		"GH_MTLS_ID=" + mtlsClient, "GH_MTLS_DIR=" + filepath.Join(dir, "client"),
 	}, "interop/clients.mjs")
 
 	t.Logf("clients.mjs:\n%s", out)
