@@ -24,4 +24,20 @@
 // pass it on. Refusals are the statuses Unauthenticated, PermissionDenied,
 // NotFound, Unavailable and Internal ([Code]), with the refusal's detail
 // as message, never the token; each is one audit event in the guard's log.
+//
+// # Tracing
+//
+// [StatsHandler] is the server option of otelgrpc's stats handler with a
+// tracer provider: each call is a server span that continues the trace of
+// the call's traceparent (sent by relaygrpc.WithStatsHandler, or any
+// otelgrpc client), and the guard's spans, guard.verify and
+// guard.authorize, are its children. Give it the guard's provider
+// (guard.WithTracerProvider, or nil for the global one of both):
+//
+//	srv := grpc.NewServer(guardgrpc.StatsHandler(tp),
+//		grpc.ChainUnaryInterceptor(guardgrpc.UnaryServerInterceptor(g)),
+//		grpc.ChainStreamInterceptor(guardgrpc.StreamServerInterceptor(g)))
+//
+// With a provider that does not export, it is an empty option, and the
+// guard starts no span (it adds spans to a traced call only).
 package guardgrpc

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
 
 	"github.com/gatehousehq/gatehouse/guard"
@@ -31,6 +32,31 @@ func ExampleUnaryServerInterceptor() {
 		return
 	}
 	srv := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(guardgrpc.UnaryServerInterceptor(g)),
+		grpc.ChainStreamInterceptor(guardgrpc.StreamServerInterceptor(g)))
+	defer srv.Stop()
+	// Register the services on srv, then srv.Serve(listener).
+}
+
+// A traced gRPC server: each call is a server span of otelgrpc that
+// continues its caller's trace, with the guard's spans under it. tp is the
+// program's SDK TracerProvider (here a bare one); with a provider that
+// does not export, StatsHandler adds nothing.
+func ExampleStatsHandler() {
+	tp := sdktrace.NewTracerProvider() // sdktrace.WithBatcher(exporter) in production
+	defer tp.Shutdown(context.Background())
+	src, err := keys.NewRemoteFromIssuer(context.Background(), "https://auth.example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	v, _ := token.NewVerifier(src, "https://auth.example", "orders")
+	g, err := guard.New(v, guard.WithTracerProvider(tp))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := grpc.NewServer(guardgrpc.StatsHandler(tp),
 		grpc.ChainUnaryInterceptor(guardgrpc.UnaryServerInterceptor(g)),
 		grpc.ChainStreamInterceptor(guardgrpc.StreamServerInterceptor(g)))
 	defer srv.Stop()

@@ -18,6 +18,14 @@
 // deadlines and circuit breaking of gRPC calls are gRPC's own: its service
 // config, and the context's deadline.
 //
+// # Tracing
+//
+// [WithStatsHandler] is the dial option of otelgrpc's client stats
+// handler with a tracer provider: each call is a client span under the
+// span of the call's context, and carries the W3C trace context
+// (traceparent) that the server's otelgrpc handler (guardgrpc.StatsHandler)
+// continues. With a provider that does not export, it is an empty option.
+//
 // # Bound tokens
 //
 // DPoP-bound tokens (a source with ExchangeConfig.DPoP or
