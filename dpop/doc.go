@@ -32,6 +32,15 @@
 // [Nonces] are stateless server nonces (RFC 9449 §8, §9): an HMAC of the
 // time step under a secret that every instance shares.
 //
+// A client sends the same protected header with every proof of its key: a
+// Verifier remembers, for up to 10,000 header segments, what their checks
+// made of them (the algorithm, the key, its thumbprint), so that the next
+// proof of that key costs its signature check (with the standard library,
+// through package keys) and its claims, not a JOSE parse
+// (headercache.go). A header is remembered only once a proof with it
+// verified, and a remembered one is refused and accepted exactly as a new
+// one is.
+//
 // Clients sign proofs with a [Signer]: a fresh jti and iat on every call.
 // Proofs are parsed with go-jose v4, never with the strict access-token
 // parser of package token, which keeps refusing an embedded jwk.

@@ -8,14 +8,18 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-json-experiment/json"
+
+	"github.com/gatehousehq/gatehouse/internal/ttlcache"
 )
 
 const (
@@ -65,7 +69,8 @@ type Proof struct {
 	IssuedAt time.Time
 	// Algorithm is the proof's JWS algorithm.
 	Algorithm string
-	// Key is the proof's public key.
+	// Key is the proof's public key. The Verifier shares it between the
+	// proofs of one key (it remembers their header): do not modify it.
 	Key crypto.PublicKey
 }
 
@@ -74,6 +79,7 @@ type Proof struct {
 type Verifier struct {
 	algs         []string
 	joseAlgs     []jose.SignatureAlgorithm
+	headers      *ttlcache.Cache[string, *header] // headercache.go
 	past, future time.Duration
 	replay       ReplayCache
 	nonces       *Nonces
@@ -82,7 +88,7 @@ type Verifier struct {
 
 // NewVerifier returns a verifier with the options applied.
 func NewVerifier(opts ...Option) (*Verifier, error) {
-	v := &Verifier{algs: slices.Clone(defaultAlgorithms), past: defaultPast, future: defaultFuture, now: time.Now}
+	v := &Verifier{algs: slices.Clone(defaultAlgorithms), headers: newHeaderCache(), past: defaultPast, future: defaultFuture, now: time.Now}
 	for _, o := range opts {
 		if err := o.apply(v); err != nil {
 			return nil, err
@@ -119,39 +125,49 @@ type claims struct {
 // [*NonceError]; a replay cache that cannot answer wraps
 // [ErrReplayUnavailable].
 func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proof, error) {
-	// 1. One compact JWS, of bounded size.
+	// 1. One compact JWS, of bounded size: three strict base64url
+	// segments (no padding, no whitespace, no stray bits).
 	if proof == "" {
 		return nil, invalid("no proof")
 	}
 	if len(proof) > MaxProofBytes {
 		return nil, invalid("proof larger than %d bytes", MaxProofBytes)
 	}
-	jws, err := jose.ParseSignedCompact(proof, v.joseAlgs)
-	if err != nil {
-		return nil, invalid("not a compact JWS with an accepted algorithm")
+	hdr, input, sigSeg, ok := splitCompact(proof)
+	if !ok {
+		return nil, errNotCompact
 	}
-	if len(jws.Signatures) != 1 {
-		return nil, invalid("not one signature")
-	}
-	h := jws.Signatures[0].Protected
-	// 2. The header: typ dpop+jwt, no crit, a public asymmetric jwk.
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != proofType {
-		return nil, invalid("typ is not %s", proofType)
-	}
-	if _, ok := h.ExtraHeaders["crit"]; ok {
-		return nil, invalid("critical header parameters are not supported")
-	}
-	if h.JSONWebKey == nil {
-		return nil, invalid("no jwk header")
-	}
-	pub, err := publicKey(h.JSONWebKey)
-	if err != nil {
-		return nil, err
+	// 2. The header: typ dpop+jwt, no crit, a public asymmetric jwk (a
+	// segment that passed these checks before, with a proof that verified,
+	// is not parsed again: headercache.go).
+	h, cached := v.headers.Get(hdr)
+	var jws *jose.JSONWebSignature
+	if !cached {
+		var err error
+		if h, jws, err = v.parseHeader(proof); err != nil {
+			return nil, err
+		}
 	}
 	// 3. The signature, with that key.
-	payload, err := jws.Verify(pub)
+	var sigBuf [512]byte
+	sig, err := decodeSegment(sigBuf[:], sigSeg)
 	if err != nil {
-		return nil, invalid("the signature does not verify with the jwk")
+		return nil, errNotCompact
+	}
+	if h.key != nil {
+		err = h.key.Verify([]byte(input), sig)
+	} else {
+		_, err = jws.Verify(h.pub) // never cached: jws is this proof's
+	}
+	if err != nil {
+		return nil, errSignature
+	}
+	if !cached && h.cacheable(hdr) {
+		v.headers.Set(strings.Clone(hdr), h, time.Time{})
+	}
+	payload, err := decodeSegment(nil, input[len(hdr)+1:])
+	if err != nil {
+		return nil, errNotCompact
 	}
 	// 4. The claims.
 	var c claims
@@ -181,15 +197,12 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 	switch {
 	case req.AccessToken != "" && c.ATH == nil:
 		return nil, invalid("no ath for the access token presented")
-	case req.AccessToken != "" && subtle.ConstantTimeCompare([]byte(*c.ATH), []byte(ATH(req.AccessToken))) != 1:
+	case req.AccessToken != "" && !athMatches(*c.ATH, req.AccessToken):
 		return nil, invalid("ath is not the hash of the access token presented")
 	case req.AccessToken == "" && c.ATH != nil:
 		return nil, invalid("ath without an access token")
 	}
-	jkt, err := Thumbprint(pub)
-	if err != nil {
-		return nil, invalid("jwk has no thumbprint")
-	}
+	jkt := h.jkt
 	if req.JKT != "" && subtle.ConstantTimeCompare([]byte(jkt), []byte(req.JKT)) != 1 {
 		return nil, invalid("the key is not the one the token is bound to")
 	}
@@ -213,11 +226,15 @@ func (v *Verifier) Verify(ctx context.Context, proof string, req Request) (*Proo
 	if !first {
 		return nil, invalid("jti used before")
 	}
-	return &Proof{JKT: jkt, ID: c.JTI, IssuedAt: iat, Algorithm: h.Algorithm, Key: pub}, nil
+	return &Proof{JKT: jkt, ID: c.JTI, IssuedAt: iat, Algorithm: h.alg, Key: h.pub}, nil
 }
 
 // sameTarget reports whether htu names req.URL or one of req.AltURLs.
 func sameTarget(htu string, req Request) bool {
+	if htu == req.URL { // the usual case: one normalization, not two
+		_, ok := NormalizeURL(htu)
+		return ok
+	}
 	if SameURL(htu, req.URL) {
 		return true
 	}
@@ -253,9 +270,98 @@ func publicKey(k *jose.JSONWebKey) (crypto.PublicKey, error) {
 // replayKey is the hex SHA-256 of the thumbprint and the jti, so that a
 // jti chosen by one key cannot collide with another key's.
 func replayKey(jkt, jti string) string {
-	h := sha256.New()
-	h.Write([]byte(jkt))
-	h.Write([]byte{0})
-	h.Write([]byte(jti))
-	return hex.EncodeToString(h.Sum(nil))
+	var buf [64 + 1 + MaxJTIBytes]byte
+	sum := sha256.Sum256(append(append(append(buf[:0], jkt...), 0), jti...))
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
+}
+
+// athMatches reports whether ath is the ath claim of accessToken (RFC
+// 9449 §4.2), in constant time.
+func athMatches(ath, accessToken string) bool {
+	sum := sha256.Sum256([]byte(accessToken))
+	var want [43]byte // base64url of 32 bytes, no padding
+	base64.RawURLEncoding.Encode(want[:], sum[:])
+	return len(ath) == len(want) && subtle.ConstantTimeCompare([]byte(ath), want[:]) == 1
+}
+
+var (
+	errNotCompact = invalid("not a compact JWS with an accepted algorithm")
+	errSignature  = invalid("the signature does not verify with the jwk")
+)
+
+// splitCompact splits a compact JWS (RFC 7515 §7.1) into its header
+// segment, its signing input (header.payload) and its signature segment,
+// and reports whether it has exactly three segments of strict base64url
+// (RFC 7515 §2: no padding; nothing outside the alphabet, so no
+// whitespace; the unused bits of the last character zero, so that one
+// value has one encoding).
+func splitCompact(proof string) (header, input, sig string, ok bool) {
+	i := strings.IndexByte(proof, '.')
+	if i < 0 {
+		return "", "", "", false
+	}
+	j := strings.IndexByte(proof[i+1:], '.')
+	if j < 0 {
+		return "", "", "", false
+	}
+	j += i + 1
+	header, payload, sig := proof[:i], proof[i+1:j], proof[j+1:]
+	if !strictBase64URL(header) || !strictBase64URL(payload) || !strictBase64URL(sig) {
+		return "", "", "", false
+	}
+	return header, proof[:j], sig, true
+}
+
+// strictBase64URL reports whether s is the unpadded base64url encoding of
+// some bytes, the only one of them. A '.' is outside the alphabet: a
+// fourth segment fails here.
+func strictBase64URL(s string) bool {
+	if s == "" {
+		return true
+	}
+	var acc byte
+	for i := 0; i < len(s); i++ {
+		acc |= base64URLValue[s[i]]
+	}
+	if acc == invalidBase64 {
+		return false // outside the alphabet (every value of it is < 64)
+	}
+	last := base64URLValue[s[len(s)-1]]
+	switch len(s) % 4 {
+	case 1:
+		return false
+	case 2: // 12 bits for 1 byte
+		return last&0x0f == 0
+	case 3: // 18 bits for 2 bytes
+		return last&0x03 == 0
+	}
+	return true
+}
+
+// invalidBase64 is the base64URLValue of a byte outside the alphabet.
+const invalidBase64 = 0xff
+
+// base64URLValue is the 6-bit value of each character of the base64url
+// alphabet (RFC 4648 §5), invalidBase64 for every other byte.
+var base64URLValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = invalidBase64
+	}
+	for i, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
+// decodeSegment decodes a segment that [strictBase64URL] accepted, into
+// buf if it fits.
+func decodeSegment(buf []byte, seg string) ([]byte, error) {
+	n := base64.RawURLEncoding.DecodedLen(len(seg))
+	if n > len(buf) {
+		buf = make([]byte, n)
+	}
+	n, err := base64.RawURLEncoding.Decode(buf[:n], []byte(seg))
+	return buf[:n], err
 }

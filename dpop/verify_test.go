@@ -124,11 +124,25 @@ func b64(v any) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// Every refusal of Verify, one case per check, each an attack.
-func TestVerifyRefusals(t *testing.T) {
+// refusal is a proof that Verify refuses for req: with a *NonceError if
+// nonce, else with ErrInvalidProof.
+type refusal struct {
+	name  string
+	proof string
+	req   dpop.Request
+	nonce bool // want a *NonceError rather than ErrInvalidProof
+}
+
+// refusals are every refusal of Verify, one case per check, each an
+// attack, for a verifier on the clock t0 with the nonces returned; the
+// signer made the proofs of the cases with a valid header.
+func refusals(t *testing.T) ([]refusal, *dpop.Nonces, *dpop.Signer) {
+	t.Helper()
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	otherJWK := jose.JSONWebKey{Key: &other.PublicKey}
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	p384JWK := jose.JSONWebKey{Key: &p384.PublicKey}
 	privJWK := jose.JSONWebKey{Key: ec}
 	typ := map[jose.HeaderKey]any{jose.HeaderType: "dpop+jwt"}
 	signer, err := dpop.NewSigner(ec)
@@ -154,12 +168,7 @@ func TestVerifyRefusals(t *testing.T) {
 
 	req := dpop.Request{Method: "POST", URL: target}
 	resource := dpop.Request{Method: "GET", URL: "https://api.example/orders", AccessToken: "the-token", JKT: signer.JKT()}
-	for _, tc := range []struct {
-		name  string
-		proof string
-		req   dpop.Request
-		nonce bool // want a *NonceError rather than ErrInvalidProof
-	}{
+	return []refusal{
 		{"empty", "", req, false},
 		{"oversized", strings.Repeat("a", dpop.MaxProofBytes+1), req, false},
 		{"not a JWS", "a.b", req, false},
@@ -192,7 +201,34 @@ func TestVerifyRefusals(t *testing.T) {
 		{"duplicate claim", craft(t, jose.ES256, ec, typ, map[string]any{"raw": `{"jti":"a","htm":"GET","htm":"POST","htu":"` + target + `","iat":1800000000}`}, true), req, false},
 		{"no nonce", good("POST", target, "", ""), dpop.Request{Method: "POST", URL: target, Nonce: true}, true},
 		{"stale nonce", good("POST", target, "", "AAAAAAAAAAAAAAAAAAAAAA"), dpop.Request{Method: "POST", URL: target, Nonce: true}, true},
-	} {
+		{"padded segment", goodParts[0] + "." + goodParts[1] + "==." + goodParts[2], req, false},
+		{"newline in a segment", goodParts[0] + "." + goodParts[1][:8] + "\n" + goodParts[1][8:] + "." + goodParts[2], req, false},
+		{"space in a segment", goodParts[0] + " ." + goodParts[1] + "." + goodParts[2], req, false},
+		{"four segments", goodParts[0] + "." + goodParts[1] + "." + goodParts[2] + ".", req, false},
+		{"stray bits in the signature", goodParts[0] + "." + goodParts[1] + "." + strayBits(goodParts[2]), req, false},
+		{"truncated signature", goodParts[0] + "." + goodParts[1] + "." + goodParts[2][:len(goodParts[2])-4], req, false},
+		{"no signature", goodParts[0] + "." + goodParts[1] + ".", req, false},
+		{"unencoded payload", craft(t, jose.ES256, ec, map[jose.HeaderKey]any{jose.HeaderType: "dpop+jwt", "b64": false}, goodClaims(), true), req, false},
+		{"P-384 jwk for ES256", b64(map[string]any{"typ": "dpop+jwt", "alg": "ES256", "jwk": p384JWK}) + "." + goodParts[1] + "." + goodParts[2], req, false},
+	}, nonces, signer
+}
+
+// strayBits sets the unused low bits of a segment's last character: the
+// same bytes, another encoding. The segment must have some (its length is
+// not a multiple of 4; a 64-byte signature has 4).
+func strayBits(seg string) string {
+	if len(seg)%4 == 0 {
+		panic("strayBits: no unused bits")
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, seg[len(seg)-1])
+	return seg[:len(seg)-1] + string(alphabet[last|1])
+}
+
+// Every refusal of Verify, one case per check, each an attack.
+func TestVerifyRefusals(t *testing.T) {
+	cases, nonces, _ := refusals(t)
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			v, err := dpop.NewVerifier(dpop.WithClock(func() time.Time { return t0 }), dpop.WithNonces(nonces))
 			if err != nil {
