@@ -46,6 +46,7 @@ var standardClaims = map[string]string{
 	"org":       "use --org",
 	"act":       "token mint does not set delegation (act)",
 	"sid":       "it names a login session of the auth server, which token mint has none of",
+	"cnf":       "a sender-constrained token is bound by the auth server to the key its client proves (mTLS or DPoP); token mint makes bearer tokens only",
 	"auth_time": "it belongs to ID tokens, which token mint does not make",
 	"nonce":     "it belongs to ID tokens, which token mint does not make",
 	"at_hash":   "it belongs to ID tokens, which token mint does not make",
