@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/gatehousehq/gatehouse/dpop"
@@ -116,27 +114,25 @@ var certHeaders = []string{
 // client's word for its certificate: client_certificate.header unless the
 // peer is one of its trusted proxies, and the common names of such headers
 // (certHeaders) unless the peer is a trusted proxy of either list
-// (proxy: the peer is in gateway.trusted_proxies). A spelling of one of
-// those names with '_' for '-' (X_Client_Cert) is removed from every peer:
-// no proxy writes it, and CGI, PHP, WSGI and Rack upstreams read it as
-// the same header (HTTP_X_CLIENT_CERT). b may be nil.
+// (proxy: the peer is in gateway.trusted_proxies). Their "_" spellings
+// (X_Client_Cert), which no proxy writes and CGI, PHP, WSGI and Rack
+// upstreams read as the same header, go with the other spoofable fields
+// on the way upstream (dropClientHeaders). b may be nil.
 func (b *binding) stripCertHeaders(r *http.Request, proxy bool) {
 	h := r.Header
+	present := false
+	for _, name := range certHeaders {
+		if _, ok := h[name]; ok {
+			present = true
+			break
+		}
+	}
 	var own string
 	if b != nil {
 		own = b.certHeader
 	}
-	present := false
-	for k := range h {
-		if strings.IndexByte(k, '_') >= 0 {
-			if n := http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-")); n == own || slices.Contains(certHeaders, n) {
-				delete(h, k)
-			}
-			continue
-		}
-		if !present && (k == own || slices.Contains(certHeaders, k)) {
-			present = true
-		}
+	if _, ok := h[own]; own != "" && ok {
+		present = true
 	}
 	if !present {
 		return

@@ -74,6 +74,14 @@ func (g *Gateway) build(ctx context.Context, cfg *Config, old *state) (*state, e
 			st.dropHeaders[http.CanonicalHeaderKey(key)] = true
 		}
 	}
+	// The client-certificate headers (binding.go): their "_" spellings
+	// never go upstream; the hyphen ones are the binding's to keep or drop.
+	for _, name := range certHeaders {
+		st.claimHeaders[claimHeaderKey(name)] = true
+	}
+	if st.binding != nil && st.binding.certHeader != "" {
+		st.claimHeaders[claimHeaderKey(st.binding.certHeader)] = true
+	}
 	for key, always := range spoofable {
 		if always {
 			st.dropHeaders[http.CanonicalHeaderKey(key)] = true

@@ -25,9 +25,10 @@ type state struct {
 	hsts      []string    // Strict-Transport-Security (oneValue), nil: off
 	accessLog bool
 	cancel    context.CancelFunc // stops the health checks
-	// claimHeaders are the forward_claims header names of every route,
-	// lowercased with "_" as "-": no request carries them upstream unless
-	// the gateway set them, on any route.
+	// claimHeaders are the forward_claims header names of every route and
+	// the client-certificate header names, lowercased with "_" as "-": no
+	// request carries them upstream in a "_" spelling, nor a claim header
+	// unless the gateway set it, on any route.
 	claimHeaders map[string]bool
 	// dropHeaders are the canonical names of the claim headers and of the
 	// always-spoofable headers: the per-request check of a header name
