@@ -186,7 +186,7 @@ const csrfCookie = "gatehouse_csrf"
 func (s *Server) errorPage(w http.ResponseWriter, e *pageError) {
 	pageHeaders(w, "")
 	w.WriteHeader(e.status)
-	errorTemplate.Execute(w, e.message)
+	writeErrorPage(w, e.message)
 }
 
 // renderLogin shows the login form of the validated request req, carrying
@@ -209,8 +209,7 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, req *authRe
 	}
 	pageHeaders(w, req.redirectURI)
 	w.WriteHeader(status)
-	loginTemplate.Execute(w, map[string]any{"Client": q.Get("client_id"), "Message": message, "CSRF": csrf,
-		"Hidden": hidden, "Action": "/login"})
+	writeLoginPage(w, q.Get("client_id"), message, csrf, "/login", hidden)
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {

@@ -108,7 +108,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	}
 	pageHeaders(w, "")
 	w.WriteHeader(http.StatusOK)
-	loggedOutTemplate.Execute(w, session != nil)
+	writeLoggedOutPage(w, session != nil)
 }
 
 // EndSession ends the login session sid: it revokes the session's refresh

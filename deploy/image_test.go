@@ -293,8 +293,9 @@ func TestImageBuild(t *testing.T) {
 	for _, s := range bi.Settings {
 		settings[s.Key] = s.Value
 	}
-	if settings["CGO_ENABLED"] != "0" || settings["-trimpath"] != "true" {
-		t.Errorf("build settings CGO_ENABLED=%q -trimpath=%q, want 0 and true", settings["CGO_ENABLED"], settings["-trimpath"])
+	if settings["CGO_ENABLED"] != "0" || settings["-trimpath"] != "true" || settings["-tags"] != "grpcnotrace" {
+		t.Errorf("build settings CGO_ENABLED=%q -trimpath=%q -tags=%q, want 0, true and grpcnotrace",
+			settings["CGO_ENABLED"], settings["-trimpath"], settings["-tags"])
 	}
 	// -s -w (Go does not record -ldflags with -trimpath): no symbol table,
 	// no DWARF.

@@ -252,9 +252,10 @@ func buildBinary(t *testing.T) string {
 		t.Skip("go tool not found")
 	}
 	bin := filepath.Join(t.TempDir(), "gatehouse")
-	// Static and -trimpath, as deploy/build.sh builds the release: the
-	// tests that build the binary share one build cache (.ci/run warms it).
-	build := exec.Command(goTool, "build", "-trimpath", "-o", bin, ".")
+	// Static, -trimpath and -tags grpcnotrace, as deploy/build.sh builds
+	// the release: the tests that build the binary share one build cache
+	// (.ci/run warms it).
+	build := exec.Command(goTool, "build", "-trimpath", "-tags", "grpcnotrace", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

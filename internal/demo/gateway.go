@@ -1,12 +1,11 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/gatehousehq/gatehouse/gateway"
@@ -69,60 +68,53 @@ func gatewaySpec(env *Env, cfg Config) gatewayConfig {
 	}
 }
 
-// gatewayYAMLTemplate is the gateway section of a gatehouse.yaml for the
-// demo, in the keys of package gateway.
-var gatewayYAMLTemplate = template.Must(template.New("gateway").Parse(`gateway:
-  listen: {{.Listen}}
-  admin_listen: {{.AdminListen}}
-  access_log: true
-  limits: {max_body_bytes: 1048576, read_header_timeout: 5s, upstream_timeout: 10s}
-{{- if .Redis}}
-  ratelimit: {backend: redis, prefix: "{{.KeyPrefix}}:ratelimit", on_redis_error: open}
-{{- else}}
-  ratelimit: {backend: memory}
-{{- end}}
-  issuers:
-    - name: main
-      issuer: {{.Issuer}}
-      audiences: [{{.Audience}}]
-  dpop: {external_url: "{{.ExternalURL}}", replay: {{if .Redis}}redis{{else}}memory{{end}}}
-  routes:
-{{- range .Routes}}
-    - name: {{.Name}}
-      path: {{.Path}}
-      upstreams: [{{.Upstream}}]
-      health_check: {path: /healthz, interval: 5s}
-      auth: {{if .Auth}}jwt{{else}}none{{end}}
-      downstream: {{if .Auth}}relay{{else}}strip{{end}}
-{{- if .RateLimit}}
-      rate_limit: {key: client_id, replenish_rate: {{.RateLimit.ReplenishRate}}, burst_capacity: {{.RateLimit.BurstCapacity}}, requested_tokens: 1}
-{{- end}}
-{{- if .CORSOrigins}}
-      cors: {allowed_origins: [{{range $i, $o := .CORSOrigins}}{{if $i}}, {{end}}"{{$o}}"{{end}}], allowed_methods: [GET, POST, DELETE], allowed_headers: [Authorization, Content-Type, DPoP], max_age: 10m}
-{{- end}}
-{{- if .MaxBody}}
-      max_body_bytes: {{.MaxBody}}
-{{- end}}
-{{- end}}
-`))
-
-// gatewayYAML renders the gateway configuration as YAML.
-func gatewayYAML(cfg gatewayConfig) ([]byte, error) {
-	var b bytes.Buffer
-	if err := gatewayYAMLTemplate.Execute(&b, cfg); err != nil {
-		return nil, fmt.Errorf("demo: gateway YAML: %w", err)
+// gatewayYAML renders the gateway configuration as YAML: the gateway section
+// of a gatehouse.yaml for the demo, in the keys of package gateway. (Written
+// out rather than with text/template, whose execution keeps every exported
+// method of the binary's types alive in the linker.)
+func gatewayYAML(cfg gatewayConfig) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "gateway:\n  listen: %s\n  admin_listen: %s\n  access_log: true\n", cfg.Listen, cfg.AdminListen)
+	b.WriteString("  limits: {max_body_bytes: 1048576, read_header_timeout: 5s, upstream_timeout: 10s}\n")
+	replay := "memory"
+	if cfg.Redis {
+		fmt.Fprintf(&b, "  ratelimit: {backend: redis, prefix: %q, on_redis_error: open}\n", cfg.KeyPrefix+":ratelimit")
+		replay = "redis"
+	} else {
+		b.WriteString("  ratelimit: {backend: memory}\n")
 	}
-	return b.Bytes(), nil
+	fmt.Fprintf(&b, "  issuers:\n    - name: main\n      issuer: %s\n      audiences: [%s]\n", cfg.Issuer, cfg.Audience)
+	fmt.Fprintf(&b, "  dpop: {external_url: %q, replay: %s}\n  routes:\n", cfg.ExternalURL, replay)
+	for _, r := range cfg.Routes {
+		auth, downstream := "none", "strip"
+		if r.Auth {
+			auth, downstream = "jwt", "relay"
+		}
+		fmt.Fprintf(&b, "    - name: %s\n      path: %s\n      upstreams: [%s]\n", r.Name, r.Path, r.Upstream)
+		fmt.Fprintf(&b, "      health_check: {path: /healthz, interval: 5s}\n      auth: %s\n      downstream: %s\n", auth, downstream)
+		if r.RateLimit != nil {
+			fmt.Fprintf(&b, "      rate_limit: {key: client_id, replenish_rate: %v, burst_capacity: %v, requested_tokens: 1}\n",
+				r.RateLimit.ReplenishRate, r.RateLimit.BurstCapacity)
+		}
+		if len(r.CORSOrigins) > 0 {
+			origins := make([]string, len(r.CORSOrigins))
+			for i, o := range r.CORSOrigins {
+				origins[i] = strconv.Quote(o)
+			}
+			fmt.Fprintf(&b, "      cors: {allowed_origins: [%s], allowed_methods: [GET, POST, DELETE], "+
+				"allowed_headers: [Authorization, Content-Type, DPoP], max_age: 10m}\n", strings.Join(origins, ", "))
+		}
+		if r.MaxBody != 0 {
+			fmt.Fprintf(&b, "      max_body_bytes: %d\n", r.MaxBody)
+		}
+	}
+	return []byte(b.String())
 }
 
 // newGateway builds the demo's gateway from the YAML of cfg, exactly as
 // `gatehouse serve` would from a gatehouse.yaml.
 func newGateway(ctx context.Context, p *platform, cfg gatewayConfig, eng *engines) (*gateway.Gateway, error) {
-	y, err := gatewayYAML(cfg)
-	if err != nil {
-		return nil, err
-	}
-	gc, err := gateway.ParseConfig("demo-gateway.yaml", y)
+	gc, err := gateway.ParseConfig("demo-gateway.yaml", gatewayYAML(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("demo: gateway configuration: %w", err)
 	}
