@@ -239,7 +239,14 @@ func (g *Gateway) finish(st *state, rec *recorder, r *http.Request) {
 		slog.Int64("bytes", rec.bytes),
 		slog.String("refused", info.refused),
 	}
-	g.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:]...)
+	// The record goes to the handler itself, with no caller: Logger.LogAttrs
+	// would walk the stack (runtime.Callers) on every request for a source
+	// location the access log line never shows.
+	if h := g.log.Handler(); h.Enabled(r.Context(), slog.LevelInfo) {
+		line := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+		line.AddAttrs(attrs[:]...)
+		h.Handle(r.Context(), line) // a line that fails is dropped, as Logger.LogAttrs drops it
+	}
 }
 
 func attrRoute(name string) slog.Attr { return slog.String("route", name) }
