@@ -284,38 +284,39 @@ type resourceError struct {
 // this request; the DPoP scheme only with a DPoP-bound token. A
 // certificate-bound token (RFC 8705 §3) only over the mutual-TLS
 // listener with its certificate, and a cnf that binds to nothing the
-// server checks never (fail closed), as guard decides.
+// server checks never (fail closed), as guard decides: the decision is
+// token.Claims.CheckBinding's (token/binding.go), in its order; this maps
+// its faults to userinfo's answers and verifies the DPoP proof.
 func (s *Server) checkResourceDPoP(ctx context.Context, r *http.Request, dpopScheme bool, raw string, c *token.Claims) *resourceError {
-	if cnf := c.Confirmation; cnf != nil {
-		switch {
-		case cnf.X5TS256 == "" && cnf.JKT == "":
-			return &resourceError{status: http.StatusUnauthorized, code: "invalid_token", dpopScheme: dpopScheme,
-				desc: "the access token's cnf claim binds it to nothing this server can check"}
-		case cnf.X5TS256 != "":
-			if chain := peerCertificates(ctx); len(chain) == 0 || !c.BoundToCertificate(chain[0].Raw) {
-				s.audit(ctx, "bound_token_refused", "jti", c.ID, "client_id", c.ClientID, "reason", "not the certificate of the token")
-				return &resourceError{status: http.StatusUnauthorized, code: "invalid_token", dpopScheme: dpopScheme,
-					desc: "this access token is bound to a client certificate: send it over the mutual-TLS endpoint with that certificate"}
-			}
-		}
-	}
-	bound := c.Confirmation != nil && c.Confirmation.JKT != ""
-	switch {
-	case !bound && !dpopScheme:
-		return nil
-	case bound && !dpopScheme:
+	v := c.CheckBinding(dpopScheme, func() (string, error) { return peerThumbprint(ctx), nil })
+	switch v.Fault {
+	case token.NoBindingFault:
+	case token.UncheckableBinding:
+		return &resourceError{status: http.StatusUnauthorized, code: "invalid_token", dpopScheme: dpopScheme,
+			desc: "the access token's cnf claim binds it to nothing this server can check"}
+	case token.NoClientCertificate, token.OtherClientCertificate, token.ClientCertificateUnavailable:
+		s.audit(ctx, "bound_token_refused", "jti", c.ID, "client_id", c.ClientID, "reason", "not the certificate of the token")
+		return &resourceError{status: http.StatusUnauthorized, code: "invalid_token", dpopScheme: dpopScheme,
+			desc: "this access token is bound to a client certificate: send it over the mutual-TLS endpoint with that certificate"}
+	case token.DPoPBoundAsBearer:
 		return &resourceError{status: http.StatusUnauthorized, code: "invalid_token", dpopScheme: true,
 			desc: "this access token is DPoP-bound: send it with the DPoP scheme and a DPoP proof"}
-	case !bound:
+	case token.DPoPSchemeUnbound:
 		return &resourceError{status: http.StatusUnauthorized, code: "invalid_token", dpopScheme: true,
 			desc: "this access token is not DPoP-bound: send it with the Bearer scheme"}
+	default: // a fault of a newer token package: fail closed
+		return &resourceError{status: http.StatusUnauthorized, code: "invalid_token", dpopScheme: dpopScheme,
+			desc: "this access token may not be used by this request"}
+	}
+	if v.ProofJKT == "" {
+		return nil
 	}
 	proof, err := dpop.HeaderProof(r.Header)
 	if err == nil && proof == "" {
 		err = errors.New("no DPoP header")
 	}
 	if err == nil {
-		_, err = s.dpop.Verify(ctx, proof, dpop.Request{Method: r.Method, URL: s.issuer + "/userinfo", AccessToken: raw, JKT: c.Confirmation.JKT})
+		_, err = s.dpop.Verify(ctx, proof, dpop.Request{Method: r.Method, URL: s.issuer + "/userinfo", AccessToken: raw, JKT: v.ProofJKT})
 	}
 	switch {
 	case err == nil:
@@ -326,6 +327,16 @@ func (s *Server) checkResourceDPoP(ctx context.Context, r *http.Request, dpopSch
 		s.audit(ctx, "dpop_refused", "jti", c.ID, "client_id", c.ClientID, "reason", err.Error())
 		return &resourceError{status: http.StatusUnauthorized, code: errInvalidDPoPProof, dpopScheme: true, desc: "the DPoP proof is missing or invalid for this request"}
 	}
+}
+
+// peerThumbprint is the x5t#S256 of the client certificate of the
+// mutual-TLS connection of ctx, "" without one (RFC 8705 §3.1).
+func peerThumbprint(ctx context.Context) string {
+	chain := peerCertificates(ctx)
+	if len(chain) == 0 {
+		return ""
+	}
+	return token.CertificateThumbprint(chain[0].Raw)
 }
 
 // write answers the refusal: the challenge (with the accepted algorithms

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -16,7 +17,9 @@ import (
 // verifier, whether or not its cache knew the token: the cache vouches for
 // the token, never for the request.
 //
-// The checks, cheap ones first:
+// The checks, cheap ones first (token.Claims.CheckBinding, token/binding.go,
+// makes the decision in this order; the guard looks up the certificate
+// and verifies the proof):
 //
 //  1. the DPoP scheme goes with a DPoP-bound token only;
 //  2. no cnf claim: a bearer token, allowed;
@@ -32,49 +35,63 @@ import (
 // RFC 9449 §7.1), never a quote of the token or the proof.
 
 // checkBinding decides whether r may use the verified token raw with
-// claims c, presented with scheme s.
+// claims c, presented with scheme s: token.Claims.CheckBinding decides,
+// in the order above, and this maps its verdict to the guard's refusals;
+// a DPoP-bound token's proof is verified here (checkDPoP).
 func (g *Guard) checkBinding(r *http.Request, raw string, s scheme, c *token.Claims) *Refusal {
-	cnf := c.Confirmation
-	if s == schemeDPoP && (cnf == nil || cnf.JKT == "") {
-		return bindingRefusal(true, "the DPoP scheme is for DPoP-bound tokens; send this token as Bearer")
-	}
-	if cnf == nil {
-		return nil
-	}
-	if cnf.X5TS256 == "" && cnf.JKT == "" {
-		return bindingRefusal(s == schemeDPoP, "the token's cnf claim binds it to nothing this service can check")
-	}
-	if cnf.X5TS256 != "" {
-		if ref := g.checkCertificate(r, c); ref != nil {
-			ref.dpop = s == schemeDPoP
-			return ref
-		}
-	}
-	if cnf.JKT != "" {
-		if s != schemeDPoP {
-			// RFC 9449 §7.2: a DPoP-bound token is no bearer token.
-			return bindingRefusal(false, "the token is DPoP-bound: send it with Authorization: DPoP and a DPoP proof")
-		}
-		return g.checkDPoP(r, raw, cnf.JKT)
+	v := c.CheckBinding(s == schemeDPoP, g.clientThumbprint(r))
+	switch {
+	case v.Fault != token.NoBindingFault:
+		return faultRefusal(v, s == schemeDPoP)
+	case v.ProofJKT != "":
+		return g.checkDPoP(r, raw, v.ProofJKT)
 	}
 	return nil
 }
 
-// checkCertificate checks cnf.x5t#S256 of c against the client certificate
-// of r (RFC 8705 §3): the TLS peer's leaf certificate, or behind a trusted
-// proxy the certificate of its header ([WithClientCertificateHeader]).
-func (g *Guard) checkCertificate(r *http.Request, c *token.Claims) *Refusal {
-	thumb, ref := g.clientCert.thumbprint(r)
-	if ref != nil {
+// clientThumbprint is the client certificate lookup of r for
+// token.Claims.CheckBinding (clientcert.go): the TLS peer's leaf
+// certificate, or behind a trusted proxy the certificate of its header
+// ([WithClientCertificateHeader]). A header that cannot be read comes
+// back as its *Refusal, the error.
+func (g *Guard) clientThumbprint(r *http.Request) func() (string, error) {
+	return func() (string, error) {
+		thumb, ref := g.clientCert.thumbprint(r)
+		if ref != nil {
+			return "", ref
+		}
+		return thumb, nil
+	}
+}
+
+// faultRefusal is the 401 invalid_token of a binding fault; dpop puts
+// the error in the DPoP challenge. The refusal of a certificate lookup
+// that failed is the lookup's own.
+func faultRefusal(v token.BindingVerdict, dpop bool) *Refusal {
+	var detail string
+	switch v.Fault {
+	case token.DPoPSchemeUnbound:
+		detail = "the DPoP scheme is for DPoP-bound tokens; send this token as Bearer"
+	case token.UncheckableBinding:
+		detail = "the token's cnf claim binds it to nothing this service can check"
+	case token.ClientCertificateUnavailable:
+		var ref *Refusal
+		if !errors.As(v.Err, &ref) {
+			ref = &Refusal{Reason: ReasonInvalidToken, Detail: "the client certificate cannot be read", Err: v.Err}
+		}
+		ref.dpop = dpop
 		return ref
+	case token.NoClientCertificate:
+		detail = "the token is bound to a client certificate, and this request presents none"
+	case token.OtherClientCertificate:
+		detail = "the token is bound to another client certificate than this request's"
+	case token.DPoPBoundAsBearer:
+		// RFC 9449 §7.2: a DPoP-bound token is no bearer token.
+		detail = "the token is DPoP-bound: send it with Authorization: DPoP and a DPoP proof"
+	default:
+		detail = "the token may not be used by this request (" + v.Fault.String() + ")"
 	}
-	if thumb == "" {
-		return bindingRefusal(false, "the token is bound to a client certificate, and this request presents none")
-	}
-	if !boundToThumbprint(c, thumb) {
-		return bindingRefusal(false, "the token is bound to another client certificate than this request's")
-	}
-	return nil
+	return bindingRefusal(dpop, detail)
 }
 
 // bindingRefusal is the 401 invalid_token of a token this request may not
@@ -88,18 +105,18 @@ func bindingRefusal(dpop bool, detail string) *Refusal {
 // (RFC 9449 has no gRPC binding: no htu for a call, no header for the
 // proof), so the DPoP scheme and DPoP-bound tokens are refused;
 // certificate-bound tokens are checked against r.TLS (guardgrpc fills it
-// from the peer) or the trusted proxy's header.
+// from the peer) or the trusted proxy's header. The checks run in the
+// order of checkBinding: a token bound to both a certificate and a DPoP
+// key, sent without that certificate, is refused for the certificate.
 func (g *Guard) checkCallBinding(r *http.Request, s scheme, c *token.Claims) *Refusal {
-	cnf := c.Confirmation
+	v := c.CheckBinding(s == schemeDPoP, g.clientThumbprint(r))
 	switch {
-	case s == schemeDPoP || (cnf != nil && cnf.JKT != ""):
+	case v.ProofJKT != "" || v.Fault == token.DPoPSchemeUnbound || v.Fault == token.DPoPBoundAsBearer:
 		return bindingRefusal(false, "DPoP-bound tokens are not defined for gRPC calls: use a certificate-bound or bearer token")
-	case cnf == nil:
-		return nil
-	case cnf.X5TS256 == "":
-		return bindingRefusal(false, "the token's cnf claim binds it to nothing this service can check")
+	case v.Fault != token.NoBindingFault:
+		return faultRefusal(v, false)
 	}
-	return g.checkCertificate(r, c)
+	return nil
 }
 
 // Binding is a kind of sender constraint, for [RequireBound].

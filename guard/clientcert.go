@@ -2,7 +2,6 @@ package guard
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
@@ -263,13 +262,4 @@ func unquote(v string) string {
 		b.WriteByte(v[i])
 	}
 	return b.String()
-}
-
-// boundToThumbprint reports whether c is bound to the certificate whose
-// x5t#S256 is thumb, comparing in constant time.
-func boundToThumbprint(c *token.Claims, thumb string) bool {
-	if c.Confirmation == nil || c.Confirmation.X5TS256 == "" || thumb == "" {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(c.Confirmation.X5TS256), []byte(thumb)) == 1
 }
