@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"time"
@@ -34,13 +36,21 @@ import (
 // minute at about 1,600 requests per second.
 const defaultReplayMax = 100_000
 
+// dpopNonceStep is how often the gateway's DPoP nonce changes
+// (dpop.nonce); the one before stays good for another step.
+const dpopNonceStep = 5 * time.Minute
+
 // binding is the state's part for bound tokens.
 type binding struct {
 	opts       []guard.Option
 	replay     dpop.ReplayCache // memory: kept across reloads
 	replayKind string
-	certHeader string // canonical; "" without client_certificate
-	trusted    []netip.Prefix
+	// ownNonceSecret is the process's own nonce secret (dpop.nonce without
+	// nonce_secret_env), kept across reloads so that a nonce given before
+	// one stays good after it.
+	ownNonceSecret []byte
+	certHeader     string // canonical; "" without client_certificate
+	trusted        []netip.Prefix
 }
 
 // buildBinding makes the guard options of cfg; old lends its memory replay
@@ -81,16 +91,44 @@ func (g *Gateway) buildBinding(cfg *Config, old *state) (*binding, error) {
 	if len(d.Algorithms) > 0 {
 		vopts = append(vopts, dpop.WithAlgorithms(d.Algorithms...))
 	}
-	v, err := dpop.NewVerifier(vopts...)
-	if err != nil {
-		return nil, cfg.errAt(cfg.Line("dpop"), "dpop", "%v", err)
-	}
 	var dopts []guard.DPoPOption
 	if d.ExternalURL != "" {
 		dopts = append(dopts, guard.ExternalURL(d.ExternalURL))
 	}
+	if d.Nonce {
+		nonces, err := b.nonces(d, old)
+		if err != nil {
+			return nil, cfg.errAt(cfg.Line("dpop"), "dpop.nonce", "%v", err)
+		}
+		vopts = append(vopts, dpop.WithNonces(nonces))
+		dopts = append(dopts, guard.RequireNonce())
+	}
+	v, err := dpop.NewVerifier(vopts...)
+	if err != nil {
+		return nil, cfg.errAt(cfg.Line("dpop"), "dpop", "%v", err)
+	}
 	b.opts = append(b.opts, guard.WithDPoP(v, dopts...))
 	return b, nil
+}
+
+// nonces are the DPoP nonces of dpop.nonce: from nonce_secret_env's secret,
+// shared by the gateway's instances, or from the process's own (old's,
+// across a reload).
+func (b *binding) nonces(d *DPoP, old *state) (*dpop.Nonces, error) {
+	secret := d.nonceSecret
+	switch {
+	case secret != nil:
+	case d.NonceSecretEnv != "":
+		return nil, fmt.Errorf("nonce_secret_env %s was not resolved: call Config.ResolveEnv before gateway.New", d.NonceSecretEnv)
+	case old != nil && old.binding != nil && old.binding.ownNonceSecret != nil:
+		secret = old.binding.ownNonceSecret
+		b.ownNonceSecret = secret
+	default:
+		secret = make([]byte, dpop.MinNonceSecretBytes)
+		rand.Read(secret)
+		b.ownNonceSecret = secret
+	}
+	return dpop.NewNonces(secret, dpopNonceStep)
 }
 
 // options returns the guard options; b may be nil.

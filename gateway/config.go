@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gatehousehq/gatehouse/dpop"
 	"github.com/gatehousehq/gatehouse/internal/strictyaml"
 )
 
@@ -371,17 +373,21 @@ func DecodeConfig(path string, node *yaml.Node) (*Config, error) {
 	return c, nil
 }
 
-// Warnings are what the section loaded with but should change: keys
-// under a deprecated name, each with its line and the key to write
-// instead. The host process logs them at start and at every reload.
-func (c *Config) Warnings() []*ConfigError { return c.warnings }
+// Warnings are what the section loaded with but should change, each with
+// its line and what to do: keys under a deprecated name, and dpop.nonce
+// without a shared secret in a fleet or on CORS routes that do not expose
+// DPoP-Nonce. The host process logs them at start and at every reload.
+func (c *Config) Warnings() []*ConfigError {
+	return append(slices.Clip(c.warnings), c.nonceWarnings()...)
+}
 
 // Line returns the line of a key path of the section ("routes[1].cors")
 // in the file the Config was decoded from, or 0.
 func (c *Config) Line(key string) int { return c.lines.Of(key) }
 
 // ResolveEnv fills the values that the file names by environment variable
-// (ratelimit.redis_url_env, routes[].exchange.secret_env) through lookup,
+// (ratelimit.redis_url_env, dpop.nonce_secret_env,
+// routes[].exchange.secret_env) through lookup,
 // typically os.LookupEnv. A named variable that is unset or empty is an
 // error. The gateway package itself never reads the environment.
 func (c *Config) ResolveEnv(lookup func(string) (string, bool)) error {
@@ -398,6 +404,18 @@ func (c *Config) ResolveEnv(lookup func(string) (string, bool)) error {
 			return err
 		}
 		c.RateLimit.RedisURL = v
+	}
+	if d := c.DPoP; d != nil && d.Nonce && d.NonceSecretEnv != "" {
+		key := "dpop.nonce_secret_env"
+		v, err := get(c.Line(key), key, d.NonceSecretEnv)
+		if err != nil {
+			return err
+		}
+		if len(v) < dpop.MinNonceSecretBytes {
+			return c.errAt(c.Line(key), key, "the secret in %s is %d bytes, shorter than %d: make one with 'openssl rand -base64 48'",
+				d.NonceSecretEnv, len(v), dpop.MinNonceSecretBytes)
+		}
+		d.nonceSecret = []byte(v)
 	}
 	for i := range c.Routes {
 		r := &c.Routes[i]

@@ -50,4 +50,19 @@ type DPoP struct {
 	// Algorithms are the proof algorithms accepted (default ES256 ES384
 	// ES512 EdDSA RS256 PS256; asymmetric only).
 	Algorithms []string `yaml:"algorithms"`
+	// Nonce requires every proof to carry a server nonce (RFC 9449 §9),
+	// which bounds how long a proof made ahead of time is good for: a proof
+	// without the current nonce is answered 401 use_dpop_nonce with a
+	// fresh one in the DPoP-Nonce header, and the client signs again with
+	// it. The nonces need no state: an HMAC of the time step, a new one
+	// every 5 minutes, the one before still accepted.
+	Nonce bool `yaml:"nonce"`
+	// NonceSecretEnv names the environment variable that holds the secret
+	// (at least 32 bytes) the nonces derive from, resolved by
+	// [Config.ResolveEnv]: the same secret on every gateway instance makes
+	// a nonce one instance gave good at the others. Without it the process
+	// makes its own secret, kept across reloads.
+	NonceSecretEnv string `yaml:"nonce_secret_env"`
+
+	nonceSecret []byte // NonceSecretEnv's value (ResolveEnv)
 }

@@ -79,7 +79,12 @@ type testGW struct {
 // and serves it with the server settings of NewServer.
 func startGW(t testing.TB, yml string, vars map[string]string, opts ...func(*Options)) *testGW {
 	t.Helper()
-	cfg := mustParse(t, yml, vars)
+	return startGWConfig(t, mustParse(t, yml, vars), opts...)
+}
+
+// startGWConfig is startGW of a parsed configuration.
+func startGWConfig(t testing.TB, cfg *Config, opts ...func(*Options)) *testGW {
+	t.Helper()
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
 	o := Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), Registerer: reg}

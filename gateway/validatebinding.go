@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,8 +86,40 @@ func (c *Config) validateBinding() error {
 				return at("algorithms", "%s", strings.TrimPrefix(err.Error(), "dpop: WithAlgorithms: "))
 			}
 		}
+		if d.NonceSecretEnv != "" && !d.Nonce {
+			return at("nonce_secret_env", "a nonce secret is named but dpop.nonce is not true: add nonce: true or remove nonce_secret_env")
+		}
 	}
 	return nil
+}
+
+// nonceWarnings are what dpop.nonce works with but should change: gateways
+// that share a Redis (a fleet) each making their own nonces, and CORS
+// routes whose browsers cannot read the nonce ([Config.Warnings]).
+func (c *Config) nonceWarnings() []*ConfigError {
+	d := c.DPoP
+	if d == nil || !d.Nonce {
+		return nil
+	}
+	var warnings []*ConfigError
+	if d.NonceSecretEnv == "" && c.RateLimit.Backend == "redis" {
+		warnings = append(warnings, c.errAt(c.Line("dpop.nonce"), "dpop.nonce",
+			"every gateway instance makes its own nonces, so a client is refused once by each instance it reaches: set nonce_secret_env to the same secret on every instance"))
+	}
+	for i := range c.Routes {
+		co := c.Routes[i].CORS
+		if co == nil || slices.ContainsFunc(co.ExposedHeaders, func(h string) bool { return strings.EqualFold(h, "DPoP-Nonce") }) {
+			continue
+		}
+		key := fmt.Sprintf("routes[%d].cors.exposed_headers", i)
+		line := c.Line(key)
+		if line == 0 {
+			line = c.Line(fmt.Sprintf("routes[%d].cors", i))
+		}
+		warnings = append(warnings, c.errAt(line, key,
+			"dpop.nonce is on and browsers on other origins cannot read the DPoP-Nonce header of this route's answers: add DPoP-Nonce (and WWW-Authenticate) to exposed_headers"))
+	}
+	return warnings
 }
 
 // validateSenderConstraint checks routes[i].sender_constraint: a value
