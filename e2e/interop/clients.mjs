@@ -54,6 +54,7 @@ const keyDir = env('GH_KEY_DIR')
 const signingAlg = env('GH_SIGNING_ALG')
 const parID = env('GH_PAR_ID')
 const mtls = { id: env('GH_MTLS_ID'), dir: env('GH_MTLS_DIR') }
+const gatewayURL = env('GH_GATEWAY_URL')
 
 // RFC 8693 §3 token type identifiers.
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
@@ -652,6 +653,36 @@ await check('userinfo with DPoP (fetchProtectedResource: Authorization: DPoP and
   assert(bearer.status === 401, `as Bearer: HTTP ${bearer.status}, want 401`)
   return `sub matches; as Bearer: HTTP 401, WWW-Authenticate: ${bearer.headers.get('www-authenticate')?.split(',')[0]}`
 }, ['PAR + authorization code + PKCE + DPoP (request_uri, token_type DPoP, cnf.jkt)'])
+
+await check('gateway with DPoP server nonces: fetchProtectedResource takes the use_dpop_nonce refusal\'s DPoP-Nonce and retries (RFC 9449 §9)', async () => {
+  const keyPair = await client.randomDPoPKeyPair('ES256')
+  const dpop = client.getDPoPHandle(basicCfg, keyPair)
+  const t = await client.clientCredentialsGrant(basicCfg, { audience: ccAudience }, { DPoP: dpop })
+  const url = new URL(gatewayURL + '/api/reports/7')
+  // A proof without the gateway's nonce, as a client sends its first one.
+  const jwk = await exportJWK(keyPair.publicKey)
+  const ath = Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(t.access_token))).toString('base64url')
+  const proof = await new SignJWT({ htm: 'GET', htu: url.href, jti: client.randomState(), ath })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+    .setIssuedAt()
+    .sign(keyPair.privateKey)
+  const first = await fetch(url, { headers: { authorization: 'DPoP ' + t.access_token, dpop: proof } })
+  await first.arrayBuffer()
+  const challenge = first.headers.get('www-authenticate') ?? ''
+  assert(first.status === 401 && /error="use_dpop_nonce"/.test(challenge), `without a nonce: HTTP ${first.status}, ${challenge}`)
+  assert(first.headers.get('dpop-nonce'), 'no DPoP-Nonce header on the use_dpop_nonce refusal')
+  // openid-client: its DPoP handle remembers the nonce per origin and the
+  // call is retried once with it.
+  const resp = await client.fetchProtectedResource(basicCfg, t.access_token, url, 'GET', undefined, undefined, { DPoP: dpop })
+  assert(resp.status === 200, `fetchProtectedResource through the gateway: HTTP ${resp.status}`)
+  const body = await resp.json()
+  assert(body.report === 42 && body.dpop_header === true, `upstream answered ${JSON.stringify(body)}`)
+  // The same token as Bearer: refused, the route takes DPoP-bound tokens only.
+  const bearer = await fetch(url, { headers: { authorization: 'Bearer ' + t.access_token } })
+  await bearer.arrayBuffer()
+  assert(bearer.status === 401, `as Bearer: HTTP ${bearer.status}, want 401`)
+  return `without a nonce: 401 use_dpop_nonce; fetchProtectedResource: HTTP 200; as Bearer: 401`
+}, ['client_credentials with DPoP (token_type DPoP, cnf.jkt = the key\'s RFC 7638 thumbprint, server nonce retried)'])
 
 // mtlsFetch is openid-client's customFetch for the mTLS client: node:https
 // with the certificate of 'gatehouse ca issue' and the CA as the only root.

@@ -2,8 +2,10 @@
 // by others: panva's openid-client 6 and jose 6 (Node.js, pinned in
 // e2e/package.json), next to the Go clients the other tests use.
 //
-// TestThirdPartyClients starts `gatehouse serve --config` on a free port of
-// 127.0.0.1 with a configuration written for it, and runs clients.mjs,
+// TestThirdPartyClients starts `gatehouse serve --config` on free ports of
+// 127.0.0.1 with a configuration written for it (the auth server, and a
+// gateway with DPoP server nonces in front of an upstream of the test), and
+// runs clients.mjs,
 // which prints one line per check. It skips without Node.js or
 // e2e/node_modules, and fails instead under CI=true (see internal/nodetest).
 package interop
@@ -12,6 +14,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -159,6 +163,28 @@ func boundConfig(mtlsAddr, dir string) string {
 		filepath.Join(dir, "server", "svid.crt"), filepath.Join(dir, "server", "svid.key"), filepath.Join(dir, "ca", "ca.crt"))
 }
 
+// gatewayConfig is the gateway section: one route to upstream for the
+// client-credentials tokens of ccAudience, DPoP-bound ones checked with
+// server nonces (gateway.dpop.nonce), which openid-client's
+// fetchProtectedResource must pick up from the refusal and retry with.
+func gatewayConfig(gwAddr, adminAddr, issuer, upstream string) string {
+	return fmt.Sprintf(`gateway:
+  listen: %[1]s
+  admin_listen: %[2]s
+  issuers:
+    - name: main
+      issuer: %[3]s
+      audiences: [%[4]s]
+  dpop: {external_url: "http://%[1]s", nonce: true}
+  routes:
+    - name: reports
+      path: /api/reports
+      upstreams: ["%[5]s"]
+      auth: jwt
+      sender_constraint: dpop
+`, gwAddr, adminAddr, issuer, ccAudience, upstream)
+}
+
 // issueCertificates makes the test's CA with 'gatehouse ca init' and two
 // SVIDs with 'gatehouse ca issue': the mutual-TLS listener's (server/) and
 // the tls_client_auth client's (client/).
@@ -222,8 +248,17 @@ func runClients(t *testing.T, signingAlg string) {
 	// start then fails with "already in use" and the test with it.
 	addr := fmt.Sprintf("127.0.0.1:%d", nodetest.FreePort(t))
 	mtlsAddr := fmt.Sprintf("127.0.0.1:%d", nodetest.FreePort(t))
+	gwAddr := fmt.Sprintf("127.0.0.1:%d", nodetest.FreePort(t))
+	adminAddr := fmt.Sprintf("127.0.0.1:%d", nodetest.FreePort(t))
+	// The gateway's upstream: says which client the gateway let through.
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"report":42,"dpop_header":%t}`, r.Header.Get("DPoP") != "")
+	}))
+	defer upstream.Close()
 	issueCertificates(t, ctx, dir)
-	cfg := writeFile(t, dir, "gatehouse.yaml", config(addr, filepath.Join(dir, "data"), dir, postSecretFile, signingAlg)+boundConfig(mtlsAddr, dir))
+	cfg := writeFile(t, dir, "gatehouse.yaml", config(addr, filepath.Join(dir, "data"), dir, postSecretFile, signingAlg)+
+		boundConfig(mtlsAddr, dir)+gatewayConfig(gwAddr, adminAddr, "http://"+addr, upstream.URL))
 	var serverEnv []string
 	for k, v := range secrets {
 		serverEnv = append(serverEnv, k+"="+v)
@@ -238,6 +273,7 @@ func runClients(t *testing.T, signingAlg string) {
 	})
 	p.WaitFor(t, "gatehouse: auth server listening on http://"+addr, 30*time.Second)
 	p.WaitFor(t, "gatehouse: auth server mutual-TLS listener on https://"+mtlsAddr, 5*time.Second)
+	p.WaitFor(t, "gatehouse: gateway listening on http://"+gwAddr, 5*time.Second)
 
 	out := nodetest.Node(t, ctx, []string{
 		"GH_ISSUER=http://" + addr,
@@ -253,6 +289,7 @@ func runClients(t *testing.T, signingAlg string) {
 		"GH_SIGNING_ALG=" + signingAlg,
 		"GH_PAR_ID=" + parClient,
 		"GH_MTLS_ID=" + mtlsClient, "GH_MTLS_DIR=" + filepath.Join(dir, "client"),
+		"GH_GATEWAY_URL=http://" + gwAddr,
 	}, "interop/clients.mjs")
 
 	t.Logf("clients.mjs:\n%s", out)
