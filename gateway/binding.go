@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gatehousehq/gatehouse/dpop"
@@ -94,6 +95,10 @@ func (g *Gateway) buildBinding(cfg *Config, old *state) (*binding, error) {
 	var dopts []guard.DPoPOption
 	if d.ExternalURL != "" {
 		dopts = append(dopts, guard.ExternalURL(d.ExternalURL))
+	}
+	if d.Forwarded { // forwardedurl.go
+		f := &forwardedOrigin{trusted: cfg.trusted, rfc7239: strings.EqualFold(cfg.ClientIPHeader, "forwarded")}
+		dopts = append(dopts, guard.RequestOrigin(f.origin))
 	}
 	if d.Nonce {
 		nonces, err := b.nonces(d, old)

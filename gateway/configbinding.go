@@ -47,6 +47,14 @@ type DPoP struct {
 	// (htu). Default: https when the gateway serves TLS, else http, and
 	// the request's Host. Set it behind a TLS-terminating proxy.
 	ExternalURL string `yaml:"external_url"`
+	// Forwarded takes the scheme and host that proofs name from the
+	// trusted proxies (trusted_proxies) instead: X-Forwarded-Proto and
+	// X-Forwarded-Host (the request's Host without it), or proto= and
+	// host= of Forwarded with client_ip_header: forwarded; for a proxy
+	// that serves several hosts. Requests from other peers, and headers
+	// that cannot be read, count with their own scheme and Host. Not with
+	// ExternalURL.
+	Forwarded bool `yaml:"forwarded"`
 	// Algorithms are the proof algorithms accepted (default ES256 ES384
 	// ES512 EdDSA RS256 PS256; asymmetric only).
 	Algorithms []string `yaml:"algorithms"`

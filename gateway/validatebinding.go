@@ -86,6 +86,12 @@ func (c *Config) validateBinding() error {
 				return at("algorithms", "%s", strings.TrimPrefix(err.Error(), "dpop: WithAlgorithms: "))
 			}
 		}
+		switch {
+		case d.Forwarded && d.ExternalURL != "":
+			return at("forwarded", "external_url and forwarded both say where requests are sent: give one")
+		case d.Forwarded && len(c.TrustedProxies) == 0:
+			return at("forwarded", "the forwarded scheme and host are read from trusted_proxies only: list the proxies in gateway.trusted_proxies")
+		}
 		if d.NonceSecretEnv != "" && !d.Nonce {
 			return at("nonce_secret_env", "a nonce secret is named but dpop.nonce is not true: add nonce: true or remove nonce_secret_env")
 		}

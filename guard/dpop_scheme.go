@@ -22,10 +22,11 @@ import (
 
 // dpopCheck is the DPoP configuration of a guard (WithDPoP).
 type dpopCheck struct {
-	v     *dpop.Verifier
-	algs  string   // for the challenge: space-separated
-	base  *url.URL // ExternalURL; nil: from the request
-	nonce bool     // RequireNonce
+	v      *dpop.Verifier
+	algs   string                       // for the challenge: space-separated
+	base   *url.URL                     // ExternalURL; nil: from the request
+	origin func(r *http.Request) string // RequestOrigin; nil: from the request
+	nonce  bool                         // RequireNonce
 }
 
 // DPoPOption configures the DPoP check of [WithDPoP].
@@ -42,7 +43,8 @@ type DPoPOption func(*dpopCheck) error
 // The URL of the proof (htu) is the guard's external URL with the request
 // path ([ExternalURL]); without it, https when the request came over TLS
 // and http otherwise, with the request's Host. X-Forwarded-* never count:
-// behind a proxy or a gateway, set ExternalURL.
+// behind a proxy or a gateway, set ExternalURL, or [RequestOrigin] where
+// the proxy serves several hosts and says which one a request came to.
 func WithDPoP(v *dpop.Verifier, opts ...DPoPOption) Option {
 	return optionFunc(func(g *Guard) error {
 		if v == nil {
@@ -59,6 +61,9 @@ func WithDPoP(v *dpop.Verifier, opts ...DPoPOption) Option {
 			if err := o(d); err != nil {
 				return err
 			}
+		}
+		if d.base != nil && d.origin != nil {
+			return errors.New("guard: ExternalURL and RequestOrigin both say where requests are sent: give one")
 		}
 		g.dpop = d
 		return nil
@@ -79,6 +84,24 @@ func ExternalURL(base string) DPoPOption {
 		u.Path = strings.TrimSuffix(u.Path, "/")
 		u.RawPath = strings.TrimSuffix(u.RawPath, "/")
 		d.base = u
+		return nil
+	}
+}
+
+// RequestOrigin has origin say, for each request, the scheme and host the
+// client sent it to ("https://api.example.com", no path): the proof must
+// name that with the request's path (htu). It is for a guard behind a
+// proxy that serves several hosts and tells which one, typically with
+// X-Forwarded-Proto and X-Forwarded-Host: origin must read those only
+// from the proxy's connections, and return "" for any other request (or
+// a header it cannot parse), which then counts with its own scheme and
+// Host. Package gateway's dpop.forwarded is such a function.
+func RequestOrigin(origin func(r *http.Request) string) DPoPOption {
+	return func(d *dpopCheck) error {
+		if origin == nil {
+			return errors.New("guard: RequestOrigin needs a function")
+		}
+		d.origin = origin
 		return nil
 	}
 }
@@ -130,11 +153,17 @@ func proofRefusal(err error) *Refusal {
 }
 
 // url is the URL r was sent to, for htu: the external URL with the
-// request's path, or the request's own scheme and Host.
+// request's path, or its origin by RequestOrigin with the path, or the
+// request's own scheme and Host.
 func (d *dpopCheck) url(r *http.Request) string {
 	path := r.URL.EscapedPath()
 	if d.base != nil {
 		return d.base.Scheme + "://" + d.base.Host + d.base.EscapedPath() + path
+	}
+	if d.origin != nil {
+		if o := d.origin(r); o != "" {
+			return o + path
+		}
 	}
 	s := "http://"
 	if r.TLS != nil {
