@@ -302,6 +302,14 @@ func (s *Server) checkResourceDPoP(ctx context.Context, r *http.Request, dpopSch
 		return &resourceError{status: http.StatusUnauthorized, code: "invalid_token", dpopScheme: true,
 			desc: "this access token is DPoP-bound: send it with the DPoP scheme and a DPoP proof"}
 	case token.DPoPSchemeUnbound:
+		if cnf := c.Confirmation; cnf != nil && cnf.X5TS256 != "" {
+			// A certificate-bound token with the DPoP scheme: refused
+			// before its certificate is looked at, and still a sign of
+			// a token used by another than its holder.
+			s.audit(ctx, "bound_token_refused", "jti", c.ID, "client_id", c.ClientID, "reason", "certificate-bound token sent with the DPoP scheme")
+			return &resourceError{status: http.StatusUnauthorized, code: "invalid_token", dpopScheme: true,
+				desc: "this access token is bound to a client certificate: send it with the Bearer scheme over the mutual-TLS endpoint with that certificate"}
+		}
 		return &resourceError{status: http.StatusUnauthorized, code: "invalid_token", dpopScheme: true,
 			desc: "this access token is not DPoP-bound: send it with the Bearer scheme"}
 	default: // a fault of a newer token package: fail closed

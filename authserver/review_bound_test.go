@@ -68,8 +68,14 @@ func TestReviewCertificateBoundTokenAtUserinfo(t *testing.T) {
 			if status != http.StatusUnauthorized || body["error"] != "invalid_token" {
 				t.Fatalf("stolen certificate-bound token at userinfo: %d %v, want 401 invalid_token", status, body)
 			}
-			if strings.Contains(body["error_description"].(string), at[:20]) {
+			desc := body["error_description"].(string)
+			if strings.Contains(desc, at[:20]) {
 				t.Fatalf("the answer quotes the token")
+			}
+			// Every answer, the DPoP scheme's too, says what the token
+			// is bound to: a certificate.
+			if !strings.Contains(desc, "bound to a client certificate") {
+				t.Fatalf("error_description %q does not say the token is certificate-bound", desc)
 			}
 		})
 	}

@@ -46,12 +46,8 @@ type binding struct {
 	opts       []guard.Option
 	replay     dpop.ReplayCache // memory: kept across reloads
 	replayKind string
-	// ownNonceSecret is the process's own nonce secret (dpop.nonce without
-	// nonce_secret_env), kept across reloads so that a nonce given before
-	// one stays good after it.
-	ownNonceSecret []byte
-	certHeader     string // canonical; "" without client_certificate
-	trusted        []netip.Prefix
+	certHeader string // canonical; "" without client_certificate
+	trusted    []netip.Prefix
 }
 
 // buildBinding makes the guard options of cfg; old lends its memory replay
@@ -101,9 +97,9 @@ func (g *Gateway) buildBinding(cfg *Config, old *state) (*binding, error) {
 		dopts = append(dopts, guard.RequestOrigin(f.origin))
 	}
 	if d.Nonce {
-		nonces, err := b.nonces(d, old)
+		nonces, err := g.nonces(d)
 		if err != nil {
-			return nil, cfg.errAt(cfg.Line("dpop"), "dpop.nonce", "%v", err)
+			return nil, cfg.errAt(cfg.Line("dpop.nonce_secret_env"), "dpop.nonce_secret_env", "%v", err)
 		}
 		vopts = append(vopts, dpop.WithNonces(nonces))
 		dopts = append(dopts, guard.RequireNonce())
@@ -117,21 +113,21 @@ func (g *Gateway) buildBinding(cfg *Config, old *state) (*binding, error) {
 }
 
 // nonces are the DPoP nonces of dpop.nonce: from nonce_secret_env's secret,
-// shared by the gateway's instances, or from the process's own (old's,
-// across a reload).
-func (b *binding) nonces(d *DPoP, old *state) (*dpop.Nonces, error) {
+// shared by the gateway's instances, or from the gateway's own, made once
+// and kept for its lifetime (across reloads, nonce turned off and on).
+// Called under g.mu (New, Reload).
+func (g *Gateway) nonces(d *DPoP) (*dpop.Nonces, error) {
 	secret := d.nonceSecret
 	switch {
 	case secret != nil:
 	case d.NonceSecretEnv != "":
-		return nil, fmt.Errorf("nonce_secret_env %s was not resolved: call Config.ResolveEnv before gateway.New", d.NonceSecretEnv)
-	case old != nil && old.binding != nil && old.binding.ownNonceSecret != nil:
-		secret = old.binding.ownNonceSecret
-		b.ownNonceSecret = secret
+		return nil, fmt.Errorf("%s was not resolved: call Config.ResolveEnv before gateway.New", d.NonceSecretEnv)
 	default:
-		secret = make([]byte, dpop.MinNonceSecretBytes)
-		rand.Read(secret)
-		b.ownNonceSecret = secret
+		if g.ownNonceSecret == nil {
+			g.ownNonceSecret = make([]byte, dpop.MinNonceSecretBytes)
+			rand.Read(g.ownNonceSecret)
+		}
+		secret = g.ownNonceSecret
 	}
 	return dpop.NewNonces(secret, dpopNonceStep)
 }

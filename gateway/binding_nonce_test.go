@@ -82,9 +82,13 @@ func TestGatewayDPoPNonce(t *testing.T) {
 	other := startNonceGW(t, iss, u.URL, "", "")
 	problemOf(t, gw.do(t, "GET", "/relay", dpopHeaders(raw, proofWithNonce(t, s, raw, nonceOf(t, other, s, raw))), nil), 401, guard.TypeUseDPoPNonce)
 
-	// A reload keeps the process's own secret: the nonce stays good.
-	if err := gw.Reload(context.Background(), mustParse(t, nonceGatewayYAML, map[string]string{"ISS": iss.URL, "U": u.URL, "SECRET": ""})); err != nil {
-		t.Fatalf("Reload: %v", err)
+	// A reload keeps the gateway's own secret, also through a reload
+	// that turns nonces off: the nonce stays good.
+	vars := map[string]string{"ISS": iss.URL, "U": u.URL, "SECRET": ""}
+	for _, yml := range []string{strings.Replace(nonceGatewayYAML, ", nonce: true", "", 1), nonceGatewayYAML} {
+		if err := gw.Reload(context.Background(), mustParse(t, yml, vars)); err != nil {
+			t.Fatalf("Reload: %v", err)
+		}
 	}
 	readEcho(t, gw.do(t, "GET", "/relay", dpopHeaders(raw, proofWithNonce(t, s, raw, nonce)), nil))
 }
@@ -128,7 +132,7 @@ func TestGatewayDPoPNonceConfig(t *testing.T) {
 		})
 	}
 	// Not resolved: New refuses rather than make a secret of its own.
-	if _, err := New(context.Background(), cfg, Options{}); err == nil || !strings.Contains(err.Error(), "nonce_secret_env GW_NONCE was not resolved") {
+	if _, err := New(context.Background(), cfg, Options{}); err == nil || !strings.Contains(err.Error(), "gateway.yaml:3: dpop.nonce_secret_env: GW_NONCE was not resolved") {
 		t.Fatalf("New with an unresolved nonce secret: %v", err)
 	}
 
@@ -151,9 +155,14 @@ func TestGatewayDPoPNonceConfig(t *testing.T) {
 	if len(cfg.Warnings()) != 2 {
 		t.Fatal("Warnings is not the same on a second call")
 	}
-	exposed := strings.Replace(fleet, "exposed_headers: [X-Request-Id]", "exposed_headers: [DPoP-Nonce, WWW-Authenticate]", 1)
-	exposed = strings.Replace(exposed, "dpop: {nonce: true}", "dpop: {nonce: true, nonce_secret_env: GW_NONCE}", 1)
-	if cfg, err = ParseConfig("gateway.yaml", []byte(exposed)); err != nil || len(cfg.Warnings()) != 0 {
-		t.Fatalf("a fleet with a shared secret and DPoP-Nonce exposed: %v, warnings %v", err, cfg.Warnings())
+	shared := strings.Replace(fleet, "dpop: {nonce: true}", "dpop: {nonce: true, nonce_secret_env: GW_NONCE}", 1)
+	for name, yml := range map[string]string{
+		"DPoP-Nonce exposed":           strings.Replace(shared, "exposed_headers: [X-Request-Id]", "exposed_headers: [DPoP-Nonce, WWW-Authenticate]", 1),
+		"every header exposed":         strings.Replace(shared, "exposed_headers: [X-Request-Id]", `exposed_headers: ["*"]`, 1),
+		"a route that checks no token": strings.Replace(shared, "auth: jwt", "auth: none", 1),
+	} {
+		if cfg, err = ParseConfig("gateway.yaml", []byte(yml)); err != nil || len(cfg.Warnings()) != 0 {
+			t.Fatalf("%s, in a fleet with a shared secret: %v, warnings %v", name, err, cfg.Warnings())
+		}
 	}
 }

@@ -67,9 +67,13 @@ type Gateway struct {
 	buffers   *bufferPool
 	noRoute   *routeCounters // the counters of requests no route took
 
-	mu     sync.Mutex // serializes Reload and Close
-	state  atomic.Pointer[state]
-	closed atomic.Bool
+	mu sync.Mutex // serializes Reload and Close
+	// ownNonceSecret is the gateway's own DPoP nonce secret (dpop.nonce
+	// without nonce_secret_env), made at the first use and kept, so that
+	// a nonce given before a reload stays good after it (binding.go).
+	ownNonceSecret []byte
+	state          atomic.Pointer[state]
+	closed         atomic.Bool
 }
 
 // New validates cfg and builds a gateway. It may do I/O: the discovery

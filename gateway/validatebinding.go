@@ -108,13 +108,16 @@ func (c *Config) nonceWarnings() []*ConfigError {
 		return nil
 	}
 	var warnings []*ConfigError
-	if d.NonceSecretEnv == "" && c.RateLimit.Backend == "redis" {
+	if d.NonceSecretEnv == "" && (c.RateLimit.Backend == "redis" || d.Replay == "redis") {
 		warnings = append(warnings, c.errAt(c.Line("dpop.nonce"), "dpop.nonce",
-			"every gateway instance makes its own nonces, so a client is refused once by each instance it reaches: set nonce_secret_env to the same secret on every instance"))
+			"every gateway instance makes its own nonces, so a request that reaches another instance than the last one is refused with that one's nonce, and its one retry may land on a third: set nonce_secret_env to the same secret on every instance"))
 	}
 	for i := range c.Routes {
-		co := c.Routes[i].CORS
-		if co == nil || slices.ContainsFunc(co.ExposedHeaders, func(h string) bool { return strings.EqualFold(h, "DPoP-Nonce") }) {
+		r := &c.Routes[i]
+		co := r.CORS
+		if co == nil || r.Auth != "jwt" || slices.ContainsFunc(co.ExposedHeaders, func(h string) bool {
+			return strings.EqualFold(h, "DPoP-Nonce") || (h == "*" && !co.AllowCredentials)
+		}) {
 			continue
 		}
 		key := fmt.Sprintf("routes[%d].cors.exposed_headers", i)

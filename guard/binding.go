@@ -105,13 +105,16 @@ func bindingRefusal(dpop bool, detail string) *Refusal {
 // (RFC 9449 has no gRPC binding: no htu for a call, no header for the
 // proof), so the DPoP scheme and DPoP-bound tokens are refused;
 // certificate-bound tokens are checked against r.TLS (guardgrpc fills it
-// from the peer) or the trusted proxy's header. The checks run in the
-// order of checkBinding: a token bound to both a certificate and a DPoP
-// key, sent without that certificate, is refused for the certificate.
+// from the peer) or the trusted proxy's header. Anything DPoP is refused
+// first, as no certificate could make it good on a call, and without
+// reading a proxy's certificate header for nothing.
 func (g *Guard) checkCallBinding(r *http.Request, s scheme, c *token.Claims) *Refusal {
-	v := c.CheckBinding(s == schemeDPoP, g.clientThumbprint(r))
+	if s == schemeDPoP || (c.Confirmation != nil && c.Confirmation.JKT != "") {
+		return bindingRefusal(false, "DPoP-bound tokens are not defined for gRPC calls: use a certificate-bound or bearer token")
+	}
+	v := c.CheckBinding(false, g.clientThumbprint(r))
 	switch {
-	case v.ProofJKT != "" || v.Fault == token.DPoPSchemeUnbound || v.Fault == token.DPoPBoundAsBearer:
+	case v.ProofJKT != "": // unreachable without jkt; fail closed all the same
 		return bindingRefusal(false, "DPoP-bound tokens are not defined for gRPC calls: use a certificate-bound or bearer token")
 	case v.Fault != token.NoBindingFault:
 		return faultRefusal(v, false)
