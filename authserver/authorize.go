@@ -209,7 +209,7 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, req *authRe
 	}
 	pageHeaders(w, req.redirectURI)
 	w.WriteHeader(status)
-	writeLoginPage(w, q.Get("client_id"), message, csrf, "/login", hidden)
+	writeLoginPage(w, q.Get("client_id"), message, csrf, hidden)
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {

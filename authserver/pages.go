@@ -43,23 +43,29 @@ const pageHead = `<!doctype html>
 // double-quoted attribute value, the two contexts where that escaping is
 // complete; no value reaches a URL, script or style context.
 
+// escapeHTML escapes s for text or a double-quoted attribute value, and
+// replaces NUL with U+FFFD as an HTML parser would (and html/template did).
+func escapeHTML(s string) string {
+	return html.EscapeString(strings.ReplaceAll(s, "\x00", "\uFFFD"))
+}
+
 // writeLoginPage writes the login form: the client it signs in to, a message (a
 // failed attempt), the CSRF token and the authorization request's
-// parameters as hidden fields, posted to action.
-func writeLoginPage(w io.Writer, client, message, csrf, action string, hidden []hiddenField) {
+// parameters as hidden fields, posted to /login.
+func writeLoginPage(w io.Writer, client, message, csrf string, hidden []hiddenField) {
 	var b strings.Builder
 	b.WriteString(pageHead + "<title>Sign in · gatehouse</title></head>\n<body><h1>Sign in</h1>\n")
 	if client != "" {
-		b.WriteString("<p>to continue to <strong>" + html.EscapeString(client) + "</strong></p>")
+		b.WriteString("<p>to continue to <strong>" + escapeHTML(client) + "</strong></p>")
 	}
 	b.WriteString("\n")
 	if message != "" {
-		b.WriteString(`<p class="error" role="alert">` + html.EscapeString(message) + "</p>")
+		b.WriteString(`<p class="error" role="alert">` + escapeHTML(message) + "</p>")
 	}
-	b.WriteString("\n" + `<form method="post" action="` + html.EscapeString(action) + `">` + "\n")
-	b.WriteString(`<input type="hidden" name="csrf" value="` + html.EscapeString(csrf) + `">` + "\n")
+	b.WriteString("\n" + `<form method="post" action="/login">` + "\n")
+	b.WriteString(`<input type="hidden" name="csrf" value="` + escapeHTML(csrf) + `">` + "\n")
 	for _, f := range hidden {
-		b.WriteString(`<input type="hidden" name="` + html.EscapeString(f.Name) + `" value="` + html.EscapeString(f.Value) + `">` + "\n")
+		b.WriteString(`<input type="hidden" name="` + escapeHTML(f.Name) + `" value="` + escapeHTML(f.Value) + `">` + "\n")
 	}
 	b.WriteString(`<label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
@@ -70,7 +76,7 @@ func writeLoginPage(w io.Writer, client, message, csrf, action string, hidden []
 // writeErrorPage writes the page of a request that cannot go on, with its message.
 func writeErrorPage(w io.Writer, message string) {
 	io.WriteString(w, pageHead+"<title>Cannot sign in · gatehouse</title></head>\n"+
-		`<body><h1>Cannot sign in</h1><p class="error">`+html.EscapeString(message)+"</p></body></html>")
+		`<body><h1>Cannot sign in</h1><p class="error">`+escapeHTML(message)+"</p></body></html>")
 }
 
 // writeLoggedOutPage writes the page after a logout without a redirect; signedIn

@@ -20,6 +20,14 @@ var hostile = []string{
 	"ünïcödé ✓",
 }
 
+func TestPagesReplaceNUL(t *testing.T) {
+	var b strings.Builder
+	writeLoginPage(&b, "a\x00b", "", "c", []hiddenField{{"state", "x\x00y"}})
+	if strings.Contains(b.String(), "\x00") || !strings.Contains(b.String(), "a\uFFFDb") || !strings.Contains(b.String(), "value=\"x\uFFFDy\"") {
+		t.Fatalf("NUL in a page: %q", b.String())
+	}
+}
+
 // parsePage reads page the way a browser's tokenizer does: the attributes
 // of every hidden input by name, the text of every element, and every tag.
 func parsePage(t *testing.T, page string) (hidden map[string]string, text string, tags []string) {
@@ -56,7 +64,7 @@ func TestLoginPageEscapesEveryValue(t *testing.T) {
 	for _, v := range hostile {
 		t.Run(v, func(t *testing.T) {
 			var b strings.Builder
-			writeLoginPage(&b, v, v, "csrf-token", "/login", []hiddenField{{"state", v}, {"scope", v}})
+			writeLoginPage(&b, v, v, "csrf-token", []hiddenField{{"state", v}, {"scope", v}})
 			hidden, text, tags := parsePage(t, b.String())
 			if hidden["state"] != v || hidden["scope"] != v || hidden["csrf"] != "csrf-token" {
 				t.Errorf("hidden fields = %q, want state and scope %q", hidden, v)
@@ -89,7 +97,7 @@ func TestErrorPageEscapesTheMessage(t *testing.T) {
 
 func TestLoginPageOmitsWhatIsEmpty(t *testing.T) {
 	var b strings.Builder
-	writeLoginPage(&b, "", "", "c", "/login", nil)
+	writeLoginPage(&b, "", "", "c", nil)
 	page := b.String()
 	if strings.Contains(page, "to continue to") || strings.Contains(page, `class="error"`) {
 		t.Errorf("a login page without client or message shows them:\n%s", page)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -40,15 +41,13 @@ func TestReleaseBuildKeepsDeadCodeElimination(t *testing.T) {
 	if testing.Short() {
 		t.Skip("links the whole binary: not in -short")
 	}
-	cmd := exec.Command(goTool(t), "build", "-trimpath", "-tags", buildTags(t), "-ldflags=-dumpdep", "-o", os.DevNull, "./cmd/gatehouse")
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("go build -ldflags=-dumpdep ./cmd/gatehouse: %v\n%s", err, tail(stderr.String()))
+	// The known positive first: a program that executes a template must
+	// show, or the parse below would pass whatever the linker printed.
+	control, controlMethods := dumpdep(t, "./internal/linkcheck/testdata/reflectmethod")
+	if len(controlMethods) == 0 || !slices.Contains(chain(control, controlMethods[0]), "main.main") {
+		t.Fatalf("testdata/reflectmethod executes a template, and the parse of -dumpdep finds no <ReflectMethod> reached from main.main (found %q): the linker's format changed, this test must follow it", controlMethods)
 	}
-	from, reflectMethods := parseDumpdep(t, &stderr)
+	from, reflectMethods := dumpdep(t, "./cmd/gatehouse", "-tags", buildTags(t))
 	if len(from) < 1000 {
 		t.Fatalf("the linker's -dumpdep printed %d edges: its format changed, this test must follow it", len(from))
 	}
@@ -60,6 +59,22 @@ func TestReleaseBuildKeepsDeadCodeElimination(t *testing.T) {
 	if len(reflectMethods) > 1 {
 		t.Logf("%d reachable functions are marked <ReflectMethod>: %s", len(reflectMethods), strings.Join(reflectMethods, ", "))
 	}
+}
+
+// dumpdep links pkg as the release build does (static, -trimpath, and
+// the extra flags) with the linker's dependency dump, and parses it.
+func dumpdep(t *testing.T, pkg string, flags ...string) (from map[string]string, reflectMethods []string) {
+	t.Helper()
+	args := append([]string{"build", "-trimpath"}, flags...)
+	cmd := exec.Command(goTool(t), append(args, "-ldflags=-dumpdep", "-o", os.DevNull, pkg)...)
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go build -ldflags=-dumpdep %s: %v\n%s", pkg, err, tail(stderr.String()))
+	}
+	return parseDumpdep(t, &stderr)
 }
 
 // parseDumpdep reads the linker's "A -> B" lines: from maps each symbol to
@@ -77,8 +92,8 @@ func parseDumpdep(t *testing.T, dump *bytes.Buffer) (from map[string]string, ref
 			continue
 		}
 		for _, s := range []*string{&a, &b} {
-			name, marks, _ := strings.Cut(*s, " <")
-			if strings.Contains(marks, "ReflectMethod") && !seen[name] {
+			name, marks := splitMarks(*s)
+			if strings.Contains(marks, "<ReflectMethod>") && !seen[name] {
 				seen[name] = true
 				reflectMethods = append(reflectMethods, name)
 			}
@@ -92,6 +107,38 @@ func parseDumpdep(t *testing.T, dump *bytes.Buffer) (from map[string]string, ref
 		t.Fatal(err)
 	}
 	return from, reflectMethods
+}
+
+// splitMarks splits the linker's marks off a symbol of -dumpdep
+// ("reflect.Value.Method <ReflectMethod>", "type:T <UsedInIface>"): the
+// trailing <Word> groups after a space. A name may hold " <" itself
+// (type:<-chan int, go:string."  <bad pc "), so only a suffix made of
+// marks is cut.
+func splitMarks(s string) (name, marks string) {
+	for strings.HasSuffix(s, ">") {
+		i := strings.LastIndexByte(s, '<')
+		if i < 0 || !isMark(s[i+1:len(s)-1]) {
+			break
+		}
+		marks, s = s[i:]+marks, s[:i]
+	}
+	if marks == "" {
+		return s, ""
+	}
+	return strings.TrimSuffix(s, " "), marks
+}
+
+// isMark reports whether w is a mark's word: ASCII letters only.
+func isMark(w string) bool {
+	if w == "" {
+		return false
+	}
+	for _, c := range w {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // chain is the path from the linker's root to sym, root first.
@@ -117,4 +164,19 @@ func tail(s string) string {
 		lines = lines[len(lines)-20:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+func TestSplitMarks(t *testing.T) {
+	for _, tc := range []struct{ in, name, marks string }{
+		{"reflect.Value.Method <ReflectMethod>", "reflect.Value.Method", "<ReflectMethod>"},
+		{"type:reflect.Value <UsedInIface><ReflectMethod>", "type:reflect.Value", "<UsedInIface><ReflectMethod>"},
+		{"type:<-chan struct {}", "type:<-chan struct {}", ""},
+		{`go:string."  <bad pc "`, `go:string."  <bad pc "`, ""},
+		{"type:<-chan int <UsedInIface>", "type:<-chan int", "<UsedInIface>"},
+		{"main.main", "main.main", ""},
+	} {
+		if name, marks := splitMarks(tc.in); name != tc.name || marks != tc.marks {
+			t.Errorf("splitMarks(%q) = %q, %q; want %q, %q", tc.in, name, marks, tc.name, tc.marks)
+		}
+	}
 }

@@ -18,7 +18,9 @@
 //     Method or MethodByName by a computed name, as template execution
 //     does), which would make it keep every exported method of every type:
 //     39 MB instead of 52 MB, and fewer pages of it in every process. A
-//     failure prints the chain of calls that reaches one.
+//     failure prints the chain of calls that reaches one. A program that
+//     executes a template (testdata/reflectmethod) must show first, so that
+//     a change of the dump's format fails the test rather than pass it.
 //
 // It has no code of its own; `.ci/run` runs its tests with the others.
 package linkcheck
