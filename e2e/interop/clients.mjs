@@ -31,7 +31,7 @@ import { readFile } from 'node:fs/promises'
 import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import * as client from 'openid-client'
-import { SignJWT, calculateJwkThumbprint, createRemoteJWKSet, decodeProtectedHeader, exportJWK, importJWK, jwtVerify } from 'jose'
+import { SignJWT, calculateJwkThumbprint, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, importJWK, jwtVerify } from 'jose'
 
 const env = (name) => {
   const v = process.env[name]
@@ -671,17 +671,36 @@ await check('gateway with DPoP server nonces: fetchProtectedResource takes the u
   const challenge = first.headers.get('www-authenticate') ?? ''
   assert(first.status === 401 && /error="use_dpop_nonce"/.test(challenge), `without a nonce: HTTP ${first.status}, ${challenge}`)
   assert(first.headers.get('dpop-nonce'), 'no DPoP-Nonce header on the use_dpop_nonce refusal')
-  // openid-client: its DPoP handle remembers the nonce per origin and the
-  // call is retried once with it.
-  const resp = await client.fetchProtectedResource(basicCfg, t.access_token, url, 'GET', undefined, undefined, { DPoP: dpop })
+  // openid-client with a fresh DPoP handle (it knows no nonce of the
+  // gateway yet): the first call is refused with use_dpop_nonce, the
+  // handle takes the nonce and the call is retried once with it. Seen
+  // through a customFetch that records each attempt's proof.
+  const gwCfg = await discover(basic.id, client.ClientSecretBasic(basic.secret))
+  const attempts = []
+  gwCfg[client.customFetch] = async (u, options) => {
+    const r = await fetch(u, options)
+    const proof = new Headers(options.headers).get('dpop')
+    attempts.push({ status: r.status, nonce: proof ? decodeJwt(proof).nonce : undefined, given: r.headers.get('dpop-nonce') })
+    return r
+  }
+  const resp = await client.fetchProtectedResource(gwCfg, t.access_token, url, 'GET', undefined, undefined, { DPoP: client.getDPoPHandle(gwCfg, keyPair) })
   assert(resp.status === 200, `fetchProtectedResource through the gateway: HTTP ${resp.status}`)
+  assert(attempts.length === 2 && attempts[0].status === 401 && attempts[0].nonce === undefined && attempts[0].given &&
+    attempts[1].nonce === attempts[0].given, `attempts ${JSON.stringify(attempts.map((a) => ({ status: a.status, nonce: !!a.nonce, given: !!a.given })))}, want a 401 with a nonce, then the retry carrying it`)
   const body = await resp.json()
   assert(body.report === 42 && body.dpop_header === true, `upstream answered ${JSON.stringify(body)}`)
-  // The same token as Bearer: refused, the route takes DPoP-bound tokens only.
+  // The same token as Bearer is refused (a DPoP-bound token is no bearer
+  // token, RFC 9449 §7.2), and so is an unbound token: the route takes
+  // DPoP-bound tokens only (sender_constraint: dpop).
   const bearer = await fetch(url, { headers: { authorization: 'Bearer ' + t.access_token } })
   await bearer.arrayBuffer()
-  assert(bearer.status === 401, `as Bearer: HTTP ${bearer.status}, want 401`)
-  return `without a nonce: 401 use_dpop_nonce; fetchProtectedResource: HTTP 200; as Bearer: 401`
+  assert(bearer.status === 401 && /error="invalid_token"/.test(bearer.headers.get('www-authenticate') ?? ''), `as Bearer: HTTP ${bearer.status}, want 401 invalid_token`)
+  const unbound = await client.clientCredentialsGrant(basicCfg, { audience: ccAudience })
+  assert(unbound.token_type === 'bearer', `token_type ${unbound.token_type}, want bearer`)
+  const plain = await fetch(url, { headers: { authorization: 'Bearer ' + unbound.access_token } })
+  await plain.arrayBuffer()
+  assert(plain.status === 401 && /error="invalid_token"/.test(plain.headers.get('www-authenticate') ?? ''), `an unbound token: HTTP ${plain.status}, want 401 invalid_token`)
+  return `without a nonce: 401 use_dpop_nonce; openid-client: 401 + retry with the nonce, HTTP 200; DPoP-bound as Bearer: 401; unbound: 401`
 }, ['client_credentials with DPoP (token_type DPoP, cnf.jkt = the key\'s RFC 7638 thumbprint, server nonce retried)'])
 
 // mtlsFetch is openid-client's customFetch for the mTLS client: node:https
