@@ -176,16 +176,7 @@ func (b *binding) stripCertHeaders(r *http.Request, proxy bool) {
 	if !present {
 		return
 	}
-	certProxy := false
-	if b != nil && len(b.trusted) > 0 {
-		peer := peerAddr(r.RemoteAddr)
-		for _, p := range b.trusted {
-			if p.Contains(peer) {
-				certProxy = true
-				break
-			}
-		}
-	}
+	certProxy := b != nil && len(b.trusted) > 0 && inPrefixes(b.trusted, peerAddr(r.RemoteAddr))
 	if own != "" && !certProxy {
 		delete(h, own)
 	}

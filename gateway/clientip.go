@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"iter"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -46,9 +47,8 @@ func (st *state) clientAddr(r *http.Request) (netip.Addr, bool) {
 	} else if fwd := r.Header.Values("Forwarded"); len(fwd) > 0 {
 		for _, v := range fwd {
 			for _, elem := range strings.Split(v, ",") {
-				for _, pair := range strings.Split(elem, ";") {
-					k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
-					if ok && strings.EqualFold(k, "for") {
+				for k, val := range forwardedPairs(elem) {
+					if strings.EqualFold(k, "for") {
 						hops = append(hops, strings.Trim(val, `"`))
 					}
 				}
@@ -71,13 +71,31 @@ func (st *state) clientAddr(r *http.Request) (netip.Addr, bool) {
 	return peer, true
 }
 
-func (st *state) isTrusted(a netip.Addr) bool {
-	for _, p := range st.trusted {
+func (st *state) isTrusted(a netip.Addr) bool { return inPrefixes(st.trusted, a) }
+
+// inPrefixes reports whether a is in one of prefixes (a list of trusted
+// proxies).
+func inPrefixes(prefixes []netip.Prefix, a netip.Addr) bool {
+	for _, p := range prefixes {
 		if p.Contains(a) {
 			return true
 		}
 	}
 	return false
+}
+
+// forwardedPairs yields the name=value pairs of one element of a
+// Forwarded header (RFC 7239 §4): names as written, values as written
+// (quoted or not); a pair without "=" is skipped.
+func forwardedPairs(element string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for _, pair := range strings.Split(element, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			if ok && !yield(k, v) {
+				return
+			}
+		}
+	}
 }
 
 // peerAddr parses the RemoteAddr of a request.

@@ -29,15 +29,7 @@ type forwardedOrigin struct {
 // or "" when its peer is no trusted proxy or the proxy's headers do not
 // say.
 func (f *forwardedOrigin) origin(r *http.Request) string {
-	peer := peerAddr(r.RemoteAddr)
-	trusted := false
-	for _, p := range f.trusted {
-		if p.Contains(peer) {
-			trusted = true
-			break
-		}
-	}
-	if !trusted {
+	if !inPrefixes(f.trusted, peerAddr(r.RemoteAddr)) {
 		return ""
 	}
 	var proto, host string
@@ -66,11 +58,7 @@ func forwardedProtoHost(lines []string) (proto, host string) {
 		return "", ""
 	}
 	first, _, _ := strings.Cut(lines[0], ",")
-	for _, pair := range strings.Split(first, ";") {
-		k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
-		if !ok {
-			continue
-		}
+	for k, v := range forwardedPairs(first) { // clientip.go
 		v = strings.TrimSpace(v)
 		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 			v = v[1 : len(v)-1]
