@@ -34,13 +34,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	prombridge "go.opentelemetry.io/contrib/bridges/prometheus"
-	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
-	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -140,9 +136,9 @@ func (t *Telemetry) setupTraces(ctx context.Context, res *resource.Resource) err
 	if err != nil {
 		return err
 	}
-	exp, err := autoexport.NewSpanExporter(ctx)
+	exp, err := spanExporter(ctx)
 	if err != nil {
-		return fmt.Errorf("telemetry: OTEL_TRACES_EXPORTER: %w", err)
+		return err
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithSampler(sampler))
 	t.shutdown = append(t.shutdown, tp.Shutdown)
@@ -216,23 +212,6 @@ func (t *Telemetry) setupMetrics(ctx context.Context, res *resource.Resource) er
 	t.MeterProvider = mp
 	otel.SetMeterProvider(mp)
 	return nil
-}
-
-func metricExporter(ctx context.Context, name string) (sdkmetric.Exporter, error) {
-	if name == "console" {
-		return stdoutmetric.New()
-	}
-	proto := os.Getenv("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL")
-	if proto == "" {
-		proto = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
-	}
-	switch proto {
-	case "", "http/protobuf":
-		return otlpmetrichttp.New(ctx)
-	case "grpc":
-		return otlpmetricgrpc.New(ctx)
-	}
-	return nil, fmt.Errorf("telemetry: OTEL_EXPORTER_OTLP_METRICS_PROTOCOL %q: want http/protobuf or grpc", proto)
 }
 
 // Registry is a Prometheus registry whose Gather adds the OpenTelemetry
