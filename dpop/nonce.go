@@ -16,8 +16,10 @@ const MinNonceSecretBytes = 32
 // Nonces are stateless server nonces (RFC 9449 §8, §9): the nonce of a
 // time step is an HMAC-SHA256 of the step's number under a secret, so that
 // every instance that shares the secret issues and accepts the same ones.
-// A nonce is good for its step and the next. Nonces are immutable and safe
-// for concurrent use.
+// A nonce is good for its step and the next; and, so that instances whose
+// clocks differ by less than a step agree, one step before its own (a
+// nonce that an instance ahead of this one handed out). Nonces are
+// immutable and safe for concurrent use.
 type Nonces struct {
 	secret []byte
 	step   time.Duration
@@ -63,12 +65,14 @@ func NewNonces(secret []byte, step time.Duration, opts ...NonceOption) (*Nonces,
 // Current returns the nonce of the current step, for the DPoP-Nonce header.
 func (n *Nonces) Current() string { return n.of(n.stepAt(n.now())) }
 
-// Valid reports whether nonce is that of the current step or of the one
-// before, comparing in constant time.
+// Valid reports whether nonce is that of the current step, of the one
+// before, or of the one after (the current step of a clock that runs
+// ahead), comparing each in constant time.
 func (n *Nonces) Valid(nonce string) bool {
 	s := n.stepAt(n.now())
-	cur, prev := hmac.Equal([]byte(nonce), []byte(n.of(s))), hmac.Equal([]byte(nonce), []byte(n.of(s-1)))
-	return cur || prev
+	b := []byte(nonce)
+	prev, cur, next := hmac.Equal(b, []byte(n.of(s-1))), hmac.Equal(b, []byte(n.of(s))), hmac.Equal(b, []byte(n.of(s+1)))
+	return prev || cur || next
 }
 
 func (n *Nonces) stepAt(t time.Time) int64 { return t.UnixNano() / int64(n.step) }

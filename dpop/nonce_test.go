@@ -10,8 +10,8 @@ import (
 	"github.com/gatehousehq/gatehouse/dpop"
 )
 
-// A nonce is good for its step and the next, on every instance with the
-// secret, and on none without it.
+// A nonce is good for its step and the next, and one step early, on every
+// instance with the secret, and on none without it.
 func TestNonces(t *testing.T) {
 	now := t0
 	clock := func() time.Time { return now }
@@ -33,6 +33,16 @@ func TestNonces(t *testing.T) {
 	now = now.Add(time.Minute)
 	if a.Valid(n) {
 		t.Fatal("the nonce is good two steps later")
+	}
+	// An instance whose clock is up to a step behind accepts the nonce of
+	// one ahead; two steps behind, it does not.
+	ahead, _ := dpop.NewNonces(secret, time.Minute, dpop.WithNonceClock(func() time.Time { return now.Add(time.Minute) }))
+	if !a.Valid(ahead.Current()) {
+		t.Fatal("the nonce of an instance one step ahead is refused")
+	}
+	farAhead, _ := dpop.NewNonces(secret, time.Minute, dpop.WithNonceClock(func() time.Time { return now.Add(2 * time.Minute) }))
+	if a.Valid(farAhead.Current()) {
+		t.Fatal("the nonce of an instance two steps ahead is accepted")
 	}
 	if a.Valid("") {
 		t.Fatal("empty nonce")
