@@ -48,7 +48,8 @@ type DPoPConfig struct {
 	// instances refuse (clients then retry once more).
 	NonceSecret []byte
 	// NonceStep is how often the nonce changes (default 5m); a nonce is
-	// good for its step and the next.
+	// good for its step and the next, and one step early (the current one
+	// of an instance whose clock runs ahead).
 	NonceStep time.Duration
 	// Replay records the jti of every accepted proof where every instance
 	// sees it (dpop/redisreplay on the Redis the instances share). Nil:

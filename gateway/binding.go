@@ -38,7 +38,8 @@ import (
 const defaultReplayMax = 100_000
 
 // dpopNonceStep is how often the gateway's DPoP nonce changes
-// (dpop.nonce); the one before stays good for another step.
+// (dpop.nonce); the one before stays good for another step, and the next
+// is good already (an instance whose clock runs ahead hands it out).
 const dpopNonceStep = 5 * time.Minute
 
 // binding is the state's part for bound tokens.

@@ -63,7 +63,8 @@ type DPoP struct {
 	// without the current nonce is answered 401 use_dpop_nonce with a
 	// fresh one in the DPoP-Nonce header, and the client signs again with
 	// it. The nonces need no state: an HMAC of the time step, a new one
-	// every 5 minutes, the one before still accepted.
+	// every 5 minutes, the one before and the next (that of an instance
+	// whose clock runs ahead) still accepted.
 	Nonce bool `yaml:"nonce"`
 	// NonceSecretEnv names the environment variable that holds the secret
 	// (at least 32 bytes) the nonces derive from, resolved by

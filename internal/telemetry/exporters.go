@@ -26,7 +26,7 @@ import (
 // over the protocol of otlpProtocol, or console. Setup does not call it for
 // none.
 func spanExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
-	switch name := strings.TrimSpace(os.Getenv("OTEL_TRACES_EXPORTER")); name {
+	switch name := envName("OTEL_TRACES_EXPORTER"); name {
 	case "console":
 		return stdouttrace.New()
 	case "", "otlp":
@@ -64,9 +64,9 @@ func metricExporter(ctx context.Context, name string) (sdkmetric.Exporter, error
 // else http/protobuf, the specification's default. The exporters then read
 // the endpoint, headers, timeout and TLS files of the same protocol.
 func otlpProtocol(signalVar string) (string, error) {
-	name, proto := signalVar, strings.TrimSpace(os.Getenv(signalVar))
+	name, proto := signalVar, envName(signalVar)
 	if proto == "" {
-		name, proto = "OTEL_EXPORTER_OTLP_PROTOCOL", strings.TrimSpace(os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL"))
+		name, proto = "OTEL_EXPORTER_OTLP_PROTOCOL", envName("OTEL_EXPORTER_OTLP_PROTOCOL")
 	}
 	switch proto {
 	case "", "http/protobuf":
@@ -76,3 +76,8 @@ func otlpProtocol(signalVar string) (string, error) {
 	}
 	return "", fmt.Errorf("telemetry: %s %q: want http/protobuf or grpc", name, proto)
 }
+
+// envName is the value of an environment variable that names a choice (an
+// exporter, a protocol), trimmed and in lower case: the specification asks
+// that such values be read without regard to case.
+func envName(key string) string { return strings.ToLower(strings.TrimSpace(os.Getenv(key))) }

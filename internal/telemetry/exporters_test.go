@@ -87,6 +87,8 @@ func TestExporterChoice(t *testing.T) {
 		{"console traces", map[string]string{"OTEL_TRACES_EXPORTER": "console"}, true, "", ""},
 		{"traces off", map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, false, "", ""},
 		{"spaces around the name", map[string]string{"OTEL_TRACES_EXPORTER": " otlp "}, true, "", ""},
+		{"names in any case", map[string]string{"OTEL_TRACES_EXPORTER": "Console", "OTEL_METRICS_EXPORTER": "OTLP", "OTEL_EXPORTER_OTLP_PROTOCOL": "GRPC"}, true, "otlp", ""},
+		{"NONE is none", map[string]string{"OTEL_TRACES_EXPORTER": "NONE", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, false, "", ""},
 		{"unknown traces exporter", map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"},
 			false, "", `OTEL_TRACES_EXPORTER "zipkin": want otlp, console or none`},
 		{"unknown protocol", map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
@@ -103,10 +105,17 @@ func TestExporterChoice(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
+			// Nothing listens: Shutdown's flush fails, which is not what
+			// this test is about, so it gets little time to.
+			shutdown := func(tel *telemetry.Telemetry) {
+				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				defer cancel()
+				tel.Shutdown(ctx)
+			}
 			tel, err := telemetry.Setup(t.Context(), telemetry.Config{})
 			if tc.err != "" {
 				if err == nil {
-					tel.Shutdown(t.Context())
+					shutdown(tel)
 					t.Fatalf("no error, want one saying %s", tc.err)
 				}
 				if !strings.Contains(err.Error(), tc.err) {
@@ -117,13 +126,7 @@ func TestExporterChoice(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Nothing listens: Shutdown's flush fails, which is not what
-			// this test is about, so it gets little time to.
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-				defer cancel()
-				tel.Shutdown(ctx)
-			}()
+			defer shutdown(tel)
 			if tel.Tracing != tc.tracing || tel.MetricsExporter != tc.metrics {
 				t.Errorf("tracing %v, metrics exporter %q; want %v, %q", tel.Tracing, tel.MetricsExporter, tc.tracing, tc.metrics)
 			}

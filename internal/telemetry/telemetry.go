@@ -13,9 +13,11 @@
 // is off the global tracer provider is left unset, and gatehouse's
 // packages then wrap nothing (package internal/tracing).
 //
-// The SDK reads the rest itself: OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf,
-// the default, or grpc), _ENDPOINT, _HEADERS, _TIMEOUT, OTEL_BSP_*,
-// OTEL_METRIC_EXPORT_INTERVAL. The sampler (OTEL_TRACES_SAMPLER,
+// The OTLP protocol is read here too (OTEL_EXPORTER_OTLP_PROTOCOL and the
+// signals' own _TRACES_PROTOCOL, _METRICS_PROTOCOL: http/protobuf, the
+// default, or grpc); the SDK reads the rest itself: _ENDPOINT, _HEADERS,
+// _TIMEOUT, OTEL_BSP_*, OTEL_METRIC_EXPORT_INTERVAL. Names and protocols
+// are read without regard to case, as the specification asks. The sampler (OTEL_TRACES_SAMPLER,
 // OTEL_TRACES_SAMPLER_ARG) and the resource (OTEL_SERVICE_NAME,
 // OTEL_RESOURCE_ATTRIBUTES; service.name defaults to "gatehouse") are
 // checked here, so that a wrong value fails at start with its name.
@@ -109,7 +111,7 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 
 // tracesWanted reports whether the environment (or cfg) asks for spans.
 func tracesWanted(cfg Config) bool {
-	if e := strings.TrimSpace(os.Getenv("OTEL_TRACES_EXPORTER")); e != "" {
+	if e := envName("OTEL_TRACES_EXPORTER"); e != "" {
 		return e != "none"
 	}
 	return cfg.Traces || os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
@@ -194,7 +196,7 @@ func (t *Telemetry) setupMetrics(ctx context.Context, res *resource.Resource) er
 		return fmt.Errorf("telemetry: Prometheus exporter: %w", err)
 	}
 	opts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(prom)}
-	name := strings.TrimSpace(os.Getenv("OTEL_METRICS_EXPORTER"))
+	name := envName("OTEL_METRICS_EXPORTER")
 	if name != "" && !slices.Contains(metricsExporters, name) {
 		return fmt.Errorf("telemetry: OTEL_METRICS_EXPORTER %q: want otlp, console, prometheus or none", name)
 	}

@@ -54,7 +54,8 @@ func TestOffWhenUnset(t *testing.T) {
 }
 
 // TestOTLPHTTPExport: configured by the environment alone, the exporter
-// sends spans to an OTLP/HTTP receiver, which decodes them.
+// sends spans to an OTLP/HTTP receiver, which decodes them: HTTP is the
+// protocol when no variable names one.
 func TestOTLPHTTPExport(t *testing.T) {
 	cleanEnv(t)
 	var mu sync.Mutex
@@ -79,7 +80,6 @@ func TestOTLPHTTPExport(t *testing.T) {
 	}))
 	defer srv.Close()
 	t.Setenv("OTEL_TRACES_EXPORTER", "otlp")
-	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
 	t.Setenv("OTEL_SERVICE_NAME", "orders")
 	t.Setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
