@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"iter"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -45,13 +44,13 @@ func (st *state) clientAddr(r *http.Request) (netip.Addr, bool) {
 			}
 		}
 	} else if fwd := r.Header.Values("Forwarded"); len(fwd) > 0 {
-		for _, v := range fwd {
-			for _, elem := range strings.Split(v, ",") {
-				for k, val := range forwardedPairs(elem) {
-					if strings.EqualFold(k, "for") {
-						hops = append(hops, strings.Trim(val, `"`))
-					}
-				}
+		elems, err := forwardedElements(fwd) // forwardedheader.go
+		if err != nil {
+			return netip.Addr{}, true // as garbage in a for=, below
+		}
+		for _, e := range elems {
+			if v, ok := e["for"]; ok {
+				hops = append(hops, v)
 			}
 		}
 	}
@@ -82,20 +81,6 @@ func inPrefixes(prefixes []netip.Prefix, a netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// forwardedPairs yields the name=value pairs of one element of a
-// Forwarded header (RFC 7239 §4): names as written, values as written
-// (quoted or not); a pair without "=" is skipped.
-func forwardedPairs(element string) iter.Seq2[string, string] {
-	return func(yield func(string, string) bool) {
-		for _, pair := range strings.Split(element, ";") {
-			k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
-			if ok && !yield(k, v) {
-				return
-			}
-		}
-	}
 }
 
 // peerAddr parses the RemoteAddr of a request.

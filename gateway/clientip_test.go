@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net/http"
 	"net/netip"
 	"testing"
 )
@@ -65,5 +66,37 @@ func TestClientKey(t *testing.T) {
 	}
 	if _, err := ParseConfig("gateway.yaml", []byte("client_ipv6_prefix: 16\nroutes: [{name: r, path: /, upstreams: [\"http://127.0.0.1:1\"], auth: none}]\n")); err == nil {
 		t.Error("client_ipv6_prefix 16 was accepted")
+	}
+}
+
+// TestForwardedClientAddr: with client_ip_header: forwarded, the client
+// is the right-most for= of Forwarded that is not a trusted proxy, read
+// with RFC 7239's quoting: a comma inside a quoted value (such as a host
+// the client chose) does not start an element whose for= it chose.
+func TestForwardedClientAddr(t *testing.T) {
+	st := &state{forwarded: true, trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	for _, tc := range []struct {
+		forwarded []string
+		want      string // "invalid": an unknown client, which the gateway refuses
+	}{
+		{[]string{"for=192.0.2.7"}, "192.0.2.7"},
+		{[]string{"for=198.51.100.1, for=192.0.2.7, for=10.1.1.1"}, "192.0.2.7"},
+		{[]string{`for=192.0.2.7;host="x, for=198.51.100.1"`}, "192.0.2.7"},
+		{[]string{`for="[2001:db8::1]:4711"`}, "2001:db8::1"},
+		{[]string{"for=198.51.100.1", "for=192.0.2.7"}, "192.0.2.7"},
+		{[]string{"proto=https, for=10.1.1.1"}, "10.1.1.1"}, // all trusted: the left-most for=
+		{[]string{`for=192.0.2.7;host="x`}, "invalid"},
+		{[]string{"for=192.0.2.7;for=198.51.100.1"}, "invalid"},
+		{[]string{"for=unknown"}, "invalid"},
+	} {
+		r := &http.Request{RemoteAddr: "10.0.0.1:5000", Header: http.Header{"Forwarded": tc.forwarded}}
+		a, trusted := st.clientAddr(r)
+		got := a.String()
+		if !a.IsValid() {
+			got = "invalid"
+		}
+		if !trusted || got != tc.want {
+			t.Errorf("Forwarded %q: client %s (trusted peer %v), want %s", tc.forwarded, got, trusted, tc.want)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -12,12 +14,26 @@ import (
 // (dpop.forwarded): the scheme of X-Forwarded-Proto and the host of
 // X-Forwarded-Host (the request's Host without it), or with
 // client_ip_header: forwarded the proto= and host= of Forwarded (RFC
-// 7239). They are read only from a peer in trusted_proxies, and of several
-// values the first, the one the client-facing proxy saw. Anything else
-// counts as not forwarded, and the request's own scheme and Host name it,
-// as without a proxy: a header this cannot read makes proofs fail, never
-// pass. The Host header is the client's word either way; the proof's
-// signature, ath and jti are what bind it to the request.
+// 7239). They are read only from a peer in trusted_proxies.
+//
+// Which values count is the client IP's rule: the ones the proxy that
+// faced the client wrote, never what the client sent itself. Proxies add
+// their Forwarded element after those they received, so the elements are
+// walked from the right, past those whose for= is a trusted proxy (hops
+// between proxies), to the element of the first for= that is not: its
+// proxy saw the client. X-Forwarded-Proto and -Host say nothing of who
+// wrote which value, so they must hold one value each, set by the proxy
+// in place of any the client sent; several are refused. A header that
+// is there but does not name one origin (it does not parse, a scheme
+// other than http and https, a host with a path, user or bad port, a
+// Forwarded element without a readable for= on the way) refuses the
+// proof, rather than letting the request's own scheme and Host count: a
+// bad header makes proofs fail, never pass. Without any of the headers
+// the request's own scheme and Host name it, as without a proxy.
+
+// errForwardedOrigin is the error of forwarded headers that do not name
+// one origin; the proof is then refused.
+var errForwardedOrigin = errors.New("the forwarded headers do not name one origin")
 
 // forwardedOrigin reads the origin of requests from trusted proxies.
 type forwardedOrigin struct {
@@ -25,71 +41,98 @@ type forwardedOrigin struct {
 	rfc7239 bool // Forwarded instead of X-Forwarded-Proto and -Host
 }
 
-// origin is the scheme and host r was sent to ("https://api.example"),
-// or "" when its peer is no trusted proxy or the proxy's headers do not
-// say.
-func (f *forwardedOrigin) origin(r *http.Request) string {
+// origin is the scheme and host r was sent to ("https://api.example");
+// "" when its peer is no trusted proxy or the proxy sent none of the
+// headers; an error when they are there but do not name one origin.
+func (f *forwardedOrigin) origin(r *http.Request) (string, error) {
 	if !inPrefixes(f.trusted, peerAddr(r.RemoteAddr)) {
-		return ""
+		return "", nil
 	}
-	var proto, host string
 	if f.rfc7239 {
-		proto, host = forwardedProtoHost(r.Header.Values("Forwarded"))
-	} else {
-		proto, host = firstListValue(r.Header.Values("X-Forwarded-Proto")), firstListValue(r.Header.Values("X-Forwarded-Host"))
+		return f.forwardedHeaderOrigin(r)
+	}
+	protos, hosts := r.Header.Values("X-Forwarded-Proto"), r.Header.Values("X-Forwarded-Host")
+	if len(protos) == 0 && len(hosts) == 0 {
+		return "", nil
+	}
+	proto, err := singleHeaderValue("X-Forwarded-Proto", protos)
+	if err != nil {
+		return "", err
+	}
+	host := ""
+	if len(hosts) > 0 {
+		if host, err = singleHeaderValue("X-Forwarded-Host", hosts); err != nil {
+			return "", err
+		}
 	}
 	return originOf(proto, host, r.Host)
 }
 
-// firstListValue is the first element of a comma-separated header field
-// that may come in several lines.
-func firstListValue(lines []string) string {
-	if len(lines) == 0 {
-		return ""
+// singleHeaderValue is the one value of a header that must hold one: one line,
+// no comma, not empty.
+func singleHeaderValue(name string, lines []string) (string, error) {
+	if len(lines) != 1 || strings.Contains(lines[0], ",") {
+		return "", fmt.Errorf("%w: %s has several values (the proxy must set it, replacing the client's)", errForwardedOrigin, name)
 	}
-	first, _, _ := strings.Cut(lines[0], ",")
-	return strings.TrimSpace(first)
+	v := strings.TrimSpace(lines[0])
+	if v == "" {
+		return "", fmt.Errorf("%w: %s is empty", errForwardedOrigin, name)
+	}
+	return v, nil
 }
 
-// forwardedProtoHost is the proto= and host= of the first element of
-// Forwarded (RFC 7239 §4), unquoted.
-func forwardedProtoHost(lines []string) (proto, host string) {
+// forwardedHeaderOrigin is the origin in the Forwarded element of the
+// proxy that faced the client: walking from the right, the first whose
+// for= is not a trusted proxy, or the first element when all are.
+func (f *forwardedOrigin) forwardedHeaderOrigin(r *http.Request) (string, error) {
+	lines := r.Header.Values("Forwarded")
 	if len(lines) == 0 {
-		return "", ""
+		return "", nil
 	}
-	first, _, _ := strings.Cut(lines[0], ",")
-	for k, v := range forwardedPairs(first) { // clientip.go
-		v = strings.TrimSpace(v)
-		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-			v = v[1 : len(v)-1]
+	elems, err := forwardedElements(lines) // forwardedheader.go
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", errForwardedOrigin, err)
+	}
+	if len(elems) == 0 {
+		return "", fmt.Errorf("%w: Forwarded is empty", errForwardedOrigin)
+	}
+	i := len(elems) - 1
+	for ; i > 0; i-- {
+		a, ok := parseHop(elems[i]["for"]) // clientip.go
+		if !ok {
+			return "", fmt.Errorf("%w: a Forwarded element without a for= address", errForwardedOrigin)
 		}
-		switch strings.ToLower(k) {
-		case "proto":
-			proto = v
-		case "host":
-			host = v
+		if !inPrefixes(f.trusted, a) {
+			break
 		}
 	}
-	return proto, host
+	return originOf(elems[i]["proto"], elems[i]["host"], r.Host)
 }
 
 // originOf is the origin of scheme proto and host (reqHost when host is
-// empty), or "" unless proto is http or https and the host is a host
-// name or IP address with an optional port, and nothing else.
-func originOf(proto, host, reqHost string) string {
+// empty), or an error unless proto is http or https and the host is a
+// host name (ASCII letters, digits, '-', '.', '_') or an IP address, with
+// an optional port, and nothing else.
+func originOf(proto, host, reqHost string) (string, error) {
 	proto = strings.ToLower(proto)
 	if proto != "http" && proto != "https" {
-		return ""
+		return "", fmt.Errorf("%w: the scheme is not http or https", errForwardedOrigin)
 	}
 	if host == "" {
 		host = reqHost
 	}
-	if host == "" || strings.ContainsAny(host, "/?#@\\%") {
-		return ""
+	if host == "" || strings.IndexFunc(host, notHostByte) >= 0 {
+		return "", fmt.Errorf("%w: the host is not a host", errForwardedOrigin)
 	}
 	u, err := url.Parse(proto + "://" + host)
 	if err != nil || u.Host != host || u.Hostname() == "" || u.User != nil || u.Path != "" || u.RawQuery != "" {
-		return ""
+		return "", fmt.Errorf("%w: the host is not a host", errForwardedOrigin)
 	}
-	return proto + "://" + strings.ToLower(host)
+	return proto + "://" + strings.ToLower(host), nil
+}
+
+// notHostByte reports whether c cannot be in a host name, an IP literal
+// or a port.
+func notHostByte(c rune) bool {
+	return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("-._:[]", c))
 }

@@ -23,10 +23,10 @@ import (
 // dpopCheck is the DPoP configuration of a guard (WithDPoP).
 type dpopCheck struct {
 	v      *dpop.Verifier
-	algs   string                       // for the challenge: space-separated
-	base   *url.URL                     // ExternalURL; nil: from the request
-	origin func(r *http.Request) string // RequestOrigin; nil: from the request
-	nonce  bool                         // RequireNonce
+	algs   string                                // for the challenge: space-separated
+	base   *url.URL                              // ExternalURL; nil: from the request
+	origin func(r *http.Request) (string, error) // RequestOrigin; nil: from the request
+	nonce  bool                                  // RequireNonce
 }
 
 // DPoPOption configures the DPoP check of [WithDPoP].
@@ -93,10 +93,14 @@ func ExternalURL(base string) DPoPOption {
 // name that with the request's path (htu). It is for a guard behind a
 // proxy that serves several hosts and tells which one, typically with
 // X-Forwarded-Proto and X-Forwarded-Host: origin must read those only
-// from the proxy's connections, and return "" for any other request (or
-// a header it cannot parse), which then counts with its own scheme and
-// Host. Package gateway's dpop.forwarded is such a function.
-func RequestOrigin(origin func(r *http.Request) string) DPoPOption {
+// from the proxy's connections, and only the values the proxy wrote. It
+// returns "" for a request that says nothing of its origin (not from the
+// proxy, or without the headers), which then counts with its own scheme
+// and Host; and an error for headers that are there but do not name one
+// origin, whose proof is then refused (invalid_dpop_proof): a header it
+// cannot read must make proofs fail, never pass. Package gateway's
+// dpop.forwarded is such a function.
+func RequestOrigin(origin func(r *http.Request) (string, error)) DPoPOption {
 	return func(d *dpopCheck) error {
 		if origin == nil {
 			return errors.New("guard: RequestOrigin needs a function")
@@ -128,8 +132,12 @@ func (g *Guard) checkDPoP(r *http.Request, raw, jkt string) *Refusal {
 	if proof == "" {
 		return &Refusal{Reason: ReasonInvalidDPoPProof, Detail: "a DPoP proof is required (the DPoP header)", dpop: true}
 	}
+	u, err := d.url(r)
+	if err != nil {
+		return &Refusal{Reason: ReasonInvalidDPoPProof, Detail: "the DPoP proof was refused: the request's forwarded headers do not say which URL it was sent to", dpop: true, Err: err}
+	}
 	_, err = d.v.Verify(r.Context(), proof, dpop.Request{
-		Method: r.Method, URL: d.url(r), AccessToken: raw, JKT: jkt, Nonce: d.nonce,
+		Method: r.Method, URL: u, AccessToken: raw, JKT: jkt, Nonce: d.nonce,
 	})
 	if err != nil {
 		return proofRefusal(err)
@@ -154,22 +162,26 @@ func proofRefusal(err error) *Refusal {
 
 // url is the URL r was sent to, for htu: the external URL with the
 // request's path, or its origin by RequestOrigin with the path, or the
-// request's own scheme and Host.
-func (d *dpopCheck) url(r *http.Request) string {
+// request's own scheme and Host; an error when RequestOrigin cannot tell.
+func (d *dpopCheck) url(r *http.Request) (string, error) {
 	path := r.URL.EscapedPath()
 	if d.base != nil {
-		return d.base.Scheme + "://" + d.base.Host + d.base.EscapedPath() + path
+		return d.base.Scheme + "://" + d.base.Host + d.base.EscapedPath() + path, nil
 	}
 	if d.origin != nil {
-		if o := d.origin(r); o != "" {
-			return o + path
+		o, err := d.origin(r)
+		if err != nil {
+			return "", err
+		}
+		if o != "" {
+			return o + path, nil
 		}
 	}
 	s := "http://"
 	if r.TLS != nil {
 		s = "https://"
 	}
-	return s + r.Host + path
+	return s + r.Host + path, nil
 }
 
 // usedDPoP reports whether r presents its token with the DPoP scheme to a
