@@ -50,10 +50,12 @@ type DPoP struct {
 	// Forwarded takes the scheme and host that proofs name from the
 	// trusted proxies (trusted_proxies) instead: X-Forwarded-Proto and
 	// X-Forwarded-Host (the request's Host without it), or proto= and
-	// host= of Forwarded with client_ip_header: forwarded; for a proxy
-	// that serves several hosts. Requests from other peers, and headers
-	// that cannot be read, count with their own scheme and Host. Not with
-	// ExternalURL.
+	// host= of Forwarded with client_ip_header: forwarded (the element of
+	// the proxy that faced the client); for a proxy that serves several
+	// hosts. X-Forwarded-Proto and -Host must hold one value each.
+	// Requests from other peers, or without the headers, count with their
+	// own scheme and Host; headers that cannot be read refuse the proof.
+	// Not with ExternalURL.
 	Forwarded bool `yaml:"forwarded"`
 	// Algorithms are the proof algorithms accepted (default ES256 ES384
 	// ES512 EdDSA RS256 PS256; asymmetric only).
