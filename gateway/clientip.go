@@ -44,15 +44,20 @@ func (st *state) clientAddr(r *http.Request) (netip.Addr, bool) {
 			}
 		}
 	} else if fwd := r.Header.Values("Forwarded"); len(fwd) > 0 {
+		// Garbage where a trusted proxy should have written what it saw
+		// (a header that does not parse, an element without a readable
+		// for=): the client is unknown, as with garbage below.
 		elems, err := forwardedElements(fwd) // forwardedheader.go
 		if err != nil {
-			return netip.Addr{}, true // as garbage in a for=, below
+			return netip.Addr{}, true
 		}
-		for _, e := range elems {
-			if v, ok := e["for"]; ok {
-				hops = append(hops, v)
-			}
+		if len(elems) == 0 {
+			return peer, true
 		}
+		if _, a, ok := clientFacingElement(elems, st.trusted); ok {
+			return a, true
+		}
+		return netip.Addr{}, true
 	}
 	for i := len(hops) - 1; i >= 0; i-- {
 		a, ok := parseHop(hops[i])

@@ -84,7 +84,11 @@ func TestForwardedClientAddr(t *testing.T) {
 		{[]string{`for=192.0.2.7;host="x, for=198.51.100.1"`}, "192.0.2.7"},
 		{[]string{`for="[2001:db8::1]:4711"`}, "2001:db8::1"},
 		{[]string{"for=198.51.100.1", "for=192.0.2.7"}, "192.0.2.7"},
-		{[]string{"proto=https, for=10.1.1.1"}, "10.1.1.1"}, // all trusted: the left-most for=
+		{[]string{"for=10.2.2.2;proto=https, for=10.1.1.1"}, "10.2.2.2"}, // all trusted: the left-most
+		{[]string{"proto=https, for=10.1.1.1"}, "invalid"},               // the left-most has no for=
+		// A proxy that writes no for= (HAProxy's option forwarded proto
+		// host) after a client's element: the client's for= must not count.
+		{[]string{"for=198.51.100.7", `proto=https;host="api.example"`}, "invalid"},
 		{[]string{`for=192.0.2.7;host="x`}, "invalid"},
 		{[]string{"for=192.0.2.7;for=198.51.100.1"}, "invalid"},
 		{[]string{"for=unknown"}, "invalid"},

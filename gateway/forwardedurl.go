@@ -59,26 +59,36 @@ func (f *forwardedOrigin) origin(r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	host := ""
-	if len(hosts) > 0 {
-		if host, err = singleHeaderValue("X-Forwarded-Host", hosts); err != nil {
-			return "", err
-		}
+	host, err := singleHeaderValue("X-Forwarded-Host", hosts)
+	if err != nil {
+		return "", err
 	}
-	return originOf(proto, host, r.Host)
+	return originOf(proto, host, r)
 }
 
-// singleHeaderValue is the one value of a header that must hold one: one line,
-// no comma, not empty.
+// singleHeaderValue is the one value of a header that must hold one, or
+// "" without the header: of several lines or comma-separated values, all
+// must be the same (as a CDN that adds its own copy of the proxy's value
+// sends them), else which one the proxy wrote cannot be told.
 func singleHeaderValue(name string, lines []string) (string, error) {
-	if len(lines) != 1 || strings.Contains(lines[0], ",") {
-		return "", fmt.Errorf("%w: %s has several values (the proxy must set it, replacing the client's)", errForwardedOrigin, name)
+	if len(lines) == 0 {
+		return "", nil
 	}
-	v := strings.TrimSpace(lines[0])
-	if v == "" {
-		return "", fmt.Errorf("%w: %s is empty", errForwardedOrigin, name)
+	one := ""
+	for i, line := range lines {
+		for j, v := range strings.Split(line, ",") {
+			v = strings.ToLower(strings.TrimSpace(v))
+			if v == "" {
+				return "", fmt.Errorf("%w: %s has an empty value", errForwardedOrigin, name)
+			}
+			if i == 0 && j == 0 {
+				one = v
+			} else if v != one {
+				return "", fmt.Errorf("%w: %s has several values (the proxy must set it, replacing the client's)", errForwardedOrigin, name)
+			}
+		}
 	}
-	return v, nil
+	return one, nil
 }
 
 // forwardedHeaderOrigin is the origin in the Forwarded element of the
@@ -96,30 +106,31 @@ func (f *forwardedOrigin) forwardedHeaderOrigin(r *http.Request) (string, error)
 	if len(elems) == 0 {
 		return "", fmt.Errorf("%w: Forwarded is empty", errForwardedOrigin)
 	}
-	i := len(elems) - 1
-	for ; i > 0; i-- {
-		a, ok := parseHop(elems[i]["for"]) // clientip.go
-		if !ok {
-			return "", fmt.Errorf("%w: a Forwarded element without a for= address", errForwardedOrigin)
-		}
-		if !inPrefixes(f.trusted, a) {
-			break
-		}
+	elem, _, ok := clientFacingElement(elems, f.trusted)
+	if !ok {
+		return "", fmt.Errorf("%w: a Forwarded element without a for= address", errForwardedOrigin)
 	}
-	return originOf(elems[i]["proto"], elems[i]["host"], r.Host)
+	return originOf(elem["proto"], elem["host"], r)
 }
 
-// originOf is the origin of scheme proto and host (reqHost when host is
-// empty), or an error unless proto is http or https and the host is a
-// host name (ASCII letters, digits, '-', '.', '_') or an IP address, with
-// an optional port, and nothing else.
-func originOf(proto, host, reqHost string) (string, error) {
+// originOf is the origin of scheme proto and host, those of r's own
+// connection and Host for either that is empty, or an error unless the
+// scheme is http or https and the host a host name (ASCII letters,
+// digits, '-', '.', '_') or an IP address, with an optional port, and
+// nothing else.
+func originOf(proto, host string, r *http.Request) (string, error) {
 	proto = strings.ToLower(proto)
+	if proto == "" {
+		proto = "http"
+		if r.TLS != nil {
+			proto = "https"
+		}
+	}
 	if proto != "http" && proto != "https" {
 		return "", fmt.Errorf("%w: the scheme is not http or https", errForwardedOrigin)
 	}
 	if host == "" {
-		host = reqHost
+		host = r.Host
 	}
 	if host == "" || strings.IndexFunc(host, notHostByte) >= 0 {
 		return "", fmt.Errorf("%w: the host is not a host", errForwardedOrigin)
