@@ -95,6 +95,12 @@ func (g *Gateway) buildBinding(cfg *Config, old *state) (*binding, error) {
 	}
 	if d.Forwarded { // forwardedurl.go
 		f := &forwardedOrigin{trusted: cfg.trusted, rfc7239: strings.EqualFold(cfg.ClientIPHeader, "forwarded")}
+		if len(d.ForwardedHosts) > 0 {
+			f.hosts = map[string]bool{}
+			for _, h := range d.ForwardedHosts {
+				f.hosts[strings.ToLower(h)] = true
+			}
+		}
 		dopts = append(dopts, guard.RequestOrigin(f.origin))
 	}
 	if d.Nonce {

@@ -57,6 +57,12 @@ type DPoP struct {
 	// own scheme and Host; headers that cannot be read refuse the proof.
 	// Not with ExternalURL.
 	Forwarded bool `yaml:"forwarded"`
+	// ForwardedHosts, with Forwarded, are the hosts (host or host:port,
+	// as clients write them) the forwarded origin may name; any other
+	// refuses the proof. Set it behind a proxy that passes on a client's
+	// X-Forwarded-Host (or Forwarded) instead of setting it, so that a
+	// client cannot name a host of its choosing. Empty: any host.
+	ForwardedHosts []string `yaml:"forwarded_hosts"`
 	// Algorithms are the proof algorithms accepted (default ES256 ES384
 	// ES512 EdDSA RS256 PS256; asymmetric only).
 	Algorithms []string `yaml:"algorithms"`

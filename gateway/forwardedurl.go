@@ -38,7 +38,8 @@ var errForwardedOrigin = errors.New("the forwarded headers do not name one origi
 // forwardedOrigin reads the origin of requests from trusted proxies.
 type forwardedOrigin struct {
 	trusted []netip.Prefix
-	rfc7239 bool // Forwarded instead of X-Forwarded-Proto and -Host
+	rfc7239 bool            // Forwarded instead of X-Forwarded-Proto and -Host
+	hosts   map[string]bool // dpop.forwarded_hosts; nil: any host
 }
 
 // origin is the scheme and host r was sent to ("https://api.example");
@@ -48,6 +49,19 @@ func (f *forwardedOrigin) origin(r *http.Request) (string, error) {
 	if !inPrefixes(f.trusted, peerAddr(r.RemoteAddr)) {
 		return "", nil
 	}
+	o, err := f.forwarded(r)
+	if err != nil || o == "" || f.hosts == nil {
+		return o, err
+	}
+	if _, host, _ := strings.Cut(o, "://"); !f.hosts[host] {
+		return "", fmt.Errorf("%w: the host is not one of dpop.forwarded_hosts", errForwardedOrigin)
+	}
+	return o, nil
+}
+
+// forwarded is the origin the proxy's headers name, before
+// forwarded_hosts.
+func (f *forwardedOrigin) forwarded(r *http.Request) (string, error) {
 	if f.rfc7239 {
 		return f.forwardedHeaderOrigin(r)
 	}

@@ -22,6 +22,7 @@ func TestForwardedOrigin(t *testing.T) {
 	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	xff := &forwardedOrigin{trusted: proxies}
 	rfc := &forwardedOrigin{trusted: proxies, rfc7239: true}
+	listed := &forwardedOrigin{trusted: proxies, hosts: map[string]bool{"api.example": true, "api.example.eu:8443": true}}
 	const refused = "refused"
 	tests := []struct {
 		name   string
@@ -50,6 +51,12 @@ func TestForwardedOrigin(t *testing.T) {
 		{"a bad port", xff, "10.1.2.3:5000", http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"api.example:https"}}, refused},
 		{"escaped", xff, "10.1.2.3:5000", http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"api%2eexample"}}, refused},
 		{"Forwarded not read for X-Forwarded", xff, "10.1.2.3:5000", http.Header{"Forwarded": {"proto=https;host=api.example"}}, ""},
+		{"forwarded_hosts: a listed host", listed, "10.1.2.3:5000", http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"API.example"}}, "https://api.example"},
+		{"forwarded_hosts: a listed host and port", listed, "10.1.2.3:5000", http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"api.example.eu:8443"}}, "https://api.example.eu:8443"},
+		{"forwarded_hosts: a host a client chose", listed, "10.1.2.3:5000", http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"other.example"}}, refused},
+		{"forwarded_hosts: another port", listed, "10.1.2.3:5000", http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"api.example:444"}}, refused},
+		{"forwarded_hosts: the request's Host, not listed", listed, "10.1.2.3:5000", http.Header{"X-Forwarded-Proto": {"https"}}, refused},
+		{"forwarded_hosts: no headers", listed, "10.1.2.3:5000", http.Header{}, ""},
 
 		{"Forwarded: the element of the proxy that saw the client", rfc, "10.1.2.3:5000",
 			http.Header{"Forwarded": {`for=192.0.2.7;proto=https;host="api.example:443", for=10.1.2.4;proto=http;host=gw`}}, "https://api.example:443"},
@@ -185,6 +192,13 @@ func TestGatewayDPoPForwarded(t *testing.T) {
 	problemOf(t, gw.do(t, "GET", "/relay", via("other.example, api.example", "https://api.example/relay"), nil), 401, guard.TypeInvalidDPoPProof)
 	problemOf(t, gw.do(t, "GET", "/relay", via("a/b", gw.srv.URL+"/relay"), nil), 401, guard.TypeInvalidDPoPProof)
 
+	// With forwarded_hosts, a host the proxy passed on from a client is
+	// refused unless listed.
+	listed := strings.Replace(yml, "dpop: {forwarded: true}", "dpop: {forwarded: true, forwarded_hosts: [api.example]}", 1)
+	gwl := startGW(t, listed, map[string]string{"ISS": iss.URL, "U": u.URL})
+	readEcho(t, gwl.do(t, "GET", "/relay", via("api.example", "https://api.example/relay"), nil))
+	problemOf(t, gwl.do(t, "GET", "/relay", via("api.example.eu", "https://api.example.eu/relay"), nil), 401, guard.TypeInvalidDPoPProof)
+
 	// With Forwarded, the element of the proxy that saw the client counts,
 	// not one the client sent before it.
 	rfc := strings.Replace(yml, "trusted_proxies: [127.0.0.1/32]", "trusted_proxies: [127.0.0.1/32]\nclient_ip_header: forwarded", 1)
@@ -213,6 +227,10 @@ func TestGatewayDPoPForwardedConfig(t *testing.T) {
 		"no proxies": {"dpop: {forwarded: true}\n" + issuers + route, "gateway.yaml:1: dpop.forwarded: the forwarded scheme and host are read from trusted_proxies only"},
 		"and external_url": {"trusted_proxies: [10.0.0.1]\ndpop: {forwarded: true, external_url: \"https://api.example\"}\n" + issuers + route,
 			"gateway.yaml:2: dpop.forwarded: external_url and forwarded both say where requests are sent"},
+		"hosts without forwarded": {"trusted_proxies: [10.0.0.1]\ndpop:\n  forwarded_hosts: [api.example]\n" + issuers + route,
+			"gateway.yaml:3: dpop.forwarded_hosts: hosts are listed but dpop.forwarded is not true"},
+		"a host with a path": {"trusted_proxies: [10.0.0.1]\ndpop:\n  forwarded: true\n  forwarded_hosts: [api.example, \"api.example/x\"]\n" + issuers + route,
+			"gateway.yaml:4: dpop.forwarded_hosts: \"api.example/x\" is not a host as clients send it"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := ParseConfig("gateway.yaml", []byte(tc.yml)); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -91,6 +91,13 @@ func (c *Config) validateBinding() error {
 			return at("forwarded", "external_url and forwarded both say where requests are sent: give one")
 		case d.Forwarded && len(c.TrustedProxies) == 0:
 			return at("forwarded", "the forwarded scheme and host are read from trusted_proxies only: list the proxies in gateway.trusted_proxies")
+		case len(d.ForwardedHosts) > 0 && !d.Forwarded:
+			return at("forwarded_hosts", "hosts are listed but dpop.forwarded is not true: add forwarded: true or remove forwarded_hosts")
+		}
+		for _, h := range d.ForwardedHosts {
+			if _, err := originOf("https", h, &http.Request{}); err != nil {
+				return at("forwarded_hosts", "%q is not a host as clients send it: write a host name or IP address, with a port if clients send one (api.example.com, api.example.com:8443, [2001:db8::1])", h)
+			}
 		}
 		if d.NonceSecretEnv != "" && !d.Nonce {
 			return at("nonce_secret_env", "a nonce secret is named but dpop.nonce is not true: add nonce: true or remove nonce_secret_env")
