@@ -12,18 +12,20 @@ import (
 // The origin a request was sent to, for the URL its DPoP proof must name
 // (htu, RFC 9449 §4.3), behind a proxy that serves several hosts
 // (dpop.forwarded): the scheme of X-Forwarded-Proto and the host of
-// X-Forwarded-Host (the request's Host without it), or with
-// client_ip_header: forwarded the proto= and host= of Forwarded (RFC
-// 7239). They are read only from a peer in trusted_proxies.
+// X-Forwarded-Host, or with client_ip_header: forwarded the proto= and
+// host= of Forwarded (RFC 7239); without a scheme the connection's, and
+// without a host the request's Host. They are read only from a peer in
+// trusted_proxies, and with dpop.forwarded_hosts the host must be listed.
 //
 // Which values count is the client IP's rule: the ones the proxy that
 // faced the client wrote, never what the client sent itself. Proxies add
 // their Forwarded element after those they received, so the elements are
 // walked from the right, past those whose for= is a trusted proxy (hops
 // between proxies), to the element of the first for= that is not: its
-// proxy saw the client. X-Forwarded-Proto and -Host say nothing of who
-// wrote which value, so they must hold one value each, set by the proxy
-// in place of any the client sent; several are refused. A header that
+// proxy saw the client (clientFacingElement, forwardedheader.go).
+// X-Forwarded-Proto and -Host say nothing of who wrote which value, so
+// they must hold one value each (or copies of one), set by the proxy in
+// place of any the client sent; several are refused. A header that
 // is there but does not name one origin (it does not parse, a scheme
 // other than http and https, a host with a path, user or bad port, a
 // Forwarded element without a readable for= on the way) refuses the
