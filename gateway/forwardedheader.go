@@ -49,7 +49,7 @@ func forwardedElements(lines []string) ([]map[string]string, error) {
 				return fmt.Errorf("%w: a pair without a name", errForwarded)
 			}
 			if _, dup := elem[n]; dup {
-				return fmt.Errorf("%w: %s given twice in one element", errForwarded, n)
+				return fmt.Errorf("%w: a parameter given twice in one element", errForwarded)
 			}
 			elem[n] = v
 			return nil
