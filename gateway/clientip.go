@@ -44,35 +44,40 @@ func (st *state) clientAddr(r *http.Request) (netip.Addr, bool) {
 			}
 		}
 	} else if fwd := r.Header.Values("Forwarded"); len(fwd) > 0 {
-		// Garbage where a trusted proxy should have written what it saw
-		// (a header that does not parse, an element without a readable
-		// for=): the client is unknown, as with garbage below.
 		elems, err := forwardedElements(fwd) // forwardedheader.go
 		if err != nil {
-			return netip.Addr{}, true
+			return netip.Addr{}, true // garbage, as below
 		}
-		if len(elems) == 0 {
-			return peer, true
-		}
-		if _, a, ok := clientFacingElement(elems, st.trusted); ok {
-			return a, true
-		}
-		return netip.Addr{}, true
+		hops = forAddrs(elems)
 	}
+	if len(hops) == 0 {
+		return peer, true
+	}
+	if _, a, ok := clientHop(hops, st.trusted); ok {
+		return a, true
+	}
+	// Garbage where a trusted proxy should have written the address it
+	// saw: the client is unknown (an invalid Addr, which serveHTTP
+	// refuses), never the proxy itself.
+	return netip.Addr{}, true
+}
+
+// clientHop is the client among hops, the addresses proxies appended
+// (X-Forwarded-For, or the for= of each Forwarded element), and its
+// index: walking from the right, the first address that is not a trusted
+// proxy, or the left-most when all are. ok is false when an address on
+// the way does not parse (or is missing), and without hops.
+func clientHop(hops []string, trusted []netip.Prefix) (int, netip.Addr, bool) {
 	for i := len(hops) - 1; i >= 0; i-- {
 		a, ok := parseHop(hops[i])
 		if !ok {
-			// Garbage where a trusted proxy should have written the
-			// address it saw: the client is unknown (an invalid Addr,
-			// which serveHTTP refuses), never the proxy itself.
-			return netip.Addr{}, true
+			return 0, netip.Addr{}, false
 		}
-		if !st.isTrusted(a) {
-			return a, true
+		if i == 0 || !inPrefixes(trusted, a) {
+			return i, a, true
 		}
-		peer = a
 	}
-	return peer, true
+	return 0, netip.Addr{}, false
 }
 
 func (st *state) isTrusted(a netip.Addr) bool { return inPrefixes(st.trusted, a) }

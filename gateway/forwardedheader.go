@@ -3,7 +3,6 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 )
 
@@ -107,22 +106,12 @@ func forwardedElements(lines []string) ([]map[string]string, error) {
 	return elems, nil
 }
 
-// clientFacingElement is the element of Forwarded that the proxy facing
-// the client wrote, and the client's address in it: walking from the
-// right, the first element whose for= is not a trusted proxy, or the
-// left-most when all are. The client address and the proof URL both come
-// from this element. Every element on the way needs a readable for=:
-// without one, who wrote the elements to its left cannot be told, and ok
-// is false (as it is without elements).
-func clientFacingElement(elems []map[string]string, trusted []netip.Prefix) (elem map[string]string, client netip.Addr, ok bool) {
-	for i := len(elems) - 1; i >= 0; i-- {
-		a, ok := parseHop(elems[i]["for"]) // clientip.go
-		if !ok {
-			return nil, netip.Addr{}, false
-		}
-		if i == 0 || !inPrefixes(trusted, a) {
-			return elems[i], a, true
-		}
+// forAddrs are the for= values of elems, in order ("" for an element
+// without one, which then reads as garbage).
+func forAddrs(elems []map[string]string) []string {
+	fors := make([]string, len(elems))
+	for i, e := range elems {
+		fors[i] = e["for"]
 	}
-	return nil, netip.Addr{}, false
+	return fors
 }

@@ -22,7 +22,7 @@ import (
 // their Forwarded element after those they received, so the elements are
 // walked from the right, past those whose for= is a trusted proxy (hops
 // between proxies), to the element of the first for= that is not: its
-// proxy saw the client (clientFacingElement, forwardedheader.go).
+// proxy saw the client (clientHop, clientip.go).
 // X-Forwarded-Proto and -Host say nothing of who wrote which value, so
 // they must hold one value each (or copies of one), set by the proxy in
 // place of any the client sent; several are refused. A header that
@@ -122,11 +122,13 @@ func (f *forwardedOrigin) forwardedHeaderOrigin(r *http.Request) (string, error)
 	if len(elems) == 0 {
 		return "", fmt.Errorf("%w: Forwarded is empty", errForwardedOrigin)
 	}
-	elem, _, ok := clientFacingElement(elems, f.trusted)
+	// The element of the client's address (clientip.go): the client
+	// address and the proof URL come from the same one.
+	i, _, ok := clientHop(forAddrs(elems), f.trusted)
 	if !ok {
 		return "", fmt.Errorf("%w: a Forwarded element without a for= address", errForwardedOrigin)
 	}
-	return originOf(elem["proto"], elem["host"], r)
+	return originOf(elems[i]["proto"], elems[i]["host"], r)
 }
 
 // originOf is the origin of scheme proto and host, those of r's own
