@@ -276,6 +276,10 @@ routes:
 	b.ReportMetric(mb(gm.Anon), "gw-rss-anon-MB")
 	b.ReportMetric(mb(gm.HeapObjects), "gw-heap-MB")
 	b.ReportMetric(mb(gm.Runtime), "gw-go-total-MB")
+	if os.Getenv(serveEnv) != "" {
+		b.ReportMetric(mb(gm.ExeCached), "gw-exe-cached-MB")
+		b.ReportMetric(float64(gm.MajorFaults), "gw-major-faults")
+	}
 	if v.cyclic {
 		b.ReportMetric(float64(sent.Load())/float64(len(toks)), "uses/token") // both proxies, warm-up included
 	}

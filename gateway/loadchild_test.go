@@ -19,8 +19,12 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // The proxies of BenchmarkGatewayLoad run in processes of their own, as
@@ -47,6 +51,10 @@ type memStats struct {
 	RSS         uint64 `json:"rss"`          // VmRSS
 	HWM         uint64 `json:"hwm"`          // VmHWM: the peak RSS
 	Anon        uint64 `json:"anon"`         // RssAnon: the anonymous part of RSS
+	// Of a serve child: how much of its binary the page cache holds, and
+	// the page faults that read from the file (majflt of /proc/PID/stat).
+	ExeCached   uint64 `json:"-"`
+	MajorFaults uint64 `json:"-"`
 }
 
 // procRSS reads VmRSS, VmHWM and the anonymous part of VmRSS (RssAnon:
@@ -244,6 +252,13 @@ func startServe(tb testing.TB, bin, config string) *child {
 	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
 		tb.Fatal(err)
 	}
+	// The page cache holds what the build wrote: drop the binary's clean
+	// pages from it, so that what it holds at the end is what the process
+	// read (fileCached).
+	if f, err := os.Open(bin); err == nil {
+		unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+		f.Close()
+	}
 	cmd := exec.Command(bin, "serve", "--config", file)
 	cmd.Env = append(os.Environ(), strings.Fields(os.Getenv(gwEnvEnv))...)
 	errPipe, err := cmd.StderrPipe()
@@ -346,7 +361,59 @@ func (c *child) mem(tb testing.TB) memStats {
 		}
 	}
 	m.RSS, m.HWM, m.Anon = procRSS(strconv.Itoa(c.cmd.Process.Pid))
+	if c.in == nil {
+		m.ExeCached = fileCached(tb, c.cmd.Path)
+		m.MajorFaults = majorFaults(c.cmd.Process.Pid)
+	}
 	return m
+}
+
+// fileCached is how much of the file at path the page cache holds: mincore
+// of a mapping of it that touches none of its pages. For the binary of a
+// serve child it says whether the pages the process gave back after start
+// (internal/exepages) left memory or only its resident set.
+func fileCached(tb testing.TB, path string) uint64 {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer syscall.Munmap(data)
+	page := os.Getpagesize()
+	vec := make([]byte, (len(data)+page-1)/page)
+	if _, _, errno := syscall.Syscall(syscall.SYS_MINCORE, uintptr(unsafe.Pointer(&data[0])), uintptr(len(data)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		tb.Fatal(errno)
+	}
+	var n uint64
+	for _, v := range vec {
+		n += uint64(v & 1)
+	}
+	return n * uint64(page)
+}
+
+// majorFaults is the majflt field of /proc/PID/stat: the page faults of
+// the process that read from a file, or 0.
+func majorFaults(pid int) uint64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	_, rest, _ := strings.Cut(string(data), ") ") // after the command's name
+	f := strings.Fields(rest)
+	if len(f) < 10 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(f[9], 10, 64) // state ppid pgrp session tty tpgid flags minflt cminflt majflt
+	return n
 }
 
 // serveMem reads the heap of a serve child from its Go collector.

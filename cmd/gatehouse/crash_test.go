@@ -32,9 +32,10 @@ type child struct {
 	exited chan struct{}
 }
 
-// startChild runs bin serve --config on the configuration config(addr)
-// and waits until it answers; a port taken in between is retried.
-func startChild(t *testing.T, bin, dir string, config func(addr string) string) *child {
+// startChild runs bin serve --config (and the flags extra) on the
+// configuration config(addr) and waits until it answers; a port taken in
+// between is retried.
+func startChild(t *testing.T, bin, dir string, config func(addr string) string, extra ...string) *child {
 	t.Helper()
 	file := filepath.Join(dir, "gatehouse.yaml")
 	for attempt := 0; attempt < 5; attempt++ {
@@ -42,7 +43,7 @@ func startChild(t *testing.T, bin, dir string, config func(addr string) string) 
 		if err := os.WriteFile(file, []byte(config(addr)), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		c := &child{cmd: exec.Command(bin, "serve", "--config", file), url: "http://" + addr, stderr: &syncBuffer{}, exited: make(chan struct{})}
+		c := &child{cmd: exec.Command(bin, append([]string{"serve", "--config", file}, extra...)...), url: "http://" + addr, stderr: &syncBuffer{}, exited: make(chan struct{})}
 		c.cmd.Stderr = c.stderr
 		if err := c.cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -23,7 +23,7 @@ func main() {
 	// behaviour (the process ends at once).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop)
-	code := runContext(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := runEnv(ctx, &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, ownProcess: true}, os.Args[1:])
 	stop()
 	shutdownTelemetry() // telemetry.go
 	os.Exit(code)

@@ -50,6 +50,11 @@ type env struct {
 	// deny is the deny list that the parts of one 'gatehouse serve' share
 	// in memory (see processDenyList in serve_shared.go).
 	deny *revocation.List
+	// ownProcess is set when the command is the whole process (main), not
+	// a test calling run: 'gatehouse serve' then gives the kernel back the
+	// pages of the binary that only its start touched (startpages.go),
+	// which in a test would be the test binary's.
+	ownProcess bool
 }
 
 // run executes the gatehouse command line args and returns the exit code.
@@ -62,7 +67,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // main cancels it on SIGINT or SIGTERM, tests cancel it to stop
 // 'gatehouse serve'.
 func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	return runEnv(ctx, &env{stdin: stdin, stdout: stdout, stderr: stderr}, args)
+}
+
+// runEnv executes the command line args with the streams of e.
+func runEnv(ctx context.Context, e *env, args []string) int {
+	stdin, stdout, stderr := e.stdin, e.stdout, e.stderr
 	root := newRootCmd(e)
 	root.SetArgs(args)
 	root.SetIn(stdin)

@@ -40,6 +40,7 @@ const (
 
 func newServeCmd(e *env) *cobra.Command {
 	var file string
+	var releasePages bool
 	cmd := &cobra.Command{
 		Use:   "serve --config FILE",
 		Short: "Run the auth server and/or the API gateway of a gatehouse.yaml",
@@ -88,20 +89,28 @@ for editors in docs/gatehouse.schema.json).
 
 A bad file fails at start with "FILE:LINE: key: what is wrong and what to
 write", such as "gatehouse.yaml:7: authserver.access_token_ttl: 30 is not a
-duration: write 30s ...". Logs are JSON on stderr.`,
+duration: write 30s ...". Logs are JSON on stderr.
+
+Once every listener serves, on Linux, the process gives the kernel back the
+pages of its binary that only the start touched: the binary links the auth
+server, both stores and the gateway, and starting touches nearly all of it.
+The kernel then reads the binary one page at a time as it is used, without
+readahead; the log line "start-up pages of the binary released" says how
+much resident memory that freed. --release-start-pages=false keeps them.`,
 		Example: `  gatehouse serve --config gatehouse.yaml`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serve(cmd, e, file)
+			return serve(cmd, e, file, releasePages)
 		},
 	}
 	cmd.Flags().StringVar(&file, "config", "gatehouse.yaml", "the configuration file")
+	cmd.Flags().BoolVar(&releasePages, "release-start-pages", true, "once serving, give the kernel back the pages of the binary that only the start used (Linux; false keeps them resident)")
 	return cmd
 }
 
 // serve runs the auth server and/or the gateway of the file until the
-// command's context is cancelled.
-func serve(cmd *cobra.Command, e *env, file string) error {
+// command's context is cancelled; releasePages is --release-start-pages.
+func serve(cmd *cobra.Command, e *env, file string, releasePages bool) error {
 	ctx, path := cmd.Context(), cmd.CommandPath()
 	loaded := modTime(file) // before the load: a later change is reloaded
 	f, err := loadConfig(cmd, file)
@@ -153,6 +162,10 @@ func serve(cmd *cobra.Command, e *env, file string) error {
 		wctx, stop := context.WithCancel(ctx)
 		defer stop()
 		watchConfig(wctx, &wg, file, loaded, reloadAuthOnly(file, f), log)
+	}
+
+	if releasePages && e.ownProcess {
+		releaseStartPages(log) // startpages.go
 	}
 
 	var authServed, gwServed chan error

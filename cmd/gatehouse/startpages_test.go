@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// TestServeReleasesStartPages runs the binary as the auth server and a
+// gateway in one process and checks that, once serving, it gave back the
+// pages of its binary that the start touched: the log says so with a
+// smaller resident set, the kernel has the read-only mappings as read at
+// random (the writable ones, the program's data, untouched), a token grant
+// and a proxied request still work afterwards, and the resident set stays
+// under what it was before. --release-start-pages=false keeps the pages.
+func TestServeReleasesStartPages(t *testing.T) {
+	bin := buildBinary(t) // skips under -short; written just now, so its pages are dirty (exepages writes them back)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
+	t.Cleanup(upstream.Close)
+	const secret = "svc-secret-0123456789abcdef"
+
+	fileRSS := map[bool]uint64{} // by release: the binary's pages resident after a grant and a request
+	for _, tt := range []struct {
+		name    string
+		flags   []string
+		release bool
+	}{
+		{"default", nil, true},
+		{"kept", []string{"--release-start-pages=false"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			gwAddr := freeAddr(t)
+			c := startChild(t, bin, dir, func(addr string) string {
+				return fmt.Sprintf(`authserver:
+  issuer: http://%[1]s
+  listen: %[1]s
+  data: %[2]s
+  clients:
+    - {id: svc-reports, secret: %[3]s, grants: [client_credentials], scopes: [reports:read], audiences: [gateway]}
+gateway:
+  listen: %[4]s
+  admin_listen: "-"
+  issuers: [{name: local, issuer: "http://%[1]s", audiences: [gateway]}]
+  routes: [{name: reports, path: /reports, upstreams: ["%[5]s"], auth: jwt}]
+`, addr, filepath.Join(dir, "data"), secret, gwAddr, upstream.URL)
+			}, tt.flags...)
+			pid := c.cmd.Process.Pid
+
+			var line struct {
+				Mapped uint64 `json:"mapped_bytes"`
+				Before uint64 `json:"rss_before_bytes"`
+				After  uint64 `json:"rss_after_bytes"`
+			}
+			const msg = `"msg":"start-up pages of the binary released"`
+			if tt.release {
+				const onTmpfs = "it runs from a memory file system"
+				deadline := time.Now().Add(10 * time.Second)
+				for !strings.Contains(c.stderr.String(), msg) && !strings.Contains(c.stderr.String(), onTmpfs) && time.Now().Before(deadline) {
+					time.Sleep(20 * time.Millisecond)
+				}
+				if strings.Contains(c.stderr.String(), onTmpfs) {
+					t.Skip("the binary is built on tmpfs (TMPDIR), where its pages stay: internal/exepages tests that case")
+				}
+				for l := range strings.Lines(c.stderr.String()) {
+					if strings.Contains(l, msg) {
+						if err := json.Unmarshal([]byte(l), &line); err != nil {
+							t.Fatalf("log line %s: %v", l, err)
+						}
+					}
+				}
+				if line.Before == 0 || line.After >= line.Before || line.Mapped == 0 {
+					t.Fatalf("release log line %+v: want a resident set that shrank; stderr:\n%s", line, c.stderr)
+				}
+				t.Logf("resident set at start %.1f MB, after the release %.1f MB (%.1f MB of the binary advised)", mb(line.Before), mb(line.After), mb(line.Mapped))
+			}
+
+			// What the start paged out comes back as it is used.
+			cc := clientcredentials.Config{ClientID: "svc-reports", ClientSecret: secret, TokenURL: c.url + "/oauth2/token", Scopes: []string{"reports:read"}}
+			tok, err := cc.Token(context.Background())
+			if err != nil {
+				t.Fatalf("token after the release: %v", err)
+			}
+			req, _ := http.NewRequest(http.MethodGet, "http://"+gwAddr+"/reports/1", nil)
+			req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("gateway after the release: %d", resp.StatusCode)
+			}
+
+			readOnly, random, writableRandom := randomReadMappings(t, pid, bin)
+			if want := map[bool]int{true: readOnly, false: 0}[tt.release]; random != want || readOnly < 2 {
+				t.Errorf("%d of the binary's %d read-only mappings are read at random; want %d", random, readOnly, want)
+			}
+			if writableRandom != 0 {
+				t.Errorf("%d writable mappings of the binary were advised; want none", writableRandom)
+			}
+			fileRSS[tt.release] = residentOf(t, pid, "RssFile")
+			if tt.release == false && strings.Contains(c.stderr.String(), msg) {
+				t.Errorf("--release-start-pages=false released the pages:\n%s", c.stderr)
+			}
+		})
+	}
+	if _, ok := fileRSS[true]; !ok {
+		return // skipped on tmpfs
+	}
+	// Argon2 and the heap grow the anonymous part alike; the pages of the
+	// binary that serving a grant and a request brings back are fewer than
+	// those a start leaves resident.
+	t.Logf("the binary's pages resident after a grant and a proxied request: %.1f MB released, %.1f MB kept", mb(fileRSS[true]), mb(fileRSS[false]))
+	if fileRSS[true] >= fileRSS[false]/2 {
+		t.Errorf("the binary's pages resident after a grant and a request: %.1f MB released, %.1f MB kept; want less than half", mb(fileRSS[true]), mb(fileRSS[false]))
+	}
+}
+
+func mb(n uint64) float64 { return float64(n) / (1 << 20) }
+
+// randomReadMappings counts the mappings of the file bin in the process
+// pid's smaps: the read-only ones, those of them the kernel reads at
+// random ("rr" in VmFlags), and the writable ones it reads at random.
+func randomReadMappings(t *testing.T, pid int, bin string) (readOnly, random, writableRandom int) {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(bin, &st); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	ours, writable := false, false
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		switch {
+		case len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":"):
+			ours = fields[4] == strconv.FormatUint(st.Ino, 10)
+			writable = len(fields[1]) > 1 && fields[1][1] == 'w'
+			if ours && !writable {
+				readOnly++
+			}
+		case ours && len(fields) > 0 && fields[0] == "VmFlags:":
+			for _, fl := range fields[1:] {
+				if fl != "rr" {
+					continue
+				}
+				if writable {
+					writableRandom++
+				} else {
+					random++
+				}
+			}
+		}
+	}
+	return readOnly, random, writableRandom
+}
+
+// residentOf is the field of process pid's status (VmRSS, RssFile), in
+// bytes.
+func residentOf(t *testing.T, pid int, field string) uint64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatalf("no %s in the status of process %d", field, pid)
+	return 0
+}
