@@ -362,7 +362,7 @@ func (c *child) mem(tb testing.TB) memStats {
 	}
 	m.RSS, m.HWM, m.Anon = procRSS(strconv.Itoa(c.cmd.Process.Pid))
 	if c.in == nil {
-		m.ExeCached = fileCached(tb, c.cmd.Path)
+		m.ExeCached = fileCached(tb, fmt.Sprintf("/proc/%d/exe", c.cmd.Process.Pid)) // the binary, also behind a wrapper that execs it
 		m.MajorFaults = majorFaults(c.cmd.Process.Pid)
 	}
 	return m

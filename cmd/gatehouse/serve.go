@@ -165,7 +165,7 @@ func serve(cmd *cobra.Command, e *env, file string, releasePages bool) error {
 	}
 
 	if releasePages && e.ownProcess {
-		releaseStartPages(log) // startpages.go
+		go releaseStartPages(log) // startpages.go
 	}
 
 	var authServed, gwServed chan error

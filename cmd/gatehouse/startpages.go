@@ -15,21 +15,28 @@ import (
 // the one binary links the auth server, both stores, CEL and gRPC, and
 // their initialisation leaves most of it resident, though a gateway runs
 // a fraction of it. The log line says how much resident memory it freed.
+// serve runs it in a goroutine of its own: writing back a binary just
+// copied onto a slow disk must not hold up a signal.
 func releaseStartPages(log *slog.Logger) {
 	before := residentBytes()
 	r, err := exepages.Release()
-	if errors.Is(err, errors.ErrUnsupported) {
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
 		return
-	}
-	if errors.Is(err, exepages.ErrMemoryFileSystem) {
+	case errors.Is(err, exepages.ErrMemoryFileSystem):
 		log.Info("the start-up pages of the binary stay resident: it runs from a memory file system (tmpfs), where they are the file")
 		return
-	}
-	if err != nil {
-		log.Warn("the start-up pages of the binary stay resident", "err", err)
+	case err != nil:
+		log.Warn("the start-up pages of the binary stay resident", "err", err.Error(), "advised_mappings", r.Mappings)
 		return
 	}
-	log.Info("start-up pages of the binary released", "mapped_bytes", r.Bytes, "rss_before_bytes", before, "rss_after_bytes", residentBytes())
+	after := residentBytes()
+	attrs := []any{"advised_bytes", r.Bytes, "advised_mappings", r.Mappings, "skipped_mappings", r.Skipped, "rss_before_bytes", before, "rss_after_bytes", after}
+	if after >= before {
+		log.Warn("releasing the start-up pages of the binary freed no resident memory", attrs...)
+		return
+	}
+	log.Info("start-up pages of the binary released", attrs...)
 }
 
 // residentBytes is the process's resident set (VmRSS), 0 where it cannot
@@ -41,7 +48,10 @@ func residentBytes() uint64 {
 	}
 	for line := range strings.Lines(string(data)) {
 		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
 			return kb << 10
 		}
 	}

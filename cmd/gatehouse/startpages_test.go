@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -33,17 +34,22 @@ func TestServeReleasesStartPages(t *testing.T) {
 
 	fileRSS := map[bool]uint64{} // by release: the binary's pages resident after a grant and a request
 	for _, tt := range []struct {
-		name    string
-		flags   []string
-		release bool
+		name     string
+		flags    []string
+		release  bool
+		notOwner bool // run as another user than the binary's owner, as the container image does
 	}{
-		{"default", nil, true},
-		{"kept", []string{"--release-start-pages=false"}, false},
+		{"default", nil, true, false},
+		{"kept", []string{"--release-start-pages=false"}, false, false},
+		{"not the binary's owner", nil, true, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir, run := t.TempDir(), bin
+			if tt.notOwner {
+				dir, run = asAnotherUser(t, bin)
+			}
 			gwAddr := freeAddr(t)
-			c := startChild(t, bin, dir, func(addr string) string {
+			c := startChild(t, run, dir, func(addr string) string {
 				return fmt.Sprintf(`authserver:
   issuer: http://%[1]s
   listen: %[1]s
@@ -58,9 +64,12 @@ gateway:
 `, addr, filepath.Join(dir, "data"), secret, gwAddr, upstream.URL)
 			}, tt.flags...)
 			pid := c.cmd.Process.Pid
+			if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); tt.notOwner && (err != nil || !strings.Contains(string(status), "\nUid:\t65532\t")) {
+				t.Fatalf("the child does not run as user 65532 (%v):\n%s", err, status)
+			}
 
 			var line struct {
-				Mapped uint64 `json:"mapped_bytes"`
+				Mapped uint64 `json:"advised_bytes"`
 				Before uint64 `json:"rss_before_bytes"`
 				After  uint64 `json:"rss_after_bytes"`
 			}
@@ -68,7 +77,7 @@ gateway:
 			if tt.release {
 				const onTmpfs = "it runs from a memory file system"
 				deadline := time.Now().Add(10 * time.Second)
-				for !strings.Contains(c.stderr.String(), msg) && !strings.Contains(c.stderr.String(), onTmpfs) && time.Now().Before(deadline) {
+				for !strings.Contains(c.stderr.String(), "start-up pages of the binary") && time.Now().Before(deadline) {
 					time.Sleep(20 * time.Millisecond)
 				}
 				if strings.Contains(c.stderr.String(), onTmpfs) {
@@ -111,7 +120,9 @@ gateway:
 			if writableRandom != 0 {
 				t.Errorf("%d writable mappings of the binary were advised; want none", writableRandom)
 			}
-			fileRSS[tt.release] = residentOf(t, pid, "RssFile")
+			if !tt.notOwner {
+				fileRSS[tt.release] = residentOf(t, pid, "RssFile")
+			}
 			if tt.release == false && strings.Contains(c.stderr.String(), msg) {
 				t.Errorf("--release-start-pages=false released the pages:\n%s", c.stderr)
 			}
@@ -127,6 +138,45 @@ gateway:
 	if fileRSS[true] >= fileRSS[false]/2 {
 		t.Errorf("the binary's pages resident after a grant and a request: %.1f MB released, %.1f MB kept; want less than half", mb(fileRSS[true]), mb(fileRSS[false]))
 	}
+}
+
+// asAnotherUser prepares a run of bin as user 65532 while root owns the
+// binary, as in the container image (which runs as 65532, without
+// capabilities, on a read-only root file system): a folder that user may
+// write, and a script that runs bin as that user in place of bin (its
+// process is the binary's, since the script execs it). It skips unless the
+// test runs as root with setpriv(1) on PATH.
+func asAnotherUser(t *testing.T, bin string) (dir, run string) {
+	t.Helper()
+	setpriv, err := exec.LookPath("setpriv")
+	if os.Geteuid() != 0 || err != nil {
+		t.Skip("needs root and setpriv(1) to run the binary as another user")
+	}
+	dir, err = os.MkdirTemp("", "gatehouse-other-user-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil { // the user's data folder and file; t.TempDir's parent is root's alone
+		t.Fatal(err)
+	}
+	run = filepath.Join(dir, "as-65532.sh")
+	// Run as root: the configuration startChild wrote (serve --config
+	// FILE) is root's, 0600.
+	script := fmt.Sprintf("#!/bin/sh\nchmod a+r \"$3\" || exit 2\nexec %s --reuid=65532 --regid=65532 --clear-groups %s \"$@\"\n", setpriv, bin)
+	if err := os.WriteFile(run, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The binary stays root's, 0755, in a folder the user may enter.
+	for d := filepath.Dir(bin); d != "/"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if d == os.TempDir() {
+			break
+		}
+	}
+	return dir, run
 }
 
 func mb(n uint64) float64 { return float64(n) / (1 << 20) }

@@ -10,19 +10,27 @@
 // one binary holding an auth server, stores and a gateway, keeps most of
 // its binary resident long after start, in its RSS and in the page cache.
 //
-// Release, called once the server is up, tells the kernel two things about
-// the binary's read-only mappings: that they are read at random
-// (MADV_RANDOM: a later fault maps and reads the one page it needs, with no
-// window around it and no readahead), and that their pages may go
-// (MADV_PAGEOUT: the kernel reclaims them now, from the process and from
-// the page cache, unless another process maps them too). What the server
-// then uses comes back one page at a time on first use, so what stays
-// resident is what it runs. The pages of the file that readahead brought
-// into the page cache and no process maps go too (POSIX_FADV_DONTNEED), and
-// a binary written moments ago is written back first: the kernel reclaims
-// clean pages only. Both are advice: no byte of the program
-// changes, and a kernel without them refuses with an error that changes
-// nothing.
+// Release, called once the server is up, tells the kernel about the
+// binary's read-only mappings that the process holds no copy of:
+//
+//   - MADV_RANDOM: they are read at random, so a later fault reads the one
+//     page it needs, without readahead, and maps it without a window
+//     around it (or maps the whole large folio, where the page cache
+//     already holds the file in large folios);
+//   - MADV_DONTNEED: the process lets their pages go; what it uses comes
+//     back from the file on first use, so what stays resident is what it
+//     runs;
+//   - POSIX_FADV_DONTNEED of the file: the kernel drops from the page cache
+//     the file's clean pages that no process maps, so the memory is freed,
+//     not only unmapped. Pages another process maps (another instance of
+//     the same binary) stay.
+//
+// A binary written moments ago is written back first (fdatasync): the
+// kernel drops clean pages only. None of this changes a byte the program
+// reads. A mapping the process holds copies in (a position-independent
+// binary's relocated read-only data, a debugger's breakpoints) or has
+// locked with mlock is left alone, since dropping it would put the file's
+// bytes back in place of the copies.
 //
 //	if r, err := exepages.Release(); err == nil {
 //		log.Info("start-up pages released", "bytes", r.Bytes)
@@ -30,21 +38,26 @@
 //
 // Release is for Linux; elsewhere it returns errors.ErrUnsupported. A binary
 // on tmpfs is memory already: Release leaves it and returns
-// ErrMemoryFileSystem.
+// ErrMemoryFileSystem. A seccomp filter of one's own must allow madvise,
+// fadvise64 and fdatasync, which the Go runtime itself never calls.
 package exepages
 
 import "errors"
 
 // ErrMemoryFileSystem is Release's answer for a binary on tmpfs or ramfs
 // (a "go run" build in a /tmp of tmpfs): its pages are the file itself, in
-// memory, so paging them out would only unmap them. Release then advises
+// memory, so letting them go would only unmap them. Release then advises
 // nothing.
 var ErrMemoryFileSystem = errors.New("exepages: the executable is on a memory file system (tmpfs, ramfs): its pages are the file, and stay")
 
 // Result is what Release advised.
 type Result struct {
-	// Mappings is the number of read-only mappings of the executable.
+	// Mappings is the number of read-only mappings of the executable
+	// advised.
 	Mappings int
 	// Bytes is their size in all.
 	Bytes uint64
+	// Skipped is the number of read-only mappings left as they were:
+	// the process holds copies of some of their pages, or locked them.
+	Skipped int
 }

@@ -3,17 +3,21 @@
 package exepages
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 )
 
-// mapping is one line of /proc/self/maps.
+// mapping is one mapping of /proc/self/smaps: its header line and the
+// fields Release decides by.
 type mapping struct {
 	start, end uintptr
 	perms      string // "r-xp"
 	dev        string // "fd:01", major:minor in hexadecimal
 	inode      uint64
+	anonKB     uint64 // Anonymous: pages the process holds a copy of
+	lockedKB   uint64 // Locked: pages mlock keeps resident
 }
 
 // readOnlyPrivate reports whether the mapping is private and not writable:
@@ -23,44 +27,106 @@ func (m mapping) readOnlyPrivate() bool {
 	return len(m.perms) == 4 && m.perms[0] == 'r' && m.perms[1] == '-' && m.perms[3] == 'p'
 }
 
-// parseMaps reads the mappings of a /proc/PID/maps text: "start-end perms
-// offset dev inode [path]", addresses in hexadecimal.
-func parseMaps(text string) ([]mapping, error) {
+// errNoExecutableMapping is the answer of releasable when no mapping holds
+// the program's own code.
+var errNoExecutableMapping = errors.New("no mapping of /proc/self/smaps holds the program's code")
+
+// releasable picks the mappings Release advises: those of the file that
+// the mapping holding pc (an address of the program's code) maps, read-only
+// and private, with no page of their own. A page of its own is a copy the
+// process made of the file's, as a position-independent binary's relocated
+// read-only data, or a debugger's or uprobe's breakpoint in the code: the
+// kernel would drop it for the file's. A locked mapping is left too: mlock
+// keeps it resident on purpose. skipped counts the mappings left for that.
+func releasable(maps []mapping, pc uintptr) (out []mapping, skipped int, err error) {
+	var code *mapping
+	for i := range maps {
+		if maps[i].start <= pc && pc < maps[i].end {
+			code = &maps[i]
+			break
+		}
+	}
+	if code == nil || code.inode == 0 {
+		return nil, 0, errNoExecutableMapping
+	}
+	for _, m := range maps {
+		if m.inode != code.inode || m.dev != code.dev || !m.readOnlyPrivate() {
+			continue
+		}
+		if m.anonKB > 0 || m.lockedKB > 0 {
+			skipped++
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, skipped, nil
+}
+
+// parseSmaps reads the mappings of a /proc/PID/smaps text: a header line
+// "start-end perms offset dev inode [path]" (addresses in hexadecimal),
+// then "Name: value kB" lines.
+func parseSmaps(text string) ([]mapping, error) {
 	var out []mapping
 	for n, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		if line == "" {
 			continue
 		}
 		f := strings.Fields(line)
-		if len(f) < 5 {
-			return nil, fmt.Errorf("maps line %d: %d fields, want at least 5", n+1, len(f))
+		if len(f) > 0 && strings.HasSuffix(f[0], ":") { // a field of the mapping above
+			if len(out) == 0 {
+				return nil, fmt.Errorf("smaps line %d: field %s before any mapping", n+1, f[0])
+			}
+			var dst *uint64
+			switch f[0] {
+			case "Anonymous:":
+				dst = &out[len(out)-1].anonKB
+			case "Locked:":
+				dst = &out[len(out)-1].lockedKB
+			default:
+				continue
+			}
+			if len(f) < 2 {
+				return nil, fmt.Errorf("smaps line %d: %s has no value", n+1, f[0])
+			}
+			v, err := strconv.ParseUint(f[1], 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("smaps line %d: %s: %w", n+1, f[0], err)
+			}
+			*dst = v
+			continue
 		}
-		lo, hi, ok := strings.Cut(f[0], "-")
-		if !ok {
-			return nil, fmt.Errorf("maps line %d: address range %q has no '-'", n+1, f[0])
-		}
-		start, err := strconv.ParseUint(lo, 16, 64)
+		m, err := parseHeader(f)
 		if err != nil {
-			return nil, fmt.Errorf("maps line %d: start address: %w", n+1, err)
+			return nil, fmt.Errorf("smaps line %d: %w", n+1, err)
 		}
-		end, err := strconv.ParseUint(hi, 16, 64)
-		if err != nil {
-			return nil, fmt.Errorf("maps line %d: end address: %w", n+1, err)
-		}
-		if end < start {
-			return nil, fmt.Errorf("maps line %d: range ends before it starts", n+1)
-		}
-		inode, err := strconv.ParseUint(f[4], 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("maps line %d: inode: %w", n+1, err)
-		}
-		out = append(out, mapping{start: uintptr(start), end: uintptr(end), perms: f[1], dev: f[3], inode: inode})
+		out = append(out, m)
 	}
 	return out, nil
 }
 
-// devName is a device number as /proc/PID/maps writes it: major:minor in
-// hexadecimal, at least two digits each.
-func devName(major, minor uint32) string {
-	return fmt.Sprintf("%02x:%02x", major, minor)
+// parseHeader reads the fields of a mapping's header line.
+func parseHeader(f []string) (mapping, error) {
+	if len(f) < 5 {
+		return mapping{}, fmt.Errorf("%d fields, want at least 5", len(f))
+	}
+	lo, hi, ok := strings.Cut(f[0], "-")
+	if !ok {
+		return mapping{}, fmt.Errorf("address range %q has no '-'", f[0])
+	}
+	start, err := strconv.ParseUint(lo, 16, 64)
+	if err != nil {
+		return mapping{}, fmt.Errorf("start address: %w", err)
+	}
+	end, err := strconv.ParseUint(hi, 16, 64)
+	if err != nil {
+		return mapping{}, fmt.Errorf("end address: %w", err)
+	}
+	if end < start {
+		return mapping{}, errors.New("range ends before it starts")
+	}
+	inode, err := strconv.ParseUint(f[4], 10, 64)
+	if err != nil {
+		return mapping{}, fmt.Errorf("inode: %w", err)
+	}
+	return mapping{start: uintptr(start), end: uintptr(end), perms: f[1], dev: f[3], inode: inode}, nil
 }

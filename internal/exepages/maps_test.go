@@ -3,38 +3,47 @@
 package exepages
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
 
-func TestParseMaps(t *testing.T) {
-	good := `00400000-00a6b000 r-xp 00000000 fd:01 1234                               /usr/local/bin/gatehouse
-00a6b000-011f2000 r--p 0066b000 fd:01 1234                               /usr/local/bin/gatehouse
-011f2000-01232000 rw-p 00df2000 fd:01 1234                               /usr/local/bin/gatehouse
-01232000-01270000 rw-p 00000000 00:00 0
-c000000000-c000400000 rw-p 00000000 00:00 0
-7ffd1e5f2000-7ffd1e5f4000 r-xp 00000000 00:00 0                          [vdso]
-`
-	maps, err := parseMaps(good)
+// smapsOf writes a /proc/PID/smaps text: each mapping's header line with
+// its Anonymous and Locked fields (and a few others Release ignores).
+func smapsOf(headers ...string) string {
+	var b strings.Builder
+	for _, h := range headers {
+		line, fields, _ := strings.Cut(h, " | ")
+		anon, locked := "0", "0"
+		if fields != "" {
+			anon, locked, _ = strings.Cut(fields, " ")
+		}
+		b.WriteString(line + "\nSize:                 64 kB\nRss:                  12 kB\nAnonymous:            " + anon + " kB\nLocked:               " + locked + " kB\nVmFlags: rd ex mr mw me\n")
+	}
+	return b.String()
+}
+
+func TestParseSmaps(t *testing.T) {
+	text := smapsOf(
+		"00400000-00a6b000 r-xp 00000000 fd:01 1234                               /usr/local/bin/gatehouse",
+		"00a6b000-011f2000 r--p 0066b000 fd:01 1234                               /usr/local/bin/gatehouse | 8 0",
+		"011f2000-01232000 rw-p 00df2000 fd:01 1234                               /usr/local/bin/gatehouse | 128 0",
+		"c000000000-c000400000 rw-p 00000000 00:00 0",
+		"7ffd1e5f2000-7ffd1e5f4000 r-xp 00000000 00:00 0                          [vdso] | 0 8",
+	)
+	maps, err := parseSmaps(text)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(maps) != 6 {
-		t.Fatalf("%d mappings, want 6", len(maps))
+	if len(maps) != 5 {
+		t.Fatalf("%d mappings, want 5", len(maps))
 	}
-	want := mapping{start: 0xa6b000, end: 0x11f2000, perms: "r--p", dev: "fd:01", inode: 1234}
+	want := mapping{start: 0xa6b000, end: 0x11f2000, perms: "r--p", dev: "fd:01", inode: 1234, anonKB: 8}
 	if maps[1] != want {
 		t.Errorf("second mapping %+v, want %+v", maps[1], want)
 	}
-	var readOnly []string
-	for _, m := range maps {
-		if m.readOnlyPrivate() {
-			readOnly = append(readOnly, m.perms)
-		}
-	}
-	// The vdso is read-only too: Release skips it by its inode, 0.
-	if got := strings.Join(readOnly, " "); got != "r-xp r--p r-xp" {
-		t.Errorf("read-only private mappings %q, want the text, the read-only data and the vdso", got)
+	if maps[4].lockedKB != 8 {
+		t.Errorf("vdso Locked %d kB, want 8", maps[4].lockedKB)
 	}
 
 	for _, tt := range []struct{ name, text, want string }{
@@ -44,14 +53,57 @@ c000000000-c000400000 rw-p 00000000 00:00 0
 		{"bad end", "00400000-xyz r-xp 00000000 fd:01 1234\n", "line 1: end address"},
 		{"backwards", "00a6b000-00400000 r-xp 00000000 fd:01 1234\n", "line 1: range ends before it starts"},
 		{"bad inode", "00400000-00a6b000 r-xp 00000000 fd:01 -1\n", "line 1: inode"},
-		{"second line", "00400000-00a6b000 r-xp 00000000 fd:01 1234\nnonsense\n", "line 2: 1 fields"},
+		{"field first", "Anonymous: 0 kB\n", "line 1: field Anonymous: before any mapping"},
+		{"bad anonymous", "00400000-00a6b000 r-xp 00000000 fd:01 1234\nAnonymous: many kB\n", "line 2: Anonymous:"},
+		{"empty locked", "00400000-00a6b000 r-xp 00000000 fd:01 1234\nLocked:\n", "line 2: Locked: has no value"},
+		{"third line", "00400000-00a6b000 r-xp 00000000 fd:01 1234\nRss: 4 kB\nnonsense\n", "line 3: 1 fields"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseMaps(tt.text)
+			_, err := parseSmaps(tt.text)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestReleasable is the rule of what Release advises: the read-only private
+// mappings of the file whose mapping holds the code, without copies of
+// their own and not locked.
+func TestReleasable(t *testing.T) {
+	maps, err := parseSmaps(smapsOf(
+		"00400000-00a6b000 r-xp 00000000 00:2a 1234 /usr/local/bin/gatehouse", // the code; overlayfs: maps' device, not stat's
+		"00a6b000-011f2000 r--p 0066b000 00:2a 1234 /usr/local/bin/gatehouse",
+		"011f2000-01232000 r--p 00df2000 00:2a 1234 /usr/local/bin/gatehouse | 4600 0", // relocated (PIE)
+		"01232000-01300000 rw-p 00e32000 00:2a 1234 /usr/local/bin/gatehouse",          // the program's data
+		"01300000-01400000 r--s 00f00000 00:2a 1234 /usr/local/bin/gatehouse",          // shared
+		"70000000-70100000 r--p 00000000 00:2a 5678 /usr/lib/other.so",                 // another file
+		"70100000-70200000 r--p 00000000 00:2b 1234 /mnt/other",                        // same inode, another device
+		"70200000-70300000 r-xp 00000000 00:2a 1234 /usr/local/bin/gatehouse | 0 1024", // locked
+		"bffd1000-bffd3000 r-xp 00000000 00:00 0 [vdso]",
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, skipped, err := releasable(maps, 0x400100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var starts []uintptr
+	for _, m := range got {
+		starts = append(starts, m.start)
+	}
+	if len(starts) != 2 || starts[0] != 0x400000 || starts[1] != 0xa6b000 {
+		t.Errorf("releasable mappings start at %#x, want the code (0x400000) and the read-only data (0xa6b000)", starts)
+	}
+	if skipped != 2 {
+		t.Errorf("skipped %d, want 2 (the relocated and the locked mapping)", skipped)
+	}
+
+	for name, pc := range map[string]uintptr{"outside every mapping": 0x10, "in the vdso": 0xbffd1100} {
+		if _, _, err := releasable(maps, pc); !errors.Is(err, errNoExecutableMapping) {
+			t.Errorf("pc %s: %v, want errNoExecutableMapping", name, err)
+		}
 	}
 }
 
@@ -69,13 +121,19 @@ func TestReadOnlyPrivate(t *testing.T) {
 	}
 }
 
-func TestDevName(t *testing.T) {
+func TestOnMemoryFileSystem(t *testing.T) {
 	for _, tt := range []struct {
-		major, minor uint32
-		want         string
-	}{{0xfd, 1, "fd:01"}, {8, 0x12, "08:12"}, {259, 3, "103:03"}, {0, 0, "00:00"}} {
-		if got := devName(tt.major, tt.minor); got != tt.want {
-			t.Errorf("devName(%d, %d) = %q, want %q", tt.major, tt.minor, got, tt.want)
+		fsType int64
+		want   bool
+	}{
+		{0x01021994, true},                // tmpfs
+		{0x858458f6, true},                // ramfs
+		{int64(int32(-2054924042)), true}, // ramfs in a 32-bit signed field
+		{0xef53, false},                   // ext4
+		{0x794c7630, false},               // overlayfs
+	} {
+		if got := onMemoryFileSystem(tt.fsType); got != tt.want {
+			t.Errorf("type %#x: %v, want %v", tt.fsType, got, tt.want)
 		}
 	}
 }
