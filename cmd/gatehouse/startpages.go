@@ -26,8 +26,11 @@ func releaseStartPages(log *slog.Logger) {
 	case errors.Is(err, exepages.ErrMemoryFileSystem):
 		log.Info("the start-up pages of the binary stay resident: it runs from a memory file system (tmpfs), where they are the file")
 		return
+	case err != nil && r.Mappings > 0:
+		log.Warn("the start-up pages of the binary are partly released", "err", err.Error(), "advised_mappings", r.Mappings)
+		return
 	case err != nil:
-		log.Warn("the start-up pages of the binary stay resident", "err", err.Error(), "advised_mappings", r.Mappings)
+		log.Warn("the start-up pages of the binary stay resident", "err", err.Error())
 		return
 	}
 	after := residentBytes()

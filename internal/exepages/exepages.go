@@ -13,10 +13,10 @@
 // Release, called once the server is up, tells the kernel about the
 // binary's read-only mappings that the process holds no copy of:
 //
-//   - MADV_RANDOM: they are read at random, so a later fault reads the one
-//     page it needs, without readahead, and maps it without a window
-//     around it (or maps the whole large folio, where the page cache
-//     already holds the file in large folios);
+//   - MADV_RANDOM: they are read at random, so a later fault reads from
+//     the file the one page it needs, without readahead (it still maps the
+//     neighbouring pages the page cache holds, up to 64 KiB around it, and
+//     after the release the cache holds few);
 //   - MADV_DONTNEED: the process lets their pages go; what it uses comes
 //     back from the file on first use, so what stays resident is what it
 //     runs;
@@ -26,19 +26,23 @@
 //     the same binary) stay.
 //
 // A binary written moments ago is written back first (fdatasync): the
-// kernel drops clean pages only. None of this changes a byte the program
-// reads. A mapping the process holds copies in (a position-independent
-// binary's relocated read-only data, a debugger's breakpoints) or has
-// locked with mlock is left alone, since dropping it would put the file's
-// bytes back in place of the copies.
+// kernel drops clean pages only. A large folio (which a write of the whole
+// file makes) stays cached as long as one of its pages is mapped, so the
+// advice is given twice. None of this changes a byte the program reads: a
+// mapping the process holds copies in, in memory or swapped out (a
+// position-independent binary's relocated read-only data, a debugger's or
+// uprobe's breakpoints), or has locked with mlock is left alone, since
+// dropping it would put the file's bytes back in place of the copies. A
+// breakpoint set in the milliseconds between reading the mappings and
+// the advice would be lost.
 //
 //	if r, err := exepages.Release(); err == nil {
 //		log.Info("start-up pages released", "bytes", r.Bytes)
 //	}
 //
 // Release is for Linux; elsewhere it returns errors.ErrUnsupported. A binary
-// on tmpfs is memory already: Release leaves it and returns
-// ErrMemoryFileSystem. A seccomp filter of one's own must allow madvise,
+// on tmpfs or ramfs, or on an overlay whose layer is one of them, is memory
+// already: Release leaves it and returns ErrMemoryFileSystem. A seccomp filter of one's own must allow madvise,
 // fadvise64 and fdatasync, which the Go runtime itself never calls.
 package exepages
 

@@ -24,6 +24,12 @@ func Release() (Result, error) {
 	if err := unix.Fstatfs(int(exe.Fd()), &fs); err == nil && onMemoryFileSystem(int64(fs.Type)) {
 		return Result{}, ErrMemoryFileSystem
 	}
+	// A binary written moments ago (copied, unpacked from an image) has
+	// dirty pages, which the kernel does not drop from the page cache:
+	// write them back first, before the mappings are read, so that what
+	// they say is fresh when the advice comes. Where that fails (a
+	// read-only file system) there is nothing to write.
+	_ = unix.Fdatasync(int(exe.Fd()))
 	text, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
 		return Result{}, fmt.Errorf("exepages: %w", err)
@@ -40,12 +46,15 @@ func Release() (Result, error) {
 		return Result{}, fmt.Errorf("exepages: %w", err)
 	}
 	r := Result{Skipped: skipped}
-	// A binary written moments ago (copied, unpacked from an image) has
-	// dirty pages, which the kernel does not drop from the page cache,
-	// in the large folios the write made, which a fault maps whole: write
-	// them back first. Where that fails (a read-only file system) there
-	// is nothing to write.
-	_ = unix.Fdatasync(int(exe.Fd()))
+	// The file system the kernel maps the pages from: under an overlay,
+	// the layer's, which statfs of the overlay's file does not tell.
+	if len(targets) > 0 {
+		if info, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+			if fsType, ok := mountTypeOf(string(info), targets[0].dev); ok && (fsType == "tmpfs" || fsType == "ramfs") {
+				return Result{}, ErrMemoryFileSystem
+			}
+		}
+	}
 	for _, m := range targets {
 		size := m.end - m.start
 		if err := madvise(m.start, size, unix.MADV_RANDOM); err != nil {
@@ -63,6 +72,13 @@ func Release() (Result, error) {
 	if err := unix.Fadvise(int(exe.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
 		return r, fmt.Errorf("exepages: posix_fadvise(POSIX_FADV_DONTNEED) of the executable: %w", err)
 	}
+	// A large folio (as a write of the whole file makes) that the running
+	// code mapped again in between stays cached whole: once more, now
+	// that only pages in use are cached again.
+	for _, m := range targets {
+		_ = madvise(m.start, m.end-m.start, unix.MADV_DONTNEED)
+	}
+	_ = unix.Fadvise(int(exe.Fd()), 0, 0, unix.FADV_DONTNEED)
 	return r, nil
 }
 

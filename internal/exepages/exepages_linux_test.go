@@ -114,7 +114,9 @@ func TestRelease(t *testing.T) {
 	} else {
 		t.Logf("the binary's read-only pages resident: %d kB before, %d kB after (%d kB advised)", b, a, r.Bytes>>10)
 	}
-	if cachedAfter >= cachedBefore {
+	if cachedBefore == 0 {
+		t.Log("mincore tells the page cache of a file only to its owner or root: not checked")
+	} else if cachedAfter >= cachedBefore {
 		t.Errorf("the binary in the page cache: %d kB before, %d kB after; want less after", cachedBefore>>10, cachedAfter>>10)
 	} else {
 		t.Logf("the binary in the page cache: %d kB before, %d kB after", cachedBefore>>10, cachedAfter>>10)

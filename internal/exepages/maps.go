@@ -17,6 +17,7 @@ type mapping struct {
 	dev        string // "fd:01", major:minor in hexadecimal
 	inode      uint64
 	anonKB     uint64 // Anonymous: pages the process holds a copy of
+	swapKB     uint64 // Swap: such copies swapped out
 	lockedKB   uint64 // Locked: pages mlock keeps resident
 }
 
@@ -35,8 +36,8 @@ var errNoExecutableMapping = errors.New("no mapping of /proc/self/smaps holds th
 // the mapping holding pc (an address of the program's code) maps, read-only
 // and private, with no page of their own. A page of its own is a copy the
 // process made of the file's, as a position-independent binary's relocated
-// read-only data, or a debugger's or uprobe's breakpoint in the code: the
-// kernel would drop it for the file's. A locked mapping is left too: mlock
+// read-only data, or a debugger's or uprobe's breakpoint in the code, in
+// memory or swapped out: the kernel would drop it for the file's. A locked mapping is left too: mlock
 // keeps it resident on purpose. skipped counts the mappings left for that.
 func releasable(maps []mapping, pc uintptr) (out []mapping, skipped int, err error) {
 	var code *mapping
@@ -53,7 +54,7 @@ func releasable(maps []mapping, pc uintptr) (out []mapping, skipped int, err err
 		if m.inode != code.inode || m.dev != code.dev || !m.readOnlyPrivate() {
 			continue
 		}
-		if m.anonKB > 0 || m.lockedKB > 0 {
+		if m.anonKB > 0 || m.swapKB > 0 || m.lockedKB > 0 {
 			skipped++
 			continue
 		}
@@ -80,6 +81,8 @@ func parseSmaps(text string) ([]mapping, error) {
 			switch f[0] {
 			case "Anonymous:":
 				dst = &out[len(out)-1].anonKB
+			case "Swap:":
+				dst = &out[len(out)-1].swapKB
 			case "Locked:":
 				dst = &out[len(out)-1].lockedKB
 			default:
@@ -129,4 +132,34 @@ func parseHeader(f []string) (mapping, error) {
 		return mapping{}, fmt.Errorf("inode: %w", err)
 	}
 	return mapping{start: uintptr(start), end: uintptr(end), perms: f[1], dev: f[3], inode: inode}, nil
+}
+
+// mountTypeOf finds, in a /proc/PID/mountinfo text, the type of the file
+// system whose device is dev, as smaps writes it ("00:2a", hexadecimal;
+// mountinfo writes "0:42"). It reports false when no mount has it, as
+// for the layers of an overlay that the mount namespace does not show.
+func mountTypeOf(mountinfo, dev string) (string, bool) {
+	hexMajor, hexMinor, ok := strings.Cut(dev, ":")
+	if !ok {
+		return "", false
+	}
+	major, err1 := strconv.ParseUint(hexMajor, 16, 32)
+	minor, err2 := strconv.ParseUint(hexMinor, 16, 32)
+	if err1 != nil || err2 != nil {
+		return "", false
+	}
+	want := fmt.Sprintf("%d:%d", major, minor)
+	for line := range strings.Lines(mountinfo) {
+		// ID parent major:minor root mountpoint options [optional...] - type source super
+		f := strings.Fields(line)
+		if len(f) < 3 || f[2] != want {
+			continue
+		}
+		for i, field := range f {
+			if field == "-" && i+1 < len(f) {
+				return f[i+1], true
+			}
+		}
+	}
+	return "", false
 }

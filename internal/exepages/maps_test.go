@@ -9,7 +9,8 @@ import (
 )
 
 // smapsOf writes a /proc/PID/smaps text: each mapping's header line with
-// its Anonymous and Locked fields (and a few others Release ignores).
+// its Anonymous, Swap and Locked fields (and a few others Release
+// ignores), given as "header | anon[/swap] locked" in kB.
 func smapsOf(headers ...string) string {
 	var b strings.Builder
 	for _, h := range headers {
@@ -18,7 +19,12 @@ func smapsOf(headers ...string) string {
 		if fields != "" {
 			anon, locked, _ = strings.Cut(fields, " ")
 		}
-		b.WriteString(line + "\nSize:                 64 kB\nRss:                  12 kB\nAnonymous:            " + anon + " kB\nLocked:               " + locked + " kB\nVmFlags: rd ex mr mw me\n")
+		swap := "0"
+		anon, swap, _ = strings.Cut(anon, "/") // "anon/swap"
+		if swap == "" {
+			swap = "0"
+		}
+		b.WriteString(line + "\nSize:                 64 kB\nRss:                  12 kB\nAnonymous:            " + anon + " kB\nSwap:                 " + swap + " kB\nLocked:               " + locked + " kB\nVmFlags: rd ex mr mw me\n")
 	}
 	return b.String()
 }
@@ -26,7 +32,7 @@ func smapsOf(headers ...string) string {
 func TestParseSmaps(t *testing.T) {
 	text := smapsOf(
 		"00400000-00a6b000 r-xp 00000000 fd:01 1234                               /usr/local/bin/gatehouse",
-		"00a6b000-011f2000 r--p 0066b000 fd:01 1234                               /usr/local/bin/gatehouse | 8 0",
+		"00a6b000-011f2000 r--p 0066b000 fd:01 1234                               /usr/local/bin/gatehouse | 8/2 0",
 		"011f2000-01232000 rw-p 00df2000 fd:01 1234                               /usr/local/bin/gatehouse | 128 0",
 		"c000000000-c000400000 rw-p 00000000 00:00 0",
 		"7ffd1e5f2000-7ffd1e5f4000 r-xp 00000000 00:00 0                          [vdso] | 0 8",
@@ -38,7 +44,7 @@ func TestParseSmaps(t *testing.T) {
 	if len(maps) != 5 {
 		t.Fatalf("%d mappings, want 5", len(maps))
 	}
-	want := mapping{start: 0xa6b000, end: 0x11f2000, perms: "r--p", dev: "fd:01", inode: 1234, anonKB: 8}
+	want := mapping{start: 0xa6b000, end: 0x11f2000, perms: "r--p", dev: "fd:01", inode: 1234, anonKB: 8, swapKB: 2}
 	if maps[1] != want {
 		t.Errorf("second mapping %+v, want %+v", maps[1], want)
 	}
@@ -74,12 +80,13 @@ func TestReleasable(t *testing.T) {
 	maps, err := parseSmaps(smapsOf(
 		"00400000-00a6b000 r-xp 00000000 00:2a 1234 /usr/local/bin/gatehouse", // the code; overlayfs: maps' device, not stat's
 		"00a6b000-011f2000 r--p 0066b000 00:2a 1234 /usr/local/bin/gatehouse",
-		"011f2000-01232000 r--p 00df2000 00:2a 1234 /usr/local/bin/gatehouse | 4600 0", // relocated (PIE)
-		"01232000-01300000 rw-p 00e32000 00:2a 1234 /usr/local/bin/gatehouse",          // the program's data
-		"01300000-01400000 r--s 00f00000 00:2a 1234 /usr/local/bin/gatehouse",          // shared
-		"70000000-70100000 r--p 00000000 00:2a 5678 /usr/lib/other.so",                 // another file
-		"70100000-70200000 r--p 00000000 00:2b 1234 /mnt/other",                        // same inode, another device
-		"70200000-70300000 r-xp 00000000 00:2a 1234 /usr/local/bin/gatehouse | 0 1024", // locked
+		"011f2000-01232000 r--p 00df2000 00:2a 1234 /usr/local/bin/gatehouse | 4600 0",   // relocated (PIE)
+		"01232000-01300000 rw-p 00e32000 00:2a 1234 /usr/local/bin/gatehouse",            // the program's data
+		"01300000-01400000 r--s 00f00000 00:2a 1234 /usr/local/bin/gatehouse",            // shared
+		"70000000-70100000 r--p 00000000 00:2a 5678 /usr/lib/other.so",                   // another file
+		"70100000-70200000 r--p 00000000 00:2b 1234 /mnt/other",                          // same inode, another device
+		"70200000-70300000 r-xp 00000000 00:2a 1234 /usr/local/bin/gatehouse | 0 1024",   // locked
+		"70300000-70400000 r--p 00000000 00:2a 1234 /usr/local/bin/gatehouse | 0/4600 0", // relocated, swapped out
 		"bffd1000-bffd3000 r-xp 00000000 00:00 0 [vdso]",
 	))
 	if err != nil {
@@ -96,8 +103,8 @@ func TestReleasable(t *testing.T) {
 	if len(starts) != 2 || starts[0] != 0x400000 || starts[1] != 0xa6b000 {
 		t.Errorf("releasable mappings start at %#x, want the code (0x400000) and the read-only data (0xa6b000)", starts)
 	}
-	if skipped != 2 {
-		t.Errorf("skipped %d, want 2 (the relocated and the locked mapping)", skipped)
+	if skipped != 3 {
+		t.Errorf("skipped %d, want 3 (the relocated, the locked and the swapped-out mapping)", skipped)
 	}
 
 	for name, pc := range map[string]uintptr{"outside every mapping": 0x10, "in the vdso": 0xbffd1100} {
@@ -134,6 +141,31 @@ func TestOnMemoryFileSystem(t *testing.T) {
 	} {
 		if got := onMemoryFileSystem(tt.fsType); got != tt.want {
 			t.Errorf("type %#x: %v, want %v", tt.fsType, got, tt.want)
+		}
+	}
+}
+
+func TestMountTypeOf(t *testing.T) {
+	const info = `22 1 252:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+23 22 0:42 / /upper rw,relatime shared:2 - tmpfs tmpfs rw,size=1024k
+24 22 0:43 / /merged rw,relatime shared:3 master:9 - overlay overlay rw,lowerdir=/lower,upperdir=/upper/u,workdir=/upper/w
+25 22 0:5 / /dev rw,nosuid - devtmpfs devtmpfs rw
+`
+	for _, tt := range []struct {
+		dev, want string
+		found     bool
+	}{
+		{"fc:00", "ext4", true},     // 252:0
+		{"00:2a", "tmpfs", true},    // 0:42, an overlay's upper layer
+		{"00:2b", "overlay", true},  // 0:43: several optional fields before '-'
+		{"00:05", "devtmpfs", true}, // not a memory file system for Release's test
+		{"00:63", "", false},        // a layer the namespace does not show
+		{"zz:00", "", false},        // not hexadecimal
+		{"0000", "", false},         // no ':'
+	} {
+		got, found := mountTypeOf(info, tt.dev)
+		if got != tt.want || found != tt.found {
+			t.Errorf("mountTypeOf(%q) = %q, %v; want %q, %v", tt.dev, got, found, tt.want, tt.found)
 		}
 	}
 }
