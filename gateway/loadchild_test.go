@@ -19,12 +19,10 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/gatehousehq/gatehouse/internal/exepages"
 )
 
 // The proxies of BenchmarkGatewayLoad run in processes of their own, as
@@ -255,10 +253,7 @@ func startServe(tb testing.TB, bin, config string) *child {
 	// The page cache holds what the build wrote: drop the binary's clean
 	// pages from it, so that what it holds at the end is what the process
 	// read (fileCached).
-	if f, err := os.Open(bin); err == nil {
-		unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
-		f.Close()
-	}
+	_ = exepages.DropCached(bin)
 	cmd := exec.Command(bin, "serve", "--config", file)
 	cmd.Env = append(os.Environ(), strings.Fields(os.Getenv(gwEnvEnv))...)
 	errPipe, err := cmd.StderrPipe()
@@ -368,36 +363,17 @@ func (c *child) mem(tb testing.TB) memStats {
 	return m
 }
 
-// fileCached is how much of the file at path the page cache holds: mincore
-// of a mapping of it that touches none of its pages. For the binary of a
-// serve child it says whether the pages the process gave back after start
-// (internal/exepages) left memory or only its resident set.
+// fileCached is how much of the file at path the page cache holds. For
+// the binary of a serve child it says whether the pages the process gave
+// back after start (internal/exepages) left memory or only its resident
+// set.
 func fileCached(tb testing.TB, path string) uint64 {
 	tb.Helper()
-	f, err := os.Open(path)
+	n, err := exepages.CachedBytes(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer syscall.Munmap(data)
-	page := os.Getpagesize()
-	vec := make([]byte, (len(data)+page-1)/page)
-	if _, _, errno := syscall.Syscall(syscall.SYS_MINCORE, uintptr(unsafe.Pointer(&data[0])), uintptr(len(data)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
-		tb.Fatal(errno)
-	}
-	var n uint64
-	for _, v := range vec {
-		n += uint64(v & 1)
-	}
-	return n * uint64(page)
+	return n
 }
 
 // majorFaults is the majflt field of /proc/PID/stat: the page faults of

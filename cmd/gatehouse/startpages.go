@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
@@ -45,18 +46,25 @@ func releaseStartPages(log *slog.Logger) {
 // residentBytes is the process's resident set (VmRSS), 0 where it cannot
 // be read.
 func residentBytes() uint64 {
-	data, err := os.ReadFile("/proc/self/status")
+	n, _ := statusBytes("self", "VmRSS")
+	return n
+}
+
+// statusBytes reads a field in kB (VmRSS, RssFile) of /proc/PID/status, in
+// bytes.
+func statusBytes(pid, field string) (uint64, error) {
+	data, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
-		return 0
+		return 0, err
 	}
 	for line := range strings.Lines(string(data)) {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
-				return 0
+				return 0, fmt.Errorf("%s of process %s: %w", field, pid, err)
 			}
-			return kb << 10
+			return kb << 10, nil
 		}
 	}
-	return 0
+	return 0, fmt.Errorf("no %s in the status of process %s", field, pid)
 }

@@ -15,10 +15,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/oauth2/clientcredentials"
-	"golang.org/x/sys/unix"
+
+	"github.com/gatehousehq/gatehouse/internal/exepages"
 )
 
 // TestServeReleasesStartPages runs the binary as the auth server and a
@@ -149,35 +149,15 @@ gateway:
 	}
 }
 
-// pageCacheOf is how much of the file at path the page cache holds: mincore
-// of a shared mapping of it that touches none of its pages (exact for
-// root, who runs these tests).
+// pageCacheOf is how much of the file at path the page cache holds (exact
+// for root, who runs these tests).
 func pageCacheOf(t *testing.T, path string) uint64 {
 	t.Helper()
-	f, err := os.Open(path)
+	n, err := exepages.CachedBytes(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Munmap(data)
-	page := os.Getpagesize()
-	vec := make([]byte, (len(data)+page-1)/page)
-	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&data[0])), uintptr(len(data)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
-		t.Fatal(errno)
-	}
-	var n uint64
-	for _, v := range vec {
-		n += uint64(v & 1)
-	}
-	return n * uint64(page)
+	return n
 }
 
 // asAnotherUser prepares a run of bin as user 65532 while root owns the
@@ -267,19 +247,9 @@ func randomReadMappings(t *testing.T, pid int, bin string) (readOnly, random, wr
 // bytes.
 func residentOf(t *testing.T, pid int, field string) uint64 {
 	t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	n, err := statusBytes(strconv.Itoa(pid), field)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for line := range strings.Lines(string(data)) {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatalf("no %s in the status of process %d", field, pid)
-	return 0
+	return n
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -134,35 +133,15 @@ func TestRelease(t *testing.T) {
 	}
 }
 
-// cachedOfExe is how much of this test binary the page cache holds:
-// mincore of a shared mapping of the file that touches none of its pages
+// cachedOfExe is how much of this test binary the page cache holds
 // (exact for the file's owner, who runs the test).
 func cachedOfExe(t *testing.T) uint64 {
 	t.Helper()
-	f, err := os.Open("/proc/self/exe")
+	n, err := CachedBytes("/proc/self/exe")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Munmap(data)
-	page := os.Getpagesize()
-	vec := make([]byte, (len(data)+page-1)/page)
-	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&data[0])), uintptr(len(data)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
-		t.Fatal(errno)
-	}
-	var n uint64
-	for _, v := range vec {
-		n += uint64(v & 1)
-	}
-	return n * uint64(page)
+	return n
 }
 
 // TestReleaseOnMemoryFileSystem runs a copy of this test binary from
